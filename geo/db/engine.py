@@ -1,0 +1,48 @@
+"""Engines and database preparation for both modes (managed and external ``DATABASE_URL``)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from geo.db.managed import Cluster
+from geo.errors import DatabaseError
+from geo.settings import Settings
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL of the database these settings point at."""
+    return settings.database_url or Cluster(settings).url
+
+
+def make_engine(settings_or_url: Settings | str, **kwargs) -> Engine:
+    """An engine for the settings' database (or a URL). Does not connect yet."""
+    url = settings_or_url if isinstance(settings_or_url, str) else database_url(settings_or_url)
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def ensure_postgis(engine: Engine) -> None:
+    """Create the ``postgis`` extension if it is missing and we may; fail clearly otherwise."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except sa.exc.OperationalError as exc:
+        raise DatabaseError(f"cannot connect to {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from exc
+    except sa.exc.DBAPIError as exc:
+        raise DatabaseError(
+            "the PostGIS extension is not available in this database and could not be created "
+            f"({str(exc.orig).strip()}). Install it (Debian: apt-get install postgresql-15-postgis-3) "
+            "or ask the database owner to run CREATE EXTENSION postgis."
+        ) from exc
+
+
+def prepare_database(settings: Settings) -> Engine:
+    """Start the managed cluster if needed, create PostGIS, run migrations; return an engine."""
+    if settings.managed:
+        Cluster(settings).up()
+    engine = make_engine(settings)
+    ensure_postgis(engine)
+    from geo.db.migrate import upgrade
+
+    upgrade(engine)
+    return engine

@@ -1,0 +1,183 @@
+"""The data model (SQLAlchemy 2 + GeoAlchemy2). Geometries are stored in EPSG:28992 (RD New).
+
+Every row carries ``source`` (the dataset it came from, see :class:`Dataset`) and ``year``.
+Migrations live in ``geo/migrations``; a test checks the two never drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 28992
+
+
+def geometry(kind: str, nullable: bool = False) -> Mapped:
+    return mapped_column(Geometry(kind, srid=SRID, spatial_index=True), nullable=nullable)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SourceMixin:
+    source: Mapped[str] = mapped_column(String(80), index=True)
+    year: Mapped[int | None] = mapped_column(Integer)
+
+
+class Dataset(Base):
+    """One loaded file: what it was, when, how many rows, what was repaired."""
+
+    __tablename__ = "dataset"
+    source: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    repairs: Mapped[int] = mapped_column(Integer, default=0)
+    year: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Province(SourceMixin, Base):
+    __tablename__ = "province"
+    code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    geom = geometry("MULTIPOLYGON")
+
+
+class Municipality(SourceMixin, Base):
+    __tablename__ = "municipality"
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    population: Mapped[int | None] = mapped_column(Integer)
+    households: Mapped[int | None] = mapped_column(Integer)
+    geom = geometry("MULTIPOLYGON")
+
+
+class MunicipalityProvince(SourceMixin, Base):
+    """Which province a municipality belongs to (CBS gemeentelijke indeling)."""
+
+    __tablename__ = "municipality_province"
+    municipality_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    municipality_name: Mapped[str] = mapped_column(Text)
+    province_code: Mapped[str] = mapped_column(String(4), index=True)
+    province_name: Mapped[str] = mapped_column(Text)
+
+
+class District(SourceMixin, Base):
+    """A wijk (WKxxxxxx)."""
+
+    __tablename__ = "district"
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    municipality_code: Mapped[str] = mapped_column(String(6), index=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+    households: Mapped[int | None] = mapped_column(Integer)
+    geom = geometry("MULTIPOLYGON")
+
+
+class Neighbourhood(SourceMixin, Base):
+    """A buurt (BUxxxxxxxx)."""
+
+    __tablename__ = "neighbourhood"
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    district_code: Mapped[str | None] = mapped_column(String(10), index=True)
+    municipality_code: Mapped[str] = mapped_column(String(6), index=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+    households: Mapped[int | None] = mapped_column(Integer)
+    geom = geometry("MULTIPOLYGON")
+
+
+class AreaProximity(SourceMixin, Base):
+    """CBS nabijheid: mean road distance (km) from residents of an area to the nearest facility."""
+
+    __tablename__ = "area_proximity"
+    area_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    distance_km: Mapped[float] = mapped_column(Float)
+
+
+class Service(SourceMixin, Base):
+    """A facility point of one category (gp, supermarket, primary_school, train_station...)."""
+
+    __tablename__ = "service"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict | None] = mapped_column(JSONB)
+    geom = geometry("POINT")
+
+
+class Building(SourceMixin, Base):
+    """A BAG pand: footprint, a representative point inside it, and what we know of its use."""
+
+    __tablename__ = "building"
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str | None] = mapped_column(Text)
+    build_year: Mapped[int | None] = mapped_column(Integer)
+    use: Mapped[str | None] = mapped_column(Text)
+    floor_area: Mapped[float | None] = mapped_column(Float)
+    storeys: Mapped[int | None] = mapped_column(Integer)
+    address: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("MULTIPOLYGON")
+    point = geometry("POINT")
+
+
+class Residence(SourceMixin, Base):
+    """A BAG verblijfsobject: use (gebruiksdoel) and floor area, linked to its panden."""
+
+    __tablename__ = "residence"
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    building_ids: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    use: Mapped[str | None] = mapped_column(Text)
+    floor_area: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("POINT", nullable=True)
+
+
+class ReceptionLocation(SourceMixin, Base):
+    """An existing (or announced) reception site; many public sources give no coordinates."""
+
+    __tablename__ = "reception_location"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text)
+    municipality_name: Mapped[str] = mapped_column(Text)
+    municipality_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    kind: Mapped[str | None] = mapped_column(Text)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    capacity_text: Mapped[str | None] = mapped_column(Text)
+    period: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("POINT", nullable=True)
+
+
+class PlacementTask(SourceMixin, Base):
+    """A number of reception places required of a region in a period, with where it came from."""
+
+    __tablename__ = "placement_task"
+    __table_args__ = (Index("ix_placement_task_region_period", "region_code", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(String(10))
+    region_name: Mapped[str | None] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(40))
+    places: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(20), default="official")
+    source_url: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+DATA_TABLES = [
+    Province, Municipality, MunicipalityProvince, District, Neighbourhood, AreaProximity,
+    Service, Building, Residence, ReceptionLocation, PlacementTask,
+]

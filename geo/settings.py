@@ -1,0 +1,96 @@
+"""Settings, read from the environment once by the caller and passed in (never at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geo.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _default_home() -> Path:
+    """The project checkout when running from one, else the current directory."""
+    if (PROJECT_ROOT / "pyproject.toml").exists():
+        return PROJECT_ROOT
+    return Path.cwd()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything opvangmatch needs to know about its environment.
+
+    Attributes
+    ----------
+    database_url : SQLAlchemy URL of an external PostGIS server; ``None`` means managed mode.
+    pgdata : folder of the managed PostgreSQL cluster (data, socket, log).
+    pg_port : port number of the managed cluster (its socket file name; TCP only if ``pg_listen_tcp``).
+    pg_listen_tcp : also listen on 127.0.0.1 in managed mode.
+    database : database name inside the managed cluster.
+    data_dir : folder with the shipped demo data.
+    api_keys : API keys and their roles, ``key:role`` pairs (see api/README section in README.md).
+    intake_closes : closing date of the proposal intake round (ISO date) or ``None`` for open.
+    """
+
+    database_url: str | None = None
+    pgdata: Path = field(default_factory=lambda: _default_home() / ".pgdata")
+    pg_port: int = 54329
+    pg_listen_tcp: bool = False
+    database: str = "opvangmatch"
+    data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "data")
+    api_keys: tuple[tuple[str, str], ...] = ()
+    intake_closes: str | None = None
+
+    @property
+    def managed(self) -> bool:
+        return self.database_url is None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        """Build settings from ``OPVANGMATCH_*`` and ``DATABASE_URL`` environment variables."""
+        env = dict(os.environ if env is None else env)
+        values: dict = {}
+        if env.get("DATABASE_URL"):
+            values["database_url"] = normalise_url(env["DATABASE_URL"])
+        if env.get("OPVANGMATCH_PGDATA"):
+            values["pgdata"] = Path(env["OPVANGMATCH_PGDATA"]).expanduser().resolve()
+        if env.get("OPVANGMATCH_PGPORT"):
+            try:
+                values["pg_port"] = int(env["OPVANGMATCH_PGPORT"])
+            except ValueError as exc:
+                raise ConfigError("OPVANGMATCH_PGPORT must be a port number") from exc
+        if env.get("OPVANGMATCH_PG_LISTEN_TCP", "").lower() in {"1", "true", "yes"}:
+            values["pg_listen_tcp"] = True
+        if env.get("OPVANGMATCH_DATABASE"):
+            values["database"] = env["OPVANGMATCH_DATABASE"]
+        if env.get("OPVANGMATCH_DATA_DIR"):
+            values["data_dir"] = Path(env["OPVANGMATCH_DATA_DIR"]).expanduser().resolve()
+        if env.get("OPVANGMATCH_API_KEYS"):
+            values["api_keys"] = parse_api_keys(env["OPVANGMATCH_API_KEYS"])
+        if env.get("OPVANGMATCH_INTAKE_CLOSES"):
+            values["intake_closes"] = env["OPVANGMATCH_INTAKE_CLOSES"]
+        values.update(overrides)
+        return cls(**values)
+
+
+def normalise_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    if not url.startswith("postgresql"):
+        raise ConfigError(f"DATABASE_URL must be a PostgreSQL URL, got {url.split(':', 1)[0]}://...")
+    return url
+
+
+def parse_api_keys(text: str) -> tuple[tuple[str, str], ...]:
+    """Parse ``key1:role1,key2:role2``."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, role = item.partition(":")
+        if not sep or not key or not role:
+            raise ConfigError(f"OPVANGMATCH_API_KEYS: expected key:role, got {item!r}")
+        pairs.append((key, role))
+    return tuple(pairs)
