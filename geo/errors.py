@@ -37,7 +37,7 @@ class DataError(OpvangmatchError, ValueError):
         self.field = field
         where = self.path
         if row is not None:
-            where += f", row {row}"
+            where += f", {row}" if isinstance(row, str) else f", row {row}"
         if field is not None:
             where += f", field '{field}'"
         super().__init__(f"{where}: {problem}")

@@ -178,6 +178,15 @@ class PlacementTask(SourceMixin, Base):
 
 
 DATA_TABLES = [
-    Province, Municipality, MunicipalityProvince, District, Neighbourhood, AreaProximity,
-    Service, Building, Residence, ReceptionLocation, PlacementTask,
+    Province,
+    Municipality,
+    MunicipalityProvince,
+    District,
+    Neighbourhood,
+    AreaProximity,
+    Service,
+    Building,
+    Residence,
+    ReceptionLocation,
+    PlacementTask,
 ]

@@ -4,6 +4,9 @@
 # password); otherwise stops with a message that says exactly what to install.
 set -euo pipefail
 
+if [ -n "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/pg_config >/dev/null 2>&1 && ! command -v pg_config >/dev/null; then
+  exit 0  # external server only, nothing to install here
+fi
 pg_config_bin=$(ls -d /usr/lib/postgresql/*/bin/pg_config 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$pg_config_bin" ]; then
   pg_config_bin=$(command -v pg_config || true)

@@ -134,8 +134,18 @@ class Cluster:
         self._prepare_folder()
         if not self.is_initialised():
             self._run(
-                [str(bindir / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER, "--auth=trust",
-                 "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    SUPERUSER,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ],
                 "initdb",
             )
             done.append(f"created cluster in {self.datadir}")
@@ -151,11 +161,25 @@ class Cluster:
                 user = pwd.getpwnam(SERVER_USER)
                 os.chown(self.logfile, user.pw_uid, user.pw_gid)
             self._run(
-                [str(bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile), "-o", opts,
-                 "-w", "-t", "30", "start"],
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(self.datadir),
+                    "-l",
+                    str(self.logfile),
+                    "-o",
+                    opts,
+                    "-w",
+                    "-t",
+                    "30",
+                    "start",
+                ],
                 f"starting PostgreSQL (log: {self.logfile})",
             )
-            done.append(f"started PostgreSQL on {self.socketdir}" + (f" and 127.0.0.1:{self.settings.pg_port}" if listen else ""))
+            done.append(
+                f"started PostgreSQL on {self.socketdir}"
+                + (f" and 127.0.0.1:{self.settings.pg_port}" if listen else "")
+            )
         self._ensure_database()
         return done
 
@@ -164,8 +188,13 @@ class Cluster:
 
         for _ in range(50):
             try:
-                conn = psycopg.connect(host=str(self.socketdir), port=self.settings.pg_port, user=SUPERUSER,
-                                       dbname="postgres", autocommit=True)
+                conn = psycopg.connect(
+                    host=str(self.socketdir),
+                    port=self.settings.pg_port,
+                    user=SUPERUSER,
+                    dbname="postgres",
+                    autocommit=True,
+                )
                 break
             except psycopg.OperationalError:
                 time.sleep(0.1)

@@ -1,0 +1,184 @@
+"""The ``opvangmatch`` command line. Settings are read once here and passed on."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geo.errors import OpvangmatchError
+from geo.settings import Settings
+
+app = typer.Typer(
+    help="opvangmatch: location matching for small-scale asylum reception.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database: managed local PostGIS or DATABASE_URL.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+class _State:
+    settings: Settings | None = None
+
+
+state = _State()
+
+
+def settings() -> Settings:
+    if state.settings is None:
+        state.settings = Settings.from_env()
+    return state.settings
+
+
+def say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def engine():
+    from geo.db import prepare_database
+
+    return prepare_database(settings())
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Start the database (managed mode: create the local cluster once), create PostGIS, migrate."""
+    from geo.db.managed import Cluster
+
+    s = settings()
+    if s.managed:
+        for line in Cluster(s).up():
+            say(line)
+    engine()
+    say("database ready: " + _shown_url())
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the managed cluster (nothing to do with DATABASE_URL)."""
+    from geo.db.managed import Cluster
+
+    s = settings()
+    if not s.managed:
+        say("DATABASE_URL is set: the external server is not ours to stop")
+        return
+    say("stopped" if Cluster(s).down() else "not running")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the SQLAlchemy URL of the database."""
+    from geo.db import database_url
+
+    typer.echo(database_url(settings()))
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Row counts per table and source."""
+    from geo.db.status import data_vintage, row_counts, service_counts
+
+    eng = engine()
+    rows = row_counts(eng)
+    if not rows:
+        typer.echo("the database is empty; run 'opvangmatch load demo'")
+        return
+    width = max(len(s) for _, s, _ in rows)
+    for table, source, n in rows:
+        typer.echo(f"{table:<22} {source:<{width}} {n:>9,}")
+    typer.echo("services per category: " + ", ".join(f"{k} {v:,}" for k, v in service_counts(eng).items()))
+    typer.echo(f"data vintage: {data_vintage(eng)['id']}")
+
+
+def _shown_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    from geo.db import database_url
+
+    return make_url(database_url(settings())).render_as_string(hide_password=True)
+
+
+@app.command("load")
+def load_cmd(
+    kind: Annotated[str, typer.Argument(help="source kind (see --help) or 'demo' for all shipped data")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="file(s) to load")] = None,
+    source: Annotated[str | None, typer.Option(help="name of the source whose rows this load replaces")] = None,
+    year: Annotated[int | None, typer.Option(help="reference year of the data (default: from the file name)")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS to assume for a file without one, e.g. EPSG:28992")] = None,
+    where: Annotated[str | None, typer.Option(help="OGR SQL filter on the features")] = None,
+    layer: Annotated[str | None, typer.Option(help="layer to read (GeoPackage)")] = None,
+    category: Annotated[str | None, typer.Option(help="service category for points / GTFS stops")] = None,
+    name_field: Annotated[str | None, typer.Option(help="field holding the name (points)")] = None,
+    id_field: Annotated[str | None, typer.Option(help="field holding the id (points)")] = None,
+    period: Annotated[str | None, typer.Option(help="task period for task figures, e.g. 2024")] = None,
+    skip_outside: Annotated[
+        bool | None,
+        typer.Option(
+            "--skip-outside", help="drop points outside the Netherlands (geocoding errors) instead of stopping"
+        ),
+    ] = None,
+) -> None:
+    """Load data. KIND is one of: provinces, municipalities, districts, neighbourhoods,
+    municipality-provinces, proximity, buildings, residences, schools, gtfs-stops, chb-stations, points,
+    reception, task; or 'demo'."""
+    from geo.io import load
+    from geo.io.demo import load_demo
+
+    eng = engine()
+    if kind == "demo":
+        load_demo(eng, settings().data_dir, progress=say)
+        db_status()
+        return
+    if not paths:
+        raise typer.BadParameter("give the file(s) to load", param_hint="PATHS")
+    if source and len(paths) > 1:
+        raise typer.BadParameter("--source names one source; load one file at a time with it")
+    for path in paths:
+        report = load(
+            eng,
+            kind,
+            path,
+            source=source,
+            progress=say,
+            year=year,
+            crs=crs,
+            where=where,
+            layer=layer,
+            category=category,
+            name_field=name_field,
+            id_field=id_field,
+            period=period,
+            skip_outside=skip_outside,
+        )
+        typer.echo(str(report))
+
+
+@app.command("unload")
+def unload_cmd(source: Annotated[str, typer.Argument(help="source name as shown by 'db status'")]) -> None:
+    """Remove every row a source loaded."""
+    from geo.io import unload
+
+    typer.echo(f"removed {unload(engine(), source):,} rows of {source}")
+
+
+def main() -> None:
+    try:
+        app()
+    except OpvangmatchError as exc:
+        typer.echo(f"opvangmatch: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("opvangmatch: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug or an unforeseen input: say what, keep the traceback for debugging
+        if os.environ.get("OPVANGMATCH_DEBUG"):
+            raise
+        typer.echo(
+            f"opvangmatch: unexpected error: {type(exc).__name__}: {exc} (set OPVANGMATCH_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(1)

@@ -1,0 +1,100 @@
+"""Loaders for the real Dutch sources: ``load(engine, kind, path)`` validates, then replaces atomically.
+
+Each kind maps to a reader that returns a :class:`~geo.io.write.Prepared` frame; nothing touches the
+database until the whole file has been read and checked, and the write is one transaction.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from geo.errors import DataError, InputError, NotFoundError
+from geo.io import bag, regions, services, tables
+from geo.io.write import LoadReport, Prepared, Progress, write
+
+READERS: dict[str, Callable[..., Prepared]] = {
+    "provinces": regions.load_provinces,
+    "municipalities": regions.load_municipalities,
+    "districts": regions.load_districts,
+    "neighbourhoods": regions.load_neighbourhoods,
+    "municipality-provinces": regions.load_municipality_provinces,
+    "proximity": regions.load_proximity,
+    "buildings": bag.load_buildings,
+    "residences": bag.load_residences,
+    "schools": services.load_schools,
+    "gtfs-stops": services.load_gtfs_stops,
+    "chb-stations": services.load_chb_stations,
+    "points": services.load_points,
+    "reception": tables.load_reception,
+    "task": tables.load_task,
+}
+
+DESCRIPTIONS = {
+    "provinces": "CBS provinces (GeoJSON/GPKG; statcode PVxx)",
+    "municipalities": "CBS gemeenten with population (wijken-en-buurten or gebiedsindelingen)",
+    "districts": "CBS wijken with population",
+    "neighbourhoods": "CBS buurten with population",
+    "municipality-provinces": "CBS gemeentelijke indeling CSV (gemeente -> provincie)",
+    "proximity": "CBS nabijheid CSV (afstand_* in km per area)",
+    "buildings": "BAG panden: LV-BAG extract (XML or zip) or GeoPackage",
+    "residences": "BAG verblijfsobjecten (gebruiksdoel, oppervlakte): LV-BAG XML/zip or GeoPackage",
+    "schools": "DUO school sites with coordinates (GeoPackage layers bo/vo)",
+    "gtfs-stops": "GTFS stops.txt (default category bus_stop)",
+    "chb-stations": "DOVA Centraal Haltebestand railway stations JSON",
+    "points": "generic points (GeoJSON/GPKG, OSM exports) with --category, a category column or OSM tags",
+    "reception": "existing reception locations (CSV)",
+    "task": "placement-task figures (CSV with source_url)",
+}
+
+
+def default_source(kind: str, path: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).name.split(".")[0])
+    return f"{kind}:{stem}"[:80]
+
+
+def prepare(kind: str, path: Path, **options) -> Prepared:
+    """Read and validate ``path`` as ``kind`` without touching the database."""
+    if kind not in READERS:
+        raise DataError(path, f"unknown source kind {kind!r}; choose one of {', '.join(READERS)}")
+    reader = READERS[kind]
+    options = {k: v for k, v in options.items() if v is not None}
+    accepted = inspect.signature(reader).parameters
+    for name in options:
+        if name not in accepted:
+            raise InputError(f"option --{name.replace('_', '-')} does not apply to {kind}")
+    return reader(Path(path), **options)
+
+
+def load(
+    engine: Engine, kind: str, path: Path, *, source: str | None = None, progress: Progress | None = None, **options
+) -> LoadReport:
+    """Load one file: read, validate, then replace the rows of ``source`` in one transaction."""
+    say = progress or (lambda _msg: None)
+    say(f"reading {path} as {kind} ...")
+    prepared = prepare(kind, path, **options)
+    return write(engine, prepared, source=source or default_source(kind, path), path=Path(path), progress=say)
+
+
+def unload(engine: Engine, source: str) -> int:
+    """Remove every row of ``source`` (and its dataset record) in one transaction; returns rows removed."""
+    import sqlalchemy as sa
+
+    from geo.models import DATA_TABLES, Dataset
+
+    removed = 0
+    with engine.begin() as conn:
+        for model in DATA_TABLES:
+            table = model.__table__
+            removed += conn.execute(table.delete().where(table.c.source == source)).rowcount
+        known = conn.execute(sa.delete(Dataset).where(Dataset.source == source)).rowcount
+    if not removed and not known:
+        raise NotFoundError(f"no source named {source!r} is loaded (see 'opvangmatch db status')")
+    return removed
+
+
+__all__ = ["DESCRIPTIONS", "READERS", "LoadReport", "load", "prepare", "unload"]

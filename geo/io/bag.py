@@ -1,0 +1,113 @@
+"""BAG (Basisregistratie Adressen en Gebouwen): panden and verblijfsobjecten.
+
+Reads the official LV-BAG extract (XML, or the zip that holds its parts) through GDAL's LVBAG
+driver, or a GeoPackage/GeoJSON with the same field names (``identificatie``, ``status``,
+``oorspronkelijkBouwjaar``...). Only current voorkomens are kept: no ``eindGeldigheid``, no
+``eindRegistratie`` and not inactive.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.io._read import (
+    check_unique,
+    clean_geometries,
+    read_vector,
+    require_columns,
+    to_rd,
+    year_from_name,
+)
+from geo.io.write import Prepared
+from geo.models import Building, Residence
+
+UNKNOWN_BUILD_YEAR = 9999
+
+
+def _bag_id(values: pd.Series) -> pd.Series:
+    """``NL.IMBAG.Pand.0221100000311191`` -> ``0221100000311191``."""
+    return values.astype("string").str.strip().str.replace(r"^NL\.IMBAG\.\w+\.", "", regex=True)
+
+
+def _current(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    mask = pd.Series(True, index=frame.index)
+    for col in ("eindGeldigheid", "eindRegistratie", "tijdstipInactief"):
+        if col in frame.columns:
+            mask &= frame[col].isna()
+    return frame[mask].reset_index(drop=True), int((~mask).sum())
+
+
+def load_buildings(path: Path, *, year=None, crs=None, where=None, layer=None) -> Prepared:
+    frame = to_rd(path, read_vector(path, layer=layer, where=where), assume_crs=crs)
+    require_columns(path, frame, "identificatie")
+    frame, history = _current(frame)
+    ids = _bag_id(frame["identificatie"])
+    check_unique(path, ids, field="identificatie")
+    geoms, repairs = clean_geometries(path, frame, kind="polygon", ids=ids)
+    build_year = pd.to_numeric(frame.get("oorspronkelijkBouwjaar"), errors="coerce")
+    if build_year is not None:
+        build_year = build_year.mask(build_year == UNKNOWN_BUILD_YEAR).astype("Int64")
+    out = pd.DataFrame(
+        {
+            "id": ids,
+            "status": frame["status"].astype("string") if "status" in frame else None,
+            "build_year": build_year,
+            "geom": geoms,
+            "point": shapely.point_on_surface(geoms),
+        }
+    )
+    notes = ["representative point: shapely point_on_surface of the footprint"]
+    if history:
+        notes.insert(0, f"kept {len(out):,} current voorkomens, skipped {history:,} historic ones")
+    return Prepared(
+        "buildings",
+        Building,
+        out,
+        year if year is not None else year_from_name(path),
+        repairs,
+        history,
+        notes,
+        geometry_columns=("geom", "point"),
+    )
+
+
+def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) -> Prepared:
+    """Verblijfsobjecten: ``gebruiksdoel`` (list) and ``oppervlakte`` (m2), linked by ``pandRef``."""
+    frame = to_rd(path, read_vector(path, layer=layer, where=where), assume_crs=crs)
+    require_columns(path, frame, "identificatie", "pandRef", "gebruiksdoel", "oppervlakte")
+    frame, history = _current(frame)
+    ids = _bag_id(frame["identificatie"])
+    check_unique(path, ids, field="identificatie")
+
+    def as_list(value) -> list[str]:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return []
+        if isinstance(value, list | tuple | np.ndarray):
+            return [str(v) for v in value]
+        return [part for part in str(value).strip("{}()[]").replace('"', "").split(",") if part]
+
+    pand_refs = frame["pandRef"].map(as_list).map(lambda refs: [_bag_id(pd.Series([r])).iloc[0] for r in refs])
+    uses = frame["gebruiksdoel"].map(as_list).map(lambda u: ",".join(sorted(u)) or None)
+    area = pd.to_numeric(frame["oppervlakte"], errors="coerce")
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    if len(geoms) and not shapely.is_missing(geoms).all():
+        present = ~shapely.is_missing(geoms)
+        points, _ = clean_geometries(path, frame[present], kind="point", ids=ids[present])
+        geoms = geoms.copy()
+        geoms[present] = points
+    out = pd.DataFrame(
+        {
+            "id": ids,
+            "building_ids": pand_refs,
+            "use": uses,
+            "floor_area": area,
+            "status": frame["status"].astype("string"),
+            "geom": geoms,
+        }
+    )
+    notes = [f"kept {len(out):,} current voorkomens, skipped {history:,} historic ones"]
+    return Prepared("residences", Residence, out, year if year is not None else year_from_name(path), 0, history, notes)

@@ -1,0 +1,58 @@
+"""The demo: every shipped file in ``data/`` with the loader kind and options it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from geo.errors import DataError
+from geo.io import load
+from geo.io.write import LoadReport, Progress
+
+
+@dataclass(frozen=True)
+class DemoFile:
+    kind: str
+    path: str
+    options: dict = field(default_factory=dict)
+
+
+DEMO = [
+    DemoFile("provinces", "cbs/provincie_2023.geojson"),
+    DemoFile("municipalities", "cbs/gemeenten_2024_kwb.geojson"),
+    DemoFile("municipality-provinces", "cbs/gemeentelijke-indeling.csv"),
+    DemoFile("districts", "cbs/wijken_2024_kwb.geojson"),
+    DemoFile("neighbourhoods", "drechtsteden/buurten_2023_drechtsteden.geojson"),
+    DemoFile("proximity", "cbs/nabijheid_gemeenten_2022.csv"),
+    DemoFile("chb-stations", "services/stations.json"),
+    DemoFile("schools", "services/duo_vestigingen_2020_osmgeocoded.gpkg", {"skip_outside": True}),
+    DemoFile("points", "services/ziekenhuizen_2016.geojson", {"category": "hospital"}),
+    DemoFile(
+        "points",
+        "services/jumbo_stores.geojson",
+        {"category": "supermarket", "where": "locationType <> 'PuP'", "name_field": "addressName"},
+    ),
+    DemoFile("points", "drechtsteden/osm_bibliotheken.geojson", {"category": "library"}),
+    DemoFile("points", "drechtsteden/osm_waterbushaltes_veerpont.geojson", {"category": "ferry_stop"}),
+    DemoFile("gtfs-stops", "services/gtfs_stops_2015_drechtsteden_doesburg.txt", {"category": "bus_stop"}),
+    DemoFile("buildings", "bag/0221PND15092020.zip"),
+    DemoFile("reception", "reception/asielopvang_drechtsteden_achterhoek.csv"),
+    DemoFile("reception", "reception/coa_locaties_overig_uit_paginas.csv"),
+    DemoFile("task", "spreidingswet/provinciale_opgave_2024.csv", {"period": "2024"}),
+    DemoFile("task", "spreidingswet/gemeente_opgave_indicatief_partieel.csv", {"period": "2024"}),
+]
+
+
+def load_demo(engine: Engine, data_dir: Path, *, progress: Progress | None = None) -> list[LoadReport]:
+    """Load every demo file (each atomically). Stops at the first file that fails."""
+    missing = [f.path for f in DEMO if not (data_dir / f.path).exists()]
+    if missing:
+        raise DataError(data_dir, f"demo files missing: {', '.join(missing)}")
+    reports = []
+    for item in DEMO:
+        reports.append(load(engine, item.kind, data_dir / item.path, progress=progress, **item.options))
+        if progress:
+            progress(str(reports[-1]))
+    return reports

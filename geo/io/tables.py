@@ -1,0 +1,135 @@
+"""Tables without geometry of their own: reception locations and placement-task figures (CSV)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.errors import DataError
+from geo.io._read import clean_geometries, read_table, require_columns, year_from_name
+from geo.io.write import Prepared
+from geo.models import PlacementTask, ReceptionLocation
+
+DEFAULT_TASK_PERIOD = "2024"
+
+
+def _int_or_none(text: str) -> int | None:
+    """A capacity as written in a source ('170', 'minstens 500', '200-400' -> lower bound)."""
+    digits = re.findall(r"\d[\d.]*", text or "")
+    if not digits:
+        return None
+    return int(digits[0].replace(".", ""))
+
+
+def load_reception(path: Path, *, year=None) -> Prepared:
+    """Existing reception locations.
+
+    Columns: ``gemeente`` (or ``municipality``), a name/location (``locatie_zoals_in_bron`` or
+    ``name``), optional ``soort``/``kind``, capacity (``capaciteit_zoals_in_bron`` or ``capacity``),
+    period, ``source_url``, ``gemeentecode``, and coordinates ``lon``/``lat`` (WGS84) when known.
+    """
+    table = read_table(path)
+    (mun, name) = require_columns(
+        path, table, ("gemeente", "municipality", "gemeentenaam"), ("locatie_zoals_in_bron", "name", "naam", "locatie")
+    )
+    col = {c: c for c in table.columns}
+    get = lambda *names: next((table[n] for n in names if n in col), pd.Series("", index=table.index))  # noqa: E731
+    capacity_text = get("capaciteit_zoals_in_bron", "capacity", "capaciteit")
+    capacity = capacity_text.map(_int_or_none).astype("Int64")
+    lon, lat = get("lon", "longitude"), get("lat", "latitude")
+    geoms = np.array([None] * len(table), dtype=object)
+    has_xy = (lon.str.strip() != "") & (lat.str.strip() != "")
+    if has_xy.any():
+        try:
+            pts = shapely.points(lon[has_xy].astype(float), lat[has_xy].astype(float))
+        except ValueError as exc:
+            raise DataError(path, f"lon/lat not numeric: {exc}", field="lon") from exc
+        frame = gpd.GeoDataFrame(geometry=pts, crs="EPSG:4326").to_crs("EPSG:28992")
+        geoms[has_xy.to_numpy()], _ = clean_geometries(path, frame, kind="point", label="data row")
+    for i, value in enumerate(table[mun]):
+        if not value.strip():
+            raise DataError(path, "empty municipality", row=f"line {i + 2}", field=mun)
+    out = pd.DataFrame(
+        {
+            "name": table[name].str.strip(),
+            "municipality_name": table[mun].str.strip(),
+            "municipality_code": get("gemeentecode", "municipality_code").replace("", None),
+            "kind": get("soort", "kind").replace("", None),
+            "capacity": capacity,
+            "capacity_text": capacity_text.replace("", None),
+            "period": get("periode_status_zoals_in_bron", "period").replace("", None),
+            "source_url": get("source_url").replace("", None),
+            "notes": get("notes").replace("", None),
+            "geom": geoms,
+        }
+    )
+    notes = [
+        f"{int(has_xy.sum())} with coordinates, {int((~has_xy).sum())} by municipality name only",
+        f"{int(capacity.notna().sum())} with a capacity figure (lower bound of ranges / 'at least')",
+    ]
+    return Prepared(
+        "reception", ReceptionLocation, out, year if year is not None else year_from_name(path), notes=notes
+    )
+
+
+def load_task(path: Path, *, year=None, period: str | None = None) -> Prepared:
+    """Placement-task figures: the shipped Spreidingswet CSVs, or a generic CSV with
+    ``region_code,places[,region_name,level,period,source_url,notes]``."""
+    table = read_table(path)
+    code_col, places_col = require_columns(
+        path,
+        table,
+        ("region_code", "provincie_code", "gemeentecode_joined_by_name", "gemeentecode"),
+        ("places", "opgave_opvangplekken_2024", "opvangplekken"),
+    )
+    codes = table[code_col].str.strip()
+    names = next((table[c] for c in ("region_name", "provincie", "gemeente") if c in table), None)
+    records = []
+    for i, code in enumerate(codes):
+        line = f"line {i + 2}"
+        if not code:
+            raise DataError(path, "empty region code", row=line, field=code_col)
+        level = {"PV": "province", "GM": "municipality", "NL": "national"}.get(code[:2])
+        if level is None:
+            raise DataError(path, f"region code {code!r} is not PVxx, GMxxxx or NL", row=line, field=code_col)
+        text = table[places_col].iloc[i].strip().replace(".", "")
+        if not text.isdigit():
+            raise DataError(
+                path,
+                f"places must be a whole non-negative number, got {table[places_col].iloc[i]!r}",
+                row=line,
+                field=places_col,
+            )
+        row_period = (table["period"].iloc[i].strip() if "period" in table else "") or period or DEFAULT_TASK_PERIOD
+        records.append(
+            {
+                "region_code": code,
+                "region_name": names.iloc[i].strip() if names is not None else None,
+                "level": level,
+                "period": row_period,
+                "places": int(text),
+                "basis": "official",
+                "source_url": table["source_url"].iloc[i].strip() if "source_url" in table else None,
+                "notes": (table["notes"].iloc[i].strip() or None) if "notes" in table else None,
+            }
+        )
+    out = pd.DataFrame.from_records(records)
+    dup = out.duplicated(["region_code", "period"])
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DataError(
+            path, f"two figures for {out.region_code[i]} in period {out.period[i]}", row=f"line {i + 2}", field=code_col
+        )
+    return Prepared(
+        "task",
+        PlacementTask,
+        out,
+        year if year is not None else year_from_name(path),
+        notes=[f"period {', '.join(sorted(out.period.unique()))}"],
+        geometry_columns=(),
+    )

@@ -1,0 +1,164 @@
+"""Write a prepared dataset atomically: replace that source's rows in one transaction, with COPY."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from geo.errors import DataError
+from geo.models import SRID, Dataset
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Prepared:
+    """A validated frame ready to be written to ``table`` (columns named as in the table)."""
+
+    kind: str
+    table: type
+    frame: pd.DataFrame
+    year: int | None
+    repairs: int = 0
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+    geometry_columns: tuple[str, ...] = ("geom",)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    source: str
+    kind: str
+    table: str
+    rows: int
+    replaced: int
+    repairs: int
+    skipped: int
+    year: int | None
+    notes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        text = f"{self.source}: {self.rows:,} rows into {self.table} (replaced {self.replaced:,})"
+        if self.repairs:
+            text += f", {self.repairs} geometries repaired"
+        if self.skipped:
+            text += f", {self.skipped} skipped"
+        return text + "".join(f"\n  - {note}" for note in self.notes)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write(
+    engine: Engine, prepared: Prepared, *, source: str, path: Path, progress: Progress | None = None
+) -> LoadReport:
+    """Replace ``source``'s rows in the target table, and record the dataset, in one transaction."""
+    table = prepared.table.__table__
+    frame = prepared.frame.copy()
+    frame["source"] = source
+    frame["year"] = prepared.year
+    columns = list(frame.columns)
+    unknown = set(columns) - set(table.columns.keys())
+    if unknown:
+        raise AssertionError(f"columns not in {table.name}: {sorted(unknown)}")
+    for name in prepared.geometry_columns:
+        frame[name] = _ewkb(frame[name].to_numpy())
+    rows = _rows(frame)
+    say = progress or (lambda _msg: None)
+    with engine.begin() as conn:
+        replaced = conn.execute(table.delete().where(table.c.source == source)).rowcount
+        say(f"writing {len(rows):,} rows into {table.name} ...")
+        _copy(conn, table.name, columns, rows, path=path, say=say)
+        conn.execute(sa.delete(Dataset).where(Dataset.source == source))
+        conn.execute(
+            sa.insert(Dataset).values(
+                source=source,
+                kind=prepared.kind,
+                path=str(path),
+                sha256=file_sha256(path),
+                rows=len(rows),
+                repairs=prepared.repairs,
+                year=prepared.year,
+                notes="\n".join(prepared.notes) or None,
+            )
+        )
+    return LoadReport(
+        source,
+        prepared.kind,
+        table.name,
+        len(rows),
+        replaced,
+        prepared.repairs,
+        prepared.skipped,
+        prepared.year,
+        tuple(prepared.notes),
+    )
+
+
+def _ewkb(geoms: np.ndarray) -> list[str | None]:
+    values = np.asarray(geoms, dtype=object)
+    present = ~shapely.is_missing(values)
+    out: list[str | None] = [None] * len(values)
+    if present.any():
+        with_srid = shapely.set_srid(values[present], SRID)
+        encoded = shapely.to_wkb(with_srid, hex=True, include_srid=True)
+        for i, text in zip(np.flatnonzero(present), encoded, strict=True):
+            out[i] = text
+    return out
+
+
+def _rows(frame: pd.DataFrame) -> list[tuple]:
+    def clean(value):
+        if value is None or value is pd.NA or value is pd.NaT:
+            return None
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, dict):
+            return json.dumps(value, ensure_ascii=False, default=str)
+        if isinstance(value, list | tuple):
+            return "{" + ",".join('"' + str(v).replace('"', '\\"') + '"' for v in value) + "}"
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, np.floating):
+            return float(value)
+        return value
+
+    return [tuple(clean(v) for v in row) for row in frame.itertuples(index=False, name=None)]
+
+
+def _copy(conn: sa.Connection, table: str, columns: list[str], rows: list[tuple], *, path: Path, say: Progress) -> None:
+    import psycopg
+
+    cursor = conn.connection.driver_connection.cursor()
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    step = max(len(rows) // 10, 50_000)
+    try:
+        with cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+            for i, row in enumerate(rows, 1):
+                copy.write_row(row)
+                if i % step == 0:
+                    say(f"  {i:,} / {len(rows):,}")
+    except psycopg.errors.UniqueViolation as exc:
+        detail = exc.diag.message_detail or str(exc)
+        raise DataError(
+            path,
+            f"already in {table} from another source: {detail} "
+            "(unload that source first, or load this file under the same --source)",
+        ) from exc
+    except psycopg.Error as exc:
+        raise DataError(path, f"the database refused the rows for {table}: {exc.diag.message_primary or exc}") from exc

@@ -1,0 +1,19 @@
+"""Small helpers shared by tests."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+OPVANGMATCH = (
+    str(Path(sys.executable).with_name("opvangmatch"))
+    if Path(sys.executable).with_name("opvangmatch").exists()
+    else (shutil.which("opvangmatch") or "opvangmatch")
+)
+
+
+def opvangmatch(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the console script as a user would, with exactly ``env``."""
+    return subprocess.run([OPVANGMATCH, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
