@@ -165,6 +165,11 @@ def unload_cmd(source: Annotated[str, typer.Argument(help="source name as shown 
     typer.echo(f"removed {unload(engine(), source):,} rows of {source}")
 
 
+from geo.fetch.cli import register as _register_fetch  # noqa: E402  (opvangmatch fetch)
+
+_register_fetch(app)
+
+
 def main() -> None:
     try:
         app()

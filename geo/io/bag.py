@@ -29,8 +29,15 @@ UNKNOWN_BUILD_YEAR = 9999
 
 
 def _bag_id(values: pd.Series) -> pd.Series:
-    """``NL.IMBAG.Pand.0221100000311191`` -> ``0221100000311191``."""
-    return values.astype("string").str.strip().str.replace(r"^NL\.IMBAG\.\w+\.", "", regex=True)
+    """``NL.IMBAG.Pand.0221100000311191`` or an OGC API link ``.../pand/items/0221100000311191``
+    -> ``0221100000311191``."""
+    return (
+        values.astype("string")
+        .str.strip()
+        .str.replace(r"^NL\.IMBAG\.\w+\.", "", regex=True)
+        .str.replace(r"[?#].*$", "", regex=True)
+        .str.replace(r"^https?://.*/", "", regex=True)
+    )
 
 
 def _current(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -48,7 +55,7 @@ def load_buildings(path: Path, *, year=None, crs=None, where=None, layer=None) -
     ids = _bag_id(frame["identificatie"])
     check_unique(path, ids, field="identificatie")
     geoms, repairs = clean_geometries(path, frame, kind="polygon", ids=ids)
-    build_year = pd.to_numeric(frame.get("oorspronkelijkBouwjaar"), errors="coerce")
+    build_year = pd.to_numeric(frame.get("oorspronkelijkBouwjaar", frame.get("bouwjaar")), errors="coerce")
     if build_year is not None:
         build_year = build_year.mask(build_year == UNKNOWN_BUILD_YEAR).astype("Int64")
     out = pd.DataFrame(
@@ -76,9 +83,12 @@ def load_buildings(path: Path, *, year=None, crs=None, where=None, layer=None) -
 
 
 def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) -> Prepared:
-    """Verblijfsobjecten: ``gebruiksdoel`` (list) and ``oppervlakte`` (m2), linked by ``pandRef``."""
+    """Verblijfsobjecten: ``gebruiksdoel`` (list) and ``oppervlakte`` (m2), linked to their panden by
+    ``pandRef`` (LV-BAG), ``pand_identificatie`` or ``pand.href`` (PDOK's OGC API)."""
     frame = to_rd(path, read_vector(path, layer=layer, where=where), assume_crs=crs)
-    require_columns(path, frame, "identificatie", "pandRef", "gebruiksdoel", "oppervlakte")
+    _, pand_col, _, _ = require_columns(
+        path, frame, "identificatie", ("pandRef", "pand_identificatie", "pand.href"), "gebruiksdoel", "oppervlakte"
+    )
     frame, history = _current(frame)
     ids = _bag_id(frame["identificatie"])
     check_unique(path, ids, field="identificatie")
@@ -90,7 +100,7 @@ def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) 
             return [str(v) for v in value]
         return [part for part in str(value).strip("{}()[]").replace('"', "").split(",") if part]
 
-    pand_refs = frame["pandRef"].map(as_list).map(lambda refs: [_bag_id(pd.Series([r])).iloc[0] for r in refs])
+    pand_refs = frame[pand_col].map(as_list).map(lambda refs: [_bag_id(pd.Series([r])).iloc[0] for r in refs])
     uses = frame["gebruiksdoel"].map(as_list).map(lambda u: ",".join(sorted(u)) or None)
     area = pd.to_numeric(frame["oppervlakte"], errors="coerce")
     geoms = np.asarray(frame.geometry.values, dtype=object)

@@ -33,7 +33,7 @@ from geo.models import (
 )
 
 POPULATION = ("aantal_inwoners", "aantalInwoners", "AANT_INW", "bevolkingAantalInwoners", "population")
-HOUSEHOLDS = ("huishoudens", "aantalHuishoudens", "AANTAL_HH", "households")
+HOUSEHOLDS = ("huishoudens", "aantalHuishoudens", "aantal_huishoudens", "AANTAL_HH", "households")
 NOT_A_MUNICIPALITY = {"GM0998"}  # "Buitenland" (Baarle enclaves) in CBS files
 
 
@@ -93,7 +93,7 @@ def load_provinces(path: Path, *, year=None, crs=None, where=None, layer=None) -
         path,
         kind="provinces",
         table=Province,
-        code=("statcode", "provinciecode", "code"),
+        code=("statcode", "provinciecode", "identificatie", "code"),
         name=("statnaam", "name", "provincienaam", "naam"),
         extra={},
         counts=False,

@@ -54,7 +54,9 @@ NAME_FIELDS = (
     "Officiëlenaam",
 )
 ID_FIELDS = ("osm_id", "id", "identificatie", "uuid", "stopplacecode", "stop_id", "ziekenhuisnummer")
-# OpenStreetMap tags -> category, for generic OSM/Overpass exports without a category column.
+# OpenStreetMap tags -> category, for generic OSM/Overpass exports without a category column and for
+# ``opvangmatch fetch osm`` (which queries exactly these tags). The first matching row wins, so metro
+# and light-rail stations come before railway=station.
 OSM_TAGS = {
     ("amenity", "doctors"): "gp",
     ("healthcare", "general_practitioner"): "gp",
@@ -64,11 +66,18 @@ OSM_TAGS = {
     ("amenity", "hospital"): "hospital",
     ("amenity", "library"): "library",
     ("amenity", "kindergarten"): "childcare",
+    ("amenity", "childcare"): "childcare",
+    ("station", "subway"): "tram_metro_stop",
+    ("station", "light_rail"): "tram_metro_stop",
+    ("railway", "tram_stop"): "tram_metro_stop",
     ("railway", "station"): "train_station",
     ("railway", "halt"): "train_station",
     ("highway", "bus_stop"): "bus_stop",
     ("amenity", "ferry_terminal"): "ferry_stop",
 }
+# amenity=school says nothing about the level; OSM's isced:level does (1 primary, 2-3 secondary).
+# A school without isced:level gets no category (DUO's register is the better school source).
+OSM_SCHOOL_LEVELS = {"1": "primary_school", "2": "secondary_school", "3": "secondary_school"}
 
 
 def check_category(category: str) -> str:

@@ -1,0 +1,48 @@
+"""Where to fetch from and where to cache: base URLs and folders, from the environment or arguments."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geo.errors import ConfigError
+from geo.settings import PROJECT_ROOT
+
+PDOK_URL = "https://api.pdok.nl"
+OVERPASS_URL = "https://overpass-api.de/api/interpreter"
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """Base URLs of the services and the cache folder.
+
+    Attributes
+    ----------
+    pdok_url : root of PDOK's APIs (BAG and CBS OGC API Features, Locatieserver).
+    overpass_url : the Overpass API interpreter endpoint.
+    cache_dir : folder for cached answers and the files that are loaded.
+    timeout : seconds per request before giving up on an answer.
+    min_interval : seconds between two network requests (politeness towards the services).
+    """
+
+    pdok_url: str = PDOK_URL
+    overpass_url: str = OVERPASS_URL
+    cache_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".cache" / "fetch")
+    timeout: float = 60.0
+    min_interval: float = 0.2
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> FetchConfig:
+        """Read ``OPVANGMATCH_PDOK_URL``, ``OPVANGMATCH_OVERPASS_URL``, ``OPVANGMATCH_FETCH_CACHE``."""
+        env = dict(os.environ if env is None else env)
+        values: dict = {}
+        for name, key in (("pdok_url", "OPVANGMATCH_PDOK_URL"), ("overpass_url", "OPVANGMATCH_OVERPASS_URL")):
+            if env.get(key):
+                if not env[key].startswith(("http://", "https://")):
+                    raise ConfigError(f"{key} must be an http(s) URL, got {env[key]!r}")
+                values[name] = env[key].rstrip("/")
+        if env.get("OPVANGMATCH_FETCH_CACHE"):
+            values["cache_dir"] = Path(env["OPVANGMATCH_FETCH_CACHE"]).expanduser().resolve()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

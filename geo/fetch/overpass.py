@@ -1,0 +1,109 @@
+"""Service points from OpenStreetMap through the Overpass API (``[out:json]``, ``out center meta``).
+
+One query per area asks for every tag in :data:`geo.io.services.OSM_TAGS` (plus ``amenity=school``,
+placed by ``isced:level``) on nodes and ways; ways come back with their ``center``. Each point keeps
+its OSM id (``node/123``), version and ``timestamp``, and the matched tag.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import shapely
+from pyproj import Transformer
+
+from geo.fetch.area import Area
+from geo.fetch.config import FetchConfig
+from geo.fetch.http import FetchError, HttpClient
+from geo.fetch.store import Download, write_geojson
+from geo.io.services import OSM_SCHOOL_LEVELS, OSM_TAGS
+
+SCHOOL_TAG = ("amenity", "school")
+
+
+def overpass_query(area: Area, *, timeout: int = 300) -> str:
+    """The Overpass QL query for every service tag in the area's bounding box."""
+    south, west, north, east = area.bbox_wgs84()
+    box = f"({south:.6f},{west:.6f},{north:.6f},{east:.6f})"
+    lines = [f'  {kind}["{key}"="{value}"]{box};' for key, value in [*OSM_TAGS, SCHOOL_TAG] for kind in ("node", "way")]
+    return f"[out:json][timeout:{timeout}];\n(\n" + "\n".join(lines) + "\n);\nout center meta;"
+
+
+def categories_of(tags: dict) -> list[tuple[str, str]]:
+    """(category, matched tag) pairs of one element: the first OSM_TAGS match, or school levels."""
+    for (key, value), category in OSM_TAGS.items():
+        if tags.get(key) == value:
+            return [(category, f"{key}={value}")]
+    if tags.get(SCHOOL_TAG[0]) == SCHOOL_TAG[1]:
+        levels = re.split(r"[;,\s]+", tags.get("isced:level", "").strip())
+        found = dict.fromkeys(OSM_SCHOOL_LEVELS[lv] for lv in levels if lv in OSM_SCHOOL_LEVELS)
+        return [(category, "amenity=school") for category in found]
+    return []
+
+
+def elements_to_features(body: dict, *, what: str) -> tuple[list[dict], dict[str, int]]:
+    """GeoJSON point features (WGS84) from Overpass JSON ``elements``; counts of what was skipped."""
+    skipped = {"no coordinates": 0, "school without isced:level": 0, "no known tag": 0}
+    features = []
+    osm_base = (body.get("osm3s") or {}).get("timestamp_osm_base")
+    for i, element in enumerate(body["elements"], 1):
+        if not isinstance(element, dict) or "type" not in element or "id" not in element:
+            raise FetchError(f"{what}: element {i} is not an OSM element with 'type' and 'id'")
+        point = element if "lat" in element else element.get("center")
+        if not point or "lat" not in point or "lon" not in point:
+            skipped["no coordinates"] += 1
+            continue
+        tags = element.get("tags") or {}
+        matches = categories_of(tags)
+        if not matches:
+            skipped["school without isced:level" if tags.get("amenity") == "school" else "no known tag"] += 1
+            continue
+        osm_id = f"{element['type']}/{element['id']}"
+        for category, tag in matches:
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [float(point["lon"]), float(point["lat"])]},
+                    "properties": {
+                        "osm_id": osm_id if len(matches) == 1 else f"{osm_id}/{category}",
+                        "category": category,
+                        "name": tags.get("name"),
+                        "osm_tag": tag,
+                        "osm_version": element.get("version"),
+                        "osm_timestamp": element.get("timestamp"),
+                        "osm_base": osm_base,
+                        "tags": tags,
+                    },
+                }
+            )
+    return features, {k: v for k, v in skipped.items() if v}
+
+
+def fetch_osm(client: HttpClient, config: FetchConfig, area: Area, *, progress=lambda _m: None) -> list[Download]:
+    """Every service category from OSM in the area, as one ``points`` file."""
+    what = f"Overpass services in {area.label}"
+    progress(f"  {what}: one query for {len(OSM_TAGS) + 1} tags (this can take a minute)")
+    body = client.post_json(config.overpass_url, {"data": overpass_query(area)}, what=what)
+    if not isinstance(body, dict) or not isinstance(body.get("elements"), list):
+        raise FetchError(f"{what} ({config.overpass_url}): not an Overpass JSON answer (no 'elements' list)")
+    remark = str(body.get("remark") or "")
+    if "error" in remark.lower() or "timed out" in remark.lower():
+        raise FetchError(f"{what} ({config.overpass_url}): the server stopped the query: {remark.strip()}")
+    features, skipped = elements_to_features(body, what=what)
+    if skipped:
+        progress("  skipped " + ", ".join(f"{n:,} {why}" for why, n in skipped.items()))
+    if features:
+        lon = [f["geometry"]["coordinates"][0] for f in features]
+        lat = [f["geometry"]["coordinates"][1] for f in features]
+        x, y = Transformer.from_crs(4326, 28992, always_xy=True).transform(lon, lat)
+        keep = area.keep(shapely.points(x, y))
+        dropped = int((~keep).sum())
+        features = [f for f, k in zip(features, keep, strict=True) if k]
+        if dropped:
+            progress(f"  left out {dropped:,} points outside {area.label}")
+    if not features:
+        raise FetchError(f"{what}: Overpass returned no service points ({len(body['elements'])} elements)")
+    progress(f"  {what}: {len(features):,} points")
+    path = write_geojson(config.cache_dir / "downloads" / f"osm_services_{area.label}.geojson", features, epsg=4326)
+    return [Download("points", path, f"osm:services:{area.label}", {"year": date.today().year})]
