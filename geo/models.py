@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -175,6 +175,40 @@ class PlacementTask(SourceMixin, Base):
     basis: Mapped[str] = mapped_column(String(20), default="official")
     source_url: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+class ScoreRun(Base):
+    """One scoring run: which profile (and version) on which data, when, over what scope."""
+
+    __tablename__ = "score_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    profile: Mapped[str] = mapped_column(String(80))
+    profile_version: Mapped[str] = mapped_column(String(16))
+    target_group: Mapped[str] = mapped_column(String(40))
+    data_vintage: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[dict] = mapped_column(JSONB)
+    candidates: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CandidateScore(Base):
+    """One candidate's result in a run: components, total, rank, flags and every raw measure."""
+
+    __tablename__ = "candidate_score"
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("score_run.id", ondelete="CASCADE"), primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    municipality_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    province_code: Mapped[str | None] = mapped_column(String(4))
+    capacity: Mapped[int] = mapped_column(Integer)
+    capacity_method: Mapped[str] = mapped_column(String(40))
+    proportional_fit: Mapped[float] = mapped_column(Float)
+    proximity: Mapped[float] = mapped_column(Float)
+    task_contribution: Mapped[float] = mapped_column(Float)
+    total: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+    excluded: Mapped[bool] = mapped_column(Boolean)
+    flags: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    measures: Mapped[dict] = mapped_column(JSONB)
 
 
 DATA_TABLES = [

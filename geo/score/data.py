@@ -1,0 +1,171 @@
+"""Everything scoring reads from PostGIS, read once into memory (coordinates, areas, tasks).
+
+The bulk engine and the API work on this snapshot; it carries the data vintage it was read at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from scipy.spatial import cKDTree
+from sqlalchemy.engine import Engine
+
+from geo.db.status import data_vintage
+
+LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "municipality"}
+
+
+@dataclass
+class ServiceLayer:
+    """The points of one service category, with a KD-tree over their RD coordinates."""
+
+    category: str
+    xy: np.ndarray
+    names: np.ndarray
+    ids: np.ndarray
+    municipalities: frozenset[str]
+    tree: cKDTree = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tree = cKDTree(self.xy) if len(self.xy) else None
+
+
+@dataclass
+class AreaLayer:
+    """The polygons of one level (buurt, wijk, municipality) with population and reception places."""
+
+    level: str
+    codes: np.ndarray
+    names: np.ndarray
+    population: np.ndarray  # float, NaN = no data
+    existing: np.ndarray  # reception places already there
+    geoms: np.ndarray
+    tree: shapely.STRtree = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tree = shapely.STRtree(self.geoms)
+
+    def locate(self, points: np.ndarray) -> np.ndarray:
+        """Index of the area holding each point (-1 if none; the lowest code on shared boundaries)."""
+        found = np.full(len(points), -1, dtype=np.int64)
+        if len(self.geoms) == 0 or len(points) == 0:
+            return found
+        point_idx, area_idx = self.tree.query(points, predicate="intersects")
+        order = np.lexsort((self.codes[area_idx], point_idx))
+        point_idx, area_idx = point_idx[order], area_idx[order]
+        first = np.unique(point_idx, return_index=True)[1]
+        found[point_idx[first]] = area_idx[first]
+        return found
+
+
+@dataclass
+class ScoringData:
+    services: dict[str, ServiceLayer]
+    areas: dict[str, AreaLayer]
+    province_of: dict[str, str]
+    tasks: pd.DataFrame  # indexed by region_code: required, realised, pipeline, gap, required_basis
+    reference_share: float
+    reference_note: str
+    cbs_distance_km: dict[tuple[str, str], tuple[float, int | None]]
+    vintage: dict
+    notes: list[str]
+
+    @classmethod
+    def load(cls, engine: Engine, *, period: str = "2024") -> ScoringData:
+        """Read services, areas, reception places, tasks and CBS proximity from the database."""
+        from geo.task import placement_tasks
+
+        notes: list[str] = []
+        with engine.connect() as conn:
+            areas = {level: _areas(conn, level, table) for level, table in LEVEL_TABLES.items()}
+            municipalities = areas["municipality"]
+            services = _services(conn, municipalities)
+            province_of = dict(
+                conn.execute(sa.text("SELECT municipality_code, province_code FROM municipality_province")).all()
+            )
+            cbs = {
+                (a, c): (d, y)
+                for a, c, d, y in conn.execute(
+                    sa.text("SELECT area_code, category, distance_km, year FROM area_proximity")
+                )
+            }
+            unplaced = _add_reception(conn, areas)
+        if unplaced:
+            notes.append(f"{unplaced} reception location(s) could not be matched to a municipality")
+        tasks = placement_tasks(engine, period).set_index("region_code")
+        provinces = tasks[tasks["level"] == "province"]
+        population = float(np.nansum(areas["municipality"].population))
+        share = float(provinces["required"].sum()) / population if population else float("nan")
+        note = (
+            f"national reference share f = {int(provinces['required'].sum()):,} places (sum of the province tasks, "
+            f"period {period}) / {int(population):,} inhabitants = {share:.4%}"
+        )
+        return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes)
+
+
+def _areas(conn: sa.Connection, level: str, table: str) -> AreaLayer:
+    frame = gpd.read_postgis(
+        sa.text(f'SELECT code, name, population, geom FROM "{table}" ORDER BY code'), conn, geom_col="geom"
+    )
+    return AreaLayer(
+        level=level,
+        codes=frame["code"].to_numpy(dtype=object),
+        names=frame["name"].to_numpy(dtype=object),
+        population=frame["population"].astype("float64").to_numpy(),
+        existing=np.zeros(len(frame)),
+        geoms=np.asarray(frame.geometry.values, dtype=object),
+    )
+
+
+def _services(conn: sa.Connection, municipalities: AreaLayer) -> dict[str, ServiceLayer]:
+    rows = conn.execute(
+        sa.text("SELECT category, id, coalesce(name, ''), ST_X(geom), ST_Y(geom) FROM service ORDER BY category, id")
+    ).all()
+    if not rows:
+        return {}
+    frame = pd.DataFrame(rows, columns=["category", "id", "name", "x", "y"])
+    xy = frame[["x", "y"]].to_numpy(dtype="float64")
+    where = municipalities.locate(shapely.points(xy))
+    frame["municipality"] = np.where(where >= 0, municipalities.codes[np.maximum(where, 0)], None)
+    layers = {}
+    for category, group in frame.groupby("category", sort=True):
+        layers[category] = ServiceLayer(
+            category=category,
+            xy=group[["x", "y"]].to_numpy(dtype="float64"),
+            names=group["name"].to_numpy(dtype=object),
+            ids=group["id"].to_numpy(),
+            municipalities=frozenset(group["municipality"].dropna()),
+        )
+    return layers
+
+
+def _add_reception(conn: sa.Connection, areas: dict[str, AreaLayer]) -> int:
+    """Add existing reception places to every area holding them; returns how many could not be placed."""
+    rows = conn.execute(
+        sa.text("""
+        SELECT r.capacity, r.geom IS NOT NULL, ST_X(r.geom), ST_Y(r.geom),
+               coalesce(r.municipality_code, m.code)
+        FROM reception_location r
+        LEFT JOIN municipality m ON r.municipality_code IS NULL AND lower(m.name) = lower(r.municipality_name)
+        WHERE r.capacity IS NOT NULL ORDER BY r.id""")
+    ).all()
+    unplaced = 0
+    municipalities = areas["municipality"]
+    index = {code: i for i, code in enumerate(municipalities.codes)}
+    for capacity, located, x, y, code in rows:
+        if located:
+            point = shapely.points([[x, y]])
+            for layer in areas.values():
+                where = layer.locate(point)[0]
+                if where >= 0:
+                    layer.existing[where] += capacity
+        elif code in index:
+            municipalities.existing[index[code]] += capacity
+        else:
+            unplaced += 1
+    return unplaced

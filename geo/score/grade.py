@@ -1,0 +1,171 @@
+"""From raw measures to components, total, flags and an explanation (shared by both measure paths)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geo.score.data import ScoringData
+from geo.score.measure import RADII, Measures
+from geo.score.profile import LEVELS, Profile
+
+EXCLUDING = {"capacity_outside_band", "floor_area_too_small", "outside_municipalities", "not_in_use"}
+POINT_NOTE = "buildings are measured from a representative point inside the footprint (ST_PointOnSurface)"
+
+
+def ramp(value: np.ndarray, full: float, zero: float) -> np.ndarray:
+    """1 up to ``full``, 0 from ``zero``, linear between (``full`` < ``zero``)."""
+    return np.clip((zero - value) / (zero - full), 0.0, 1.0)
+
+
+@dataclass
+class Graded:
+    """Columnar scores for N locations; ``frame`` has one row per location."""
+
+    frame: pd.DataFrame
+    measures: Measures
+    profile: Profile
+
+
+def grade(
+    data: ScoringData,
+    measures: Measures,
+    capacity: np.ndarray,
+    profile: Profile,
+    floor_area: np.ndarray | None = None,
+    extra_flags: list[list[str]] | None = None,
+) -> Graded:
+    n = len(measures)
+    capacity = np.asarray(capacity, dtype="float64")
+    flags: list[list[str]] = [list(f) for f in extra_flags] if extra_flags else [[] for _ in range(n)]
+    columns: dict[str, np.ndarray] = {"capacity": capacity}
+
+    # --- where: municipality and province ------------------------------------------------------------------------
+    mun_layer = data.areas["municipality"]
+    mun_idx = measures.area_index["municipality"]
+    municipality = np.where(mun_idx >= 0, mun_layer.codes[np.maximum(mun_idx, 0)], None)
+    columns["municipality_code"] = municipality
+    columns["province_code"] = np.array([data.province_of.get(code) for code in municipality], dtype=object)
+    for i in np.flatnonzero(mun_idx < 0):
+        flags[i].append("outside_municipalities")
+
+    # --- proportional fit --------------------------------------------------------------------------------------
+    f = data.reference_share
+    level_fits = []
+    for level in LEVELS:
+        layer, idx = data.areas[level], measures.area_index[level]
+        found = idx >= 0
+        safe = np.maximum(idx, 0)
+        population = np.where(found, layer.population[safe] if len(layer.codes) else np.nan, np.nan)
+        existing = np.where(found, layer.existing[safe] if len(layer.codes) else 0.0, 0.0)
+        share = (existing + capacity) / population
+        usable = found & np.isfinite(population) & (population >= max(profile.min_population, 1))
+        rule = profile.levels[level]
+        fit = np.where(usable, ramp(share, rule.good * f, rule.too_much * f), np.nan)
+        columns[f"{level}_code"] = np.where(found, layer.codes[safe] if len(layer.codes) else None, None)
+        columns[f"{level}_population"] = population
+        columns[f"{level}_existing"] = existing
+        columns[f"{level}_share"] = np.where(usable, share, np.nan)
+        columns[f"{level}_allowed"] = np.full(n, rule.good * f)
+        columns[f"{level}_fit"] = fit
+        level_fits.append(fit)
+        for i in np.flatnonzero(~found):
+            flags[i].append(f"no_{level}_data")
+        for i in np.flatnonzero(found & ~usable):
+            flags[i].append(f"no_population_{level}")
+    stacked = np.vstack(level_fits)
+    has_fit = np.isfinite(stacked).any(axis=0)
+    prop = np.where(has_fit, np.nanmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=0), 0.0)
+    for i in np.flatnonzero(~has_fit):
+        flags[i].append("no_population_data")
+    columns["proportional_fit"] = prop
+
+    # --- proximity ---------------------------------------------------------------------------------------------
+    weighted, weights = np.zeros(n), np.zeros(n)
+    for category, rule in profile.categories.items():
+        distance = measures.distance.get(category, np.full(n, np.inf))
+        layer = data.services.get(category)
+        in_municipality = (
+            np.isin(municipality, list(layer.municipalities)) if layer is not None else np.zeros(n, dtype=bool)
+        )
+        measured = np.isfinite(distance) & (in_municipality | (distance <= rule.too_far))
+        estimate = np.full(n, np.nan)
+        if profile.use_cbs_estimate:
+            for i in np.flatnonzero(~measured):
+                found = data.cbs_distance_km.get((municipality[i], category))
+                if found is not None:
+                    estimate[i] = found[0] * 1000.0
+        used = np.where(measured, distance, estimate)
+        available = np.isfinite(used)
+        score = np.where(available, ramp(used, rule.good, rule.too_far), np.nan)
+        columns[f"{category}_distance"] = np.where(measured, distance, np.nan)
+        columns[f"{category}_estimate"] = estimate
+        columns[f"{category}_score"] = score
+        nearest = measures.nearest.get(category)
+        columns[f"{category}_nearest"] = (
+            np.where(measured, layer.names[np.maximum(nearest, 0)], None) if layer is not None else np.full(n, None)
+        )
+        for radius in RADII:
+            columns[f"{category}_n{radius}"] = measures.within.get((category, radius), np.zeros(n, dtype=np.int64))
+        if rule.weight > 0:
+            weighted += np.where(available, score * rule.weight, 0.0)
+            weights += np.where(available, rule.weight, 0.0)
+            for i in np.flatnonzero(~available):
+                flags[i].append(f"missing_{category}")
+            for i in np.flatnonzero(~measured & available):
+                flags[i].append(f"estimated_{category}")
+    proximity = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
+    for i in np.flatnonzero(weights == 0):
+        flags[i].append("no_service_data")
+    columns["proximity"] = proximity
+
+    # --- task contribution -------------------------------------------------------------------------------------
+    tasks = data.tasks
+    for level, codes in (("municipality", municipality), ("province", columns["province_code"])):
+        keys = pd.Index(codes, dtype=object)
+        columns[f"{level}_gap"] = tasks["gap"].reindex(keys).to_numpy(dtype=float)
+        columns[f"{level}_required"] = tasks["required"].reindex(keys).to_numpy(dtype=float)
+        columns[f"{level}_task_basis"] = tasks["required_basis"].reindex(keys).to_numpy(dtype=object)
+    gap = columns["municipality_gap"]
+    closes = np.where(np.isfinite(gap), np.minimum(capacity, np.maximum(gap, 0.0)), np.nan)
+    columns["closes_places"] = closes
+    task = np.where(np.isfinite(closes) & (capacity > 0), closes / np.where(capacity > 0, capacity, 1), 0.0)
+    for i in np.flatnonzero(~np.isfinite(gap)):
+        flags[i].append("no_task_data")
+    columns["task_contribution"] = task
+
+    # --- rules ---------------------------------------------------------------------------------------------------
+    outside_band = (capacity < profile.min_places) | (capacity > profile.max_places)
+    for i in np.flatnonzero(outside_band):
+        flags[i].append("capacity_outside_band")
+    if floor_area is not None:
+        floor_area = np.asarray(floor_area, dtype="float64")
+        too_small = np.isfinite(floor_area) & (floor_area < capacity * profile.m2_per_place)
+        for i in np.flatnonzero(too_small):
+            flags[i].append("floor_area_too_small")
+        columns["floor_area"] = floor_area
+
+    # --- total ---------------------------------------------------------------------------------------------------
+    w = profile.weights
+    total = (w["proportional_fit"] * prop + w["proximity"] * proximity + w["task_contribution"] * task) / sum(
+        w.values()
+    )
+    columns["total"] = total
+    columns["excluded"] = np.array([bool(EXCLUDING.intersection(fl)) for fl in flags])
+    flag_column = np.empty(n, dtype=object)
+    flag_column[:] = [sorted(set(fl)) for fl in flags]
+    columns["flags"] = flag_column
+    return Graded(pd.DataFrame(columns), measures, profile)
+
+
+def rank(frame: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """Rank 1..k by total (descending) among locations not excluded; ties broken by id. Excluded: 0."""
+    order = pd.DataFrame(
+        {"total": -frame["total"].to_numpy(), "id": ids.to_numpy(), "excluded": frame["excluded"].to_numpy()}
+    )
+    order = order[~order["excluded"]].sort_values(["total", "id"], kind="mergesort")
+    ranks = np.zeros(len(frame), dtype=np.int64)
+    ranks[order.index.to_numpy()] = np.arange(1, len(order) + 1)
+    return ranks

@@ -1,0 +1,201 @@
+"""Scoring profiles: versioned TOML files, one per target group, validated before any work is done."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geo.errors import ConfigError
+from geo.io.services import CATEGORIES
+
+PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"
+TARGET_GROUPS = ("families", "single_adults", "amv", "permit_holders")
+COMPONENTS = ("proportional_fit", "proximity", "task_contribution")
+LEVELS = ("buurt", "wijk", "municipality")
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    weight: float
+    good: float
+    too_far: float
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    good: float
+    too_much: float
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated profile. ``version`` is a hash of its (merged) content."""
+
+    name: str
+    target_group: str
+    description: str
+    weights: dict[str, float]
+    min_places: int
+    max_places: int
+    m2_per_place: float
+    min_population: int
+    levels: dict[str, LevelRule]
+    categories: dict[str, CategoryRule]
+    use_cbs_estimate: bool
+    content: dict = field(repr=False, compare=False)
+    version: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict, origin: str = "profile") -> Profile:
+        return _validate(data, origin)
+
+    def changed(self, **changes) -> Profile:
+        """A copy with parts of the content replaced, e.g. ``weights={...}`` or
+        ``categories={"gp": {"weight": 5, ...}}`` (merged into the existing content), re-validated."""
+        return _validate(_merge(self.content, changes), f"{self.name} (changed)")
+
+    def as_dict(self) -> dict:
+        return copy.deepcopy(self.content)
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if key == "categories" and "proximity" in out:
+            out.setdefault("proximity", {}).setdefault("categories", {}).update(copy.deepcopy(value))
+        elif isinstance(value, dict) and isinstance(out.get(key), dict) and key != "categories":
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"profile file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"profile {path}: not valid TOML: {exc}") from exc
+
+
+def available_profiles(directory: Path = PROFILE_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.toml"))
+
+
+def load_profile(name_or_path: str | Path, directory: Path = PROFILE_DIR) -> Profile:
+    """Load a profile by name (``families``) or path, following ``extends``."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        if str(name_or_path) not in available_profiles(directory):
+            raise ConfigError(
+                f"unknown profile {str(name_or_path)!r}; choose one of {', '.join(available_profiles(directory))}"
+            )
+        path = directory / f"{name_or_path}.toml"
+    data = _read(path)
+    seen = {path.stem}
+    while "extends" in data:
+        parent = data.pop("extends")
+        if parent in seen:
+            raise ConfigError(f"profile {path}: 'extends' loops back to {parent!r}")
+        seen.add(parent)
+        parent_data = _read(directory / f"{parent}.toml")
+        parent_extends = parent_data.pop("extends", None)
+        child_categories = data.get("proximity", {}).pop("categories", {}) if "proximity" in data else {}
+        merged = _merge(parent_data, data)
+        merged.setdefault("proximity", {}).setdefault("categories", {}).update(child_categories)
+        data = merged
+        if parent_extends:
+            data["extends"] = parent_extends
+    return _validate(data, str(path))
+
+
+def profile_for_group(target_group: str) -> Profile:
+    if target_group not in TARGET_GROUPS:
+        raise ConfigError(f"unknown target group {target_group!r}; choose one of {', '.join(TARGET_GROUPS)}")
+    return load_profile(target_group)
+
+
+def _number(origin: str, where: str, value, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"profile {origin}: {where} must be a number, got {value!r}")
+    if value < 0 or (positive and value == 0):
+        raise ConfigError(
+            f"profile {origin}: {where} must be {'positive' if positive else 'zero or more'}, got {value}"
+        )
+    return float(value)
+
+
+def _validate(data: dict, origin: str) -> Profile:
+    try:
+        weights_in = data["weights"]
+        capacity = data["capacity"]
+        fit = data["proportional_fit"]
+        proximity = data["proximity"]
+        categories_in = proximity["categories"]
+    except KeyError as exc:
+        raise ConfigError(f"profile {origin}: missing section or key {exc.args[0]!r}") from exc
+    weights = {}
+    for component in COMPONENTS:
+        if component not in weights_in:
+            raise ConfigError(f"profile {origin}: missing weight weights.{component}")
+        weights[component] = _number(origin, f"weights.{component}", weights_in[component])
+    unknown = set(weights_in) - set(COMPONENTS)
+    if unknown:
+        raise ConfigError(f"profile {origin}: unknown component weight(s) {sorted(unknown)}")
+    if sum(weights.values()) == 0:
+        raise ConfigError(f"profile {origin}: all component weights are zero")
+    levels = {}
+    for level in LEVELS:
+        rule = fit.get(level)
+        if not isinstance(rule, dict) or "good" not in rule or "too_much" not in rule:
+            raise ConfigError(f"profile {origin}: proportional_fit.{level} needs good and too_much")
+        good = _number(origin, f"proportional_fit.{level}.good", rule["good"], positive=True)
+        too_much = _number(origin, f"proportional_fit.{level}.too_much", rule["too_much"], positive=True)
+        if good >= too_much:
+            raise ConfigError(
+                f"profile {origin}: proportional_fit.{level}: good ({good:g}) must be below too_much ({too_much:g})"
+            )
+        levels[level] = LevelRule(good, too_much)
+    categories = {}
+    for name, rule in sorted(categories_in.items()):
+        if name not in CATEGORIES:
+            raise ConfigError(f"profile {origin}: unknown service category {name!r}")
+        for key in ("weight", "good", "too_far"):
+            if not isinstance(rule, dict) or key not in rule:
+                raise ConfigError(f"profile {origin}: proximity.categories.{name} misses {key!r}")
+        weight = _number(origin, f"proximity.categories.{name}.weight", rule["weight"])
+        good = _number(origin, f"proximity.categories.{name}.good", rule["good"])
+        too_far = _number(origin, f"proximity.categories.{name}.too_far", rule["too_far"], positive=True)
+        if good >= too_far:
+            raise ConfigError(
+                f"profile {origin}: proximity.categories.{name}: good ({good:g} m) must be below too_far ({too_far:g} m)"
+            )
+        categories[name] = CategoryRule(weight, good, too_far)
+    if not any(rule.weight > 0 for rule in categories.values()):
+        raise ConfigError(f"profile {origin}: every service category has weight 0")
+    min_places = int(_number(origin, "capacity.min_places", capacity.get("min_places"), positive=True))
+    max_places = int(_number(origin, "capacity.max_places", capacity.get("max_places"), positive=True))
+    if min_places > max_places:
+        raise ConfigError(f"profile {origin}: capacity.min_places ({min_places}) exceeds max_places ({max_places})")
+    content = copy.deepcopy(data)
+    version = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
+    return Profile(
+        name=str(data.get("name", Path(origin).stem)),
+        target_group=str(data.get("target_group", "all")),
+        description=str(data.get("description", "")),
+        weights=weights,
+        min_places=min_places,
+        max_places=max_places,
+        m2_per_place=_number(origin, "capacity.m2_per_place", capacity.get("m2_per_place"), positive=True),
+        min_population=int(_number(origin, "proportional_fit.min_population", fit.get("min_population", 0))),
+        levels=levels,
+        categories=categories,
+        use_cbs_estimate=bool(proximity.get("use_cbs_estimate", False)),
+        content=content,
+        version=version,
+    )

@@ -1,0 +1,186 @@
+"""Scoring runs over candidate buildings: score, rank, store (COPY), read back."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from geo.score.candidates import IN_USE, estimate_capacity, read_candidates
+from geo.score.data import ScoringData
+from geo.score.grade import Graded, grade, rank
+from geo.score.measure import RADII, measure
+from geo.score.profile import LEVELS, Profile
+
+
+@dataclass
+class CandidateScores:
+    """A scored set of candidates: ``frame`` has one row per candidate, ranked."""
+
+    frame: pd.DataFrame
+    graded: Graded
+    data: ScoringData
+    profile: Profile
+    scope: dict
+    run_id: int | None = None
+    seconds: float = 0.0
+
+
+def score_candidates(
+    engine: Engine,
+    profile: Profile,
+    data: ScoringData | None = None,
+    *,
+    municipality: str | None = None,
+    province: str | None = None,
+    store: bool = False,
+) -> CandidateScores:
+    """Score every candidate building in the scope with ``profile``; optionally store the run."""
+    started = time.perf_counter()
+    data = data or ScoringData.load(engine)
+    candidates = estimate_capacity(read_candidates(engine, municipality=municipality, province=province), profile)
+    xy = candidates[["x", "y"]].to_numpy(dtype=float)
+    measures = measure(data, xy, list(profile.categories))
+    not_in_use = [[] if status in IN_USE else ["not_in_use"] for status in candidates["status"]]
+    graded = grade(
+        data,
+        measures,
+        candidates["capacity"].to_numpy(),
+        profile,
+        floor_area=candidates["floor_area"].to_numpy(),
+        extra_flags=not_in_use,
+    )
+    frame = pd.concat(
+        [candidates.reset_index(drop=True), graded.frame.drop(columns=["capacity", "floor_area"])], axis=1
+    )
+    frame["rank"] = rank(graded.frame, candidates["id"])
+    scope = {"municipality": municipality, "province": province}
+    result = CandidateScores(frame, graded, data, profile, scope)
+    if store:
+        result.run_id = store_run(engine, result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _measures_json(frame: pd.DataFrame, profile: Profile) -> list[str]:
+    """The raw measures of each candidate as compact JSON (distances in m, shares, gap)."""
+
+    def clean(value):
+        if value is None or (isinstance(value, float) and not np.isfinite(value)):
+            return None
+        return round(float(value), 3) if isinstance(value, float | np.floating) else value
+
+    cols = {
+        "floor_area_m2": "floor_area",
+        "capacity_estimate": "capacity_estimate",
+        "closes_places": "closes_places",
+        "municipality_gap": "municipality_gap",
+        "province_gap": "province_gap",
+    }
+    for level in LEVELS:
+        for part in ("code", "population", "existing", "share", "fit"):
+            cols[f"{level}_{part}"] = f"{level}_{part}"
+    for category in profile.categories:
+        for part in ("distance", "estimate", "score", "nearest", *(f"n{r}" for r in RADII)):
+            cols[f"{category}_{part}"] = f"{category}_{part}"
+    records = frame[list(cols.values())].to_dict("records")
+    names = list(cols)
+    return [
+        json.dumps(
+            {k: clean(r[c]) for k, c in zip(names, cols.values(), strict=True)},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        for r in records
+    ]
+
+
+def store_run(engine: Engine, result: CandidateScores) -> int:
+    """Write the run and one row per candidate in one transaction (COPY); returns the run id."""
+    frame, profile = result.frame, result.profile
+    from geo.models import ScoreRun
+
+    measures = _measures_json(frame, profile)
+    with engine.begin() as conn:
+        run_id = conn.execute(
+            sa.insert(ScoreRun)
+            .values(
+                profile=profile.name,
+                profile_version=profile.version,
+                target_group=profile.target_group,
+                data_vintage=result.data.vintage["id"],
+                scope=result.scope,
+                candidates=len(frame),
+            )
+            .returning(ScoreRun.id)
+        ).scalar_one()
+        columns = [
+            "run_id",
+            "candidate_id",
+            "municipality_code",
+            "province_code",
+            "capacity",
+            "capacity_method",
+            "proportional_fit",
+            "proximity",
+            "task_contribution",
+            "total",
+            "rank",
+            "excluded",
+            "flags",
+            "measures",
+        ]
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY candidate_score ({', '.join(columns)}) FROM STDIN") as copy:
+            for row, extra in zip(frame.itertuples(index=False), measures, strict=True):
+                copy.write_row(
+                    (
+                        run_id,
+                        row.id,
+                        row.municipality_code,
+                        row.province_code,
+                        int(row.capacity),
+                        row.capacity_method,
+                        float(row.proportional_fit),
+                        float(row.proximity),
+                        float(row.task_contribution),
+                        float(row.total),
+                        int(row.rank),
+                        bool(row.excluded),
+                        list(row.flags),
+                        extra,
+                    )
+                )
+    return run_id
+
+
+def read_run(engine: Engine, run_id: int) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(
+            sa.text("SELECT * FROM candidate_score WHERE run_id = :r ORDER BY candidate_id"), conn, params={"r": run_id}
+        )
+
+
+def best_target_group(results: dict[str, CandidateScores]) -> pd.DataFrame:
+    """For each candidate, the target group whose profile scores it highest, and by how much.
+
+    Excluded results do not count; a candidate excluded for every group gets no best group.
+    """
+    frames = []
+    for group, result in results.items():
+        f = result.frame[["id", "total", "excluded"]].copy()
+        f["group"] = group
+        frames.append(f)
+    long = pd.concat(frames, ignore_index=True)
+    long = long[~long["excluded"]].sort_values(["id", "total", "group"], ascending=[True, False, True])
+    best = long.groupby("id", sort=True).head(1).set_index("id")
+    second = long.groupby("id", sort=True).nth(1).set_index("id")
+    out = pd.DataFrame({"best_group": best["group"], "best_total": best["total"]})
+    out["runner_up"] = second["group"].reindex(out.index)
+    out["margin"] = out["best_total"] - second["total"].reindex(out.index)
+    return out.reset_index()
