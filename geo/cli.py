@@ -169,6 +169,10 @@ from geo.fetch.cli import register as _register_fetch  # noqa: E402  (opvangmatc
 
 _register_fetch(app)
 
+from geo.task_cli import register as _register_task  # noqa: E402  (opvangmatch task, pilots, pilots-compare)
+
+_register_task(app, engine, say)
+
 
 def main() -> None:
     try:

@@ -75,7 +75,7 @@ def national_total_of(period: str, given: int | None = None) -> NationalTotal:
         return NationalTotal(int(given), "national total given by the caller")
     if period not in NATIONAL_TOTALS:
         known = ", ".join(sorted(NATIONAL_TOTALS))
-        raise InputError(f"no published national total for period {period!r} (known: {known}); give national_total")
+        raise InputError(f"no published national total for period {period!r} (known: {known}); give the national total")
     return NATIONAL_TOTALS[period]
 
 
