@@ -224,3 +224,87 @@ DATA_TABLES = [
     ReceptionLocation,
     PlacementTask,
 ]
+
+
+# --- proposals and API keys (issue 5: scoring API) -------------------------------------------------------------
+
+from datetime import date  # noqa: E402
+
+from sqlalchemy import CheckConstraint, Date  # noqa: E402
+from sqlalchemy import false as sa_false  # noqa: E402
+
+PROPOSAL_STATUSES = ("submitted", "in_preparation", "agreement_signed", "active", "evaluated", "withdrawn")
+"""The stappenplan: inventory (submitted) -> plan of action (in_preparation) -> bestuurlijke overeenkomst
+(agreement_signed) -> running pilot (active) -> evaluated; withdrawn at any open step."""
+
+
+class Proposal(Base):
+    """A municipality's (or COA's) location proposal: the stappenplan inventory, its location and score, its status.
+
+    The geometry (a POINT or POLYGON in EPSG:28992) may be missing at the inventory step and is required from the
+    plan of action on. ``version`` grows by one with every change (optimistic concurrency).
+    """
+
+    __tablename__ = "proposal"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('submitted', 'in_preparation', 'agreement_signed', 'active', 'evaluated', 'withdrawn')",
+            name="ck_proposal_status",
+        ),
+        CheckConstraint(
+            "geom IS NULL OR ST_GeometryType(geom) IN ('ST_Point', 'ST_Polygon', 'ST_MultiPolygon')",
+            name="ck_proposal_geom_type",
+        ),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="ck_proposal_capacity"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    motivation: Mapped[str | None] = mapped_column(Text)
+    target_group: Mapped[str] = mapped_column(String(40))
+    task_relation: Mapped[str | None] = mapped_column(Text)
+    municipality_code: Mapped[str] = mapped_column(String(6), index=True)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    floor_area: Mapped[float | None] = mapped_column(Float)
+    chain_partners: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    minimum_standards: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    status: Mapped[str] = mapped_column(String(20), index=True, server_default="submitted")
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    extended: Mapped[bool] = mapped_column(Boolean, server_default=sa_false())
+    score: Mapped[dict | None] = mapped_column(JSONB)
+    created_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+
+class ProposalEvent(Base):
+    """One step in a proposal's history: created, changed, a status transition, an extension."""
+
+    __tablename__ = "proposal_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    proposal_id: Mapped[int] = mapped_column(Integer, ForeignKey("proposal.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 hash is stored, with a role and (for role municipality) a municipality code."""
+
+    __tablename__ = "api_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    role: Mapped[str] = mapped_column(String(20))
+    municipality_code: Mapped[str | None] = mapped_column(String(6))
+    label: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
