@@ -37,6 +37,8 @@ ADDRESS = re.compile(
     r"|\s*-\s*\d{1,5}[A-Za-z]?(?:\s*-\s*\d{1,5}[A-Za-z]?)*"
     r")?\s*$"
 )
+# "Meenthoek 3 Unit 1", "Hanzeplein 1 Ingang 53": a number followed by words before the last number
+NUMBER_THEN_WORDS = re.compile(r"\s\d+[A-Za-z]?\s+\D+$")
 POINT = re.compile(r"^POINT\s*\(\s*([-\d.eE+]+)\s+([-\d.eE+]+)\s*\)$")
 
 
@@ -64,7 +66,7 @@ def parse_house_number(text: str) -> tuple[int, str, str] | None:
     """(huisnummer, huisletter, toevoeging) from a street address, or ``None`` if not one of the
     plain forms; a range such as ``16 -18`` gives its first number."""
     match = ADDRESS.match(text or "")
-    if not match:
+    if not match or NUMBER_THEN_WORDS.search(match["street"]):
         return None
     return int(match["number"]), (match["letter"] or "").upper(), (match["toevoeging"] or "").upper()
 

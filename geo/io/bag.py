@@ -26,6 +26,7 @@ from geo.io.write import Prepared
 from geo.models import Building, Residence
 
 UNKNOWN_BUILD_YEAR = 9999
+PAND_REF_COLUMNS = ("pandRef", "pand_identificatie", "pand.href")  # LV-BAG, BAG GeoPackage, PDOK OGC API
 
 
 def _bag_id(values: pd.Series) -> pd.Series:
@@ -86,9 +87,7 @@ def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) 
     """Verblijfsobjecten: ``gebruiksdoel`` (list) and ``oppervlakte`` (m2), linked to their panden by
     ``pandRef`` (LV-BAG), ``pand_identificatie`` or ``pand.href`` (PDOK's OGC API)."""
     frame = to_rd(path, read_vector(path, layer=layer, where=where), assume_crs=crs)
-    _, pand_col, _, _ = require_columns(
-        path, frame, "identificatie", ("pandRef", "pand_identificatie", "pand.href"), "gebruiksdoel", "oppervlakte"
-    )
+    _, pand_col, _, _ = require_columns(path, frame, "identificatie", PAND_REF_COLUMNS, "gebruiksdoel", "oppervlakte")
     frame, history = _current(frame)
     ids = _bag_id(frame["identificatie"])
     check_unique(path, ids, field="identificatie")
@@ -100,7 +99,11 @@ def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) 
             return [str(v) for v in value]
         return [part for part in str(value).strip("{}()[]").replace('"', "").split(",") if part]
 
-    pand_refs = frame[pand_col].map(as_list).map(lambda refs: [_bag_id(pd.Series([r])).iloc[0] for r in refs])
+    refs = frame[pand_col]
+    for other in PAND_REF_COLUMNS:
+        if other in frame.columns and other != pand_col:
+            refs = refs.where(refs.notna(), frame[other])
+    pand_refs = refs.map(as_list).map(lambda refs: [_bag_id(pd.Series([r])).iloc[0] for r in refs])
     uses = frame["gebruiksdoel"].map(as_list).map(lambda u: ",".join(sorted(u)) or None)
     area = pd.to_numeric(frame["oppervlakte"], errors="coerce")
     geoms = np.asarray(frame.geometry.values, dtype=object)

@@ -131,7 +131,7 @@ def _attributes(frame: pd.DataFrame, exclude: set[str]) -> pd.Series:
         return {
             k: (v.isoformat() if hasattr(v, "isoformat") else v)
             for k, v in row.items()
-            if v is not None and not (isinstance(v, float) and np.isnan(v)) and v is not pd.NA
+            if v is not None and not (isinstance(v, float) and np.isnan(v)) and v is not pd.NA and v is not pd.NaT
         }
 
     return pd.Series([pack(r) for r in frame[cols].to_dict("records")], index=frame.index, dtype=object)
