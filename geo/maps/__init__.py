@@ -1,0 +1,9 @@
+"""Interactive Folium maps for regional managers: task overview, region with candidates, one proposal.
+
+Each builder returns self-contained HTML (Leaflet and plugins inlined from ``geo/maps/static``), so a map
+written to a file opens without internet; only background tiles (``tiles='osm'``) need it.
+"""
+
+from geo.maps.overview import overview_map
+
+__all__ = ["overview_map"]

@@ -1,0 +1,58 @@
+"""The frame every map shares: local Leaflet, canvas rendering, optional tiles, title, controls, offline HTML."""
+
+from __future__ import annotations
+
+import html
+
+import folium
+from branca.element import Element
+
+from geo.errors import InputError
+from geo.maps.assets import offline_html, use_local_assets
+from geo.maps.layers import Legend, fullscreen
+
+TILES = ("none", "osm")
+
+
+def check_tiles(tiles: str) -> str:
+    if tiles not in TILES:
+        raise InputError(f"unknown tiles {tiles!r}; choose one of {', '.join(TILES)}")
+    return tiles
+
+
+def new_map(bounds: tuple[float, float, float, float], *, tiles: str, title: str, lang: str) -> folium.Map:
+    """A map fitted to ``bounds`` (lon/lat: west, south, east, north) with local assets and canvas paths."""
+    check_tiles(tiles)
+    west, south, east, north = bounds
+    m = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=True,
+        zoom_start=8,
+    )
+    use_local_assets(m)
+    if tiles == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
+    m.get_root().header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="opvangmatch_title")
+    m.fit_bounds([[south, west], [north, east]])
+    Legend(f"<span>{html.escape(title)}</span>", position="topright", css_class="om-title").add_to(m)
+    fullscreen(lang).add_to(m)
+    return m
+
+
+def finish(m: folium.Map) -> str:
+    """Add the layer control (after every layer) and render self-contained HTML."""
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    return offline_html(m.get_root())
+
+
+def legend_classes(title: str, classes: dict, labels: list[str], nodata: str | None = None) -> str:
+    """Legend block for a class colour scale; ``labels`` are fixed texts (escaped here anyway)."""
+    rows = [
+        f'<i style="background:{colour}"></i>{html.escape(label)}<br>'
+        for (_, colour), label in zip(classes["steps"], labels, strict=True)
+    ]
+    if nodata:
+        rows.append(f'<i style="background:{classes["nodata"]}"></i>{html.escape(nodata)}<br>')
+    return f"<h4>{html.escape(title)}</h4>" + "".join(rows)

@@ -1,0 +1,116 @@
+"""What the maps read from PostGIS, and geometry made light for a browser.
+
+Areas are simplified in RD metres (EPSG:28992), then transformed to WGS84 and rounded to 5 decimals (about 1 m).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from pyproj import Transformer
+from sqlalchemy.engine import Engine
+
+from geo.errors import InputError, NotFoundError
+
+DECIMALS = 5
+AREA_TABLES = {"province": "province", "municipality": "municipality", "wijk": "district", "buurt": "neighbourhood"}
+_TO_WGS84 = Transformer.from_crs(28992, 4326, always_xy=True)
+
+
+def to_wgs84(geoms: np.ndarray, tolerance: float = 0.0, decimals: int = DECIMALS) -> np.ndarray:
+    """Simplify (RD metres, topology kept), transform to lon/lat and round; vectorised over an array."""
+    geoms = np.asarray(geoms, dtype=object)
+    if tolerance:
+        geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        lon, lat = _TO_WGS84.transform(coords[:, 0], coords[:, 1])
+        return np.round(np.column_stack([lon, lat]), decimals)
+
+    return shapely.transform(geoms, project)
+
+
+def lat_lon(x: np.ndarray, y: np.ndarray, decimals: int = DECIMALS) -> tuple[np.ndarray, np.ndarray]:
+    lon, lat = _TO_WGS84.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.round(lat, decimals), np.round(lon, decimals)
+
+
+def read_areas(engine: Engine, level: str, *, province: str | None = None, municipality: str | None = None):
+    """Areas of one level (``province``, ``municipality``, ``wijk``, ``buurt``) in a scope, in EPSG:28992."""
+    table = AREA_TABLES[level]
+    columns = {
+        "province": "a.code, a.name, NULL::int AS population, a.code AS province_code",
+        "municipality": "a.code, a.name, a.population, mp.province_code",
+        "wijk": "a.code, a.name, a.population, a.municipality_code, mp.province_code",
+        "buurt": "a.code, a.name, a.population, a.municipality_code, a.district_code, mp.province_code",
+    }[level]
+    mun_col = {"province": None, "municipality": "a.code"}.get(level, "a.municipality_code")
+    joins = f" LEFT JOIN municipality_province mp ON mp.municipality_code = {mun_col}" if mun_col else ""
+    where, params = [], {}
+    if province:
+        where.append("a.code = :province" if level == "province" else "mp.province_code = :province")
+        params["province"] = province
+    if municipality and mun_col:
+        where.append(f"{mun_col} = :municipality")
+        params["municipality"] = municipality
+    sql = f"SELECT {columns}, a.geom FROM {table} a{joins}" + (" WHERE " + " AND ".join(where) if where else "")
+    return gpd.read_postgis(sa.text(sql + " ORDER BY a.code"), engine, geom_col="geom", params=params)
+
+
+def read_area_codes(engine: Engine, level: str, codes: list[str]):
+    """Areas of one level by code (for outlines), in EPSG:28992."""
+    table = AREA_TABLES[level]
+    sql = f"SELECT code, name, population, geom FROM {table} WHERE code = ANY(:codes) ORDER BY code"
+    return gpd.read_postgis(sa.text(sql), engine, geom_col="geom", params={"codes": list(codes)})
+
+
+def check_scope(engine: Engine, province: str, municipality: str | None) -> dict:
+    """The province (and municipality) of a region map; clear errors for unknown or mismatched codes."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT code, name FROM province WHERE code = :c"), {"c": province}).first()
+        if row is None:
+            known = conn.execute(sa.text("SELECT string_agg(code, ', ' ORDER BY code) FROM province")).scalar()
+            raise NotFoundError(f"province {province!r} is not loaded (known: {known or 'none'})")
+        scope = {"province": row.code, "province_name": row.name, "municipality": None, "municipality_name": None}
+        if municipality:
+            mun = conn.execute(
+                sa.text(
+                    "SELECT m.code, m.name, mp.province_code FROM municipality m "
+                    "LEFT JOIN municipality_province mp ON mp.municipality_code = m.code WHERE m.code = :c"
+                ),
+                {"c": municipality},
+            ).first()
+            if mun is None:
+                raise NotFoundError(f"municipality {municipality!r} is not loaded")
+            if mun.province_code != province:
+                raise InputError(
+                    f"municipality {municipality} ({mun.name}) lies in {mun.province_code}, not {province}"
+                )
+            scope.update(municipality=mun.code, municipality_name=mun.name)
+    return scope
+
+
+def read_services(engine: Engine, geometry: shapely.Geometry, margin_m: float = 2000.0) -> gpd.GeoDataFrame:
+    """Service points within ``margin_m`` of a scope geometry (EPSG:28992)."""
+    sql = (
+        "SELECT s.id, s.category, s.name, s.source, s.year, s.geom FROM service s "
+        "WHERE ST_DWithin(s.geom, ST_GeomFromWKB(:scope, 28992), :margin) ORDER BY s.category, s.id"
+    )
+    params = {"scope": shapely.to_wkb(geometry), "margin": margin_m}
+    return gpd.read_postgis(sa.text(sql), engine, geom_col="geom", params=params)
+
+
+def read_reception(engine: Engine) -> pd.DataFrame:
+    """Every reception location with its municipality code (by code, else exact name) and lon/lat if known."""
+    sql = (
+        "SELECT r.id, r.name, r.municipality_name, coalesce(r.municipality_code, m.code) AS municipality_code, "
+        "r.kind, r.capacity, r.capacity_text, r.period, r.source, "
+        "ST_X(ST_Transform(r.geom, 4326)) AS lon, ST_Y(ST_Transform(r.geom, 4326)) AS lat "
+        "FROM reception_location r LEFT JOIN municipality m "
+        "ON r.municipality_code IS NULL AND m.name = r.municipality_name ORDER BY r.id"
+    )
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text(sql), conn)

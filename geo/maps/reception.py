@@ -1,0 +1,65 @@
+"""Existing reception locations: markers where coordinates are known, lists per municipality where not.
+
+Most public sources name a site without coordinates; those are never placed at a guessed spot. They are listed
+in their municipality's tooltip and in the legend, which says so.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from geo.maps.labels import number, text
+from geo.maps.layers import PointLayer
+
+COLOUR = "#6a3d9a"
+
+
+def describe(row, lang: str) -> str:
+    """One reception row as escaped text: name (kind, capacity)."""
+    t, e = text(lang), html.escape
+    capacity = f"{number(row.capacity, lang)} {t['places']}" if pd.notna(row.capacity) else t["no_capacity"]
+    kind = f"{e(row.kind)}, " if isinstance(row.kind, str) and row.kind else ""
+    return f"{e(row['name'])} ({kind}{capacity})"
+
+
+def unlocated_by_municipality(reception: pd.DataFrame, lang: str) -> dict[str, list[str]]:
+    """Escaped descriptions of the rows without coordinates, per matched municipality code."""
+    out: dict[str, list[str]] = {}
+    for _, row in reception[reception.lat.isna() & reception.municipality_code.notna()].iterrows():
+        out.setdefault(row.municipality_code, []).append(describe(row, lang))
+    return out
+
+
+def unlocated_legend(reception: pd.DataFrame, lang: str, codes: set[str] | None = None) -> str:
+    """Legend block listing reception rows without coordinates per municipality (name as in the source)."""
+    t, e = text(lang), html.escape
+    rows = reception[reception.lat.isna()]
+    if codes is not None:
+        rows = rows[rows.municipality_code.isin(codes)]
+    if rows.empty:
+        return ""
+    items = []
+    for name, group in rows.groupby("municipality_name", sort=True):
+        items.append(f"<li><b>{e(name)}</b>: " + "; ".join(describe(r, lang) for _, r in group.iterrows()) + "</li>")
+    header = t["unlocated"] if reception.lat.notna().any() else t["located_none"]
+    return f"<h4>{t['reception']}</h4><div>{e(header)}</div><ul>" + "".join(items) + "</ul>"
+
+
+def reception_layer(reception: pd.DataFrame, lang: str, *, show: bool = True) -> PointLayer | None:
+    """Markers for the rows with coordinates (``None`` when no row has any)."""
+    t, e = text(lang), html.escape
+    located = reception[reception.lat.notna()]
+    if located.empty:
+        return None
+    rows = []
+    for _, r in located.iterrows():
+        label = describe(r, lang)
+        popup = (
+            f"<b>{e(r['name'])}</b><br>{e(r.municipality_name)}<br>{t['kind']}: {e(r.kind or '-')}<br>"
+            f"{t['capacity']}: {e(r.capacity_text or number(r.capacity, lang))}<br>"
+            f"{t['period']}: {e(r.period or '-')}<br>{t['source']}: {e(r.source)}"
+        )
+        rows.append([round(float(r.lat), 5), round(float(r.lon), 5), label, popup])
+    return PointLayer("reception", t["reception"], rows, colour=COLOUR, glyph="O", cluster=False, show=show)

@@ -1,0 +1,125 @@
+/* opvangmatch maps: layer registry, colours and the candidate popup (built on click from compact rows).
+ * Every string that comes from data arrives here already HTML-escaped by Python (html.escape);
+ * numbers are formatted here. */
+(function () {
+  "use strict";
+  var om = (window.opvangmatch = window.opvangmatch || { layers: {}, meta: {} });
+
+  om.register = function (key, layer, map) {
+    layer.options.opvang = key;
+    om.layers[key] = layer;
+    om.map = map;
+    return layer;
+  };
+
+  /* Count what a registered layer holds: features of a GeoJSON layer, markers of a (cluster) group. */
+  om.count = function (key) {
+    var layer = om.layers[key];
+    return layer ? layer.getLayers().length : -1;
+  };
+
+  /* Rebuild a GeoJSON FeatureCollection of MultiPolygons from layers.encode_areas: integer coordinates
+   * (first point of a ring absolute, then deltas) and ragged offsets of rings, polygons and geometries. */
+  om.decodeAreas = function (enc, props) {
+    var c = enc.c, r = enc.r, p = enc.p, g = enc.g, s = enc.s, features = [];
+    for (var gi = 0; gi < g.length - 1; gi++) {
+      var polygons = [];
+      for (var pi = g[gi]; pi < g[gi + 1]; pi++) {
+        var rings = [];
+        for (var ri = p[pi]; ri < p[pi + 1]; ri++) {
+          var ring = [], x = 0, y = 0;
+          for (var k = r[ri]; k < r[ri + 1]; k++) {
+            x += c[2 * k]; y += c[2 * k + 1];
+            if (k === r[ri]) { x = c[2 * k]; y = c[2 * k + 1]; }
+            ring.push([x / s, y / s]);
+          }
+          rings.push(ring);
+        }
+        polygons.push(rings);
+      }
+      features.push({ type: "Feature", properties: props[gi] || {},
+        geometry: { type: "MultiPolygon", coordinates: polygons } });
+    }
+    return { type: "FeatureCollection", features: features };
+  };
+
+  om.classColor = function (value, classes) {
+    /* classes: [[upper bound or null, colour], ...] in ascending order; null value = no data. */
+    if (value === null || value === undefined || isNaN(value)) return classes.nodata;
+    for (var i = 0; i < classes.steps.length; i++) {
+      var step = classes.steps[i];
+      if (step[0] === null || value <= step[0]) return step[1];
+    }
+    return classes.steps[classes.steps.length - 1][1];
+  };
+
+  function number(value, locale, digits) {
+    return new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  }
+  function percent(value, locale) {
+    return new Intl.NumberFormat(locale, { style: "percent", minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
+  }
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
+  }
+  om.number = number;
+
+  /* row: [lat, lon, id, total, excluded, rank, capacity, [pf, prox, task], [share buurt, wijk, municipality],
+   *       [[distance, estimate, nearest index, score, n500, n1000], ... per category], closes, gap, flag set index, title or null]
+   * M: shared tables (labels, categories, names, flag sets, weights, good shares, profile, vintage, locale). */
+  om.candidatePopup = function (row, M) {
+    var T = M.text, loc = M.locale, html = [];
+    html.push('<div class="om-popup"><b>' + (row[13] || T.building + " " + row[2]) + "</b><br>");
+    html.push(T.score + " <b class=\"om-total\">" + number(row[3], loc, 2) + "</b>");
+    if (row[4]) html.push(' <span class="om-excluded">(' + T.excluded + ")</span>");
+    if (row[5]) html.push(" &middot; " + T.rank + " " + row[5]);
+    html.push("<br>" + T.capacity + " " + row[6] + " " + T.places);
+    html.push('<table class="om-components">');
+    for (var c = 0; c < M.components.length; c++) {
+      var comp = M.components[c], value = row[7][c];
+      html.push("<tr><td>" + T[comp[0]] + "</td><td>" + (value === null ? "-" : number(value, loc, 2)) +
+        "</td><td>" + T.weight + " " + number(comp[1], loc, 2) + "</td></tr>");
+    }
+    html.push("</table><ul class=\"om-measures\">");
+    for (var l = 0; l < M.levels.length; l++) {
+      var share = row[8][l];
+      if (share !== null) {
+        html.push("<li>" + fill(T.share_of, {
+          level: T[M.levels[l]], share: percent(share, loc), allowed: percent(M.good_share[l], loc)
+        }) + "</li>");
+      }
+    }
+    for (var k = 0; k < M.categories.length; k++) {
+      var cat = M.categories[k], m = row[9][k], line;
+      if (!cat[2]) continue; /* weight 0: not part of this profile's score */
+      if (m[0] !== null) {
+        line = cat[1] + " " + number(m[0], loc, 0) + " m";
+        if (m[2] !== null) line += ' <span class="om-nearest">(' + M.names[m[2]] + ")</span>";
+      } else if (m[1] !== null) {
+        line = cat[1] + " " + fill(T.estimate, { m: number(m[1], loc, 0) });
+      } else {
+        line = cat[1] + ": " + T.missing;
+      }
+      if (m.length > 4) line += " &middot; " + fill(T.within, { n500: m[4], n1000: m[5] });
+      html.push('<li data-category="' + cat[0] + '">' + line + "</li>");
+    }
+    if (row[10] !== null) {
+      html.push("<li>" + fill(T.closes, { closes: number(row[10], loc, 0), gap: number(Math.max(row[11] || 0, 0), loc, 0) }) + "</li>");
+    }
+    html.push("</ul>");
+    var flags = M.flagsets[row[12]];
+    if (flags && flags.length) html.push('<div class="om-flags">' + T.flags + ": " + flags.join("; ") + "</div>");
+    html.push('<div class="om-meta">' + T.profile + " " + M.profile + " &middot; " + T.vintage + " " + M.vintage +
+      "<br>" + T.distance_note + "</div></div>");
+    return html.join("");
+  };
+
+  om.candidateMarker = function (row, M) {
+    var colour = row[4] ? M.classes.nodata : om.classColor(row[3], M.classes);
+    var marker = L.circleMarker([row[0], row[1]], {
+      radius: 6, color: "#333", weight: 1, fillColor: colour, fillOpacity: 0.9, candidateId: row[2]
+    });
+    marker.bindPopup(function () { return om.candidatePopup(row, M); }, { maxWidth: 360 });
+    return marker;
+  };
+})();
