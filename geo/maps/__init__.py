@@ -5,5 +5,6 @@ written to a file opens without internet; only background tiles (``tiles='osm'``
 """
 
 from geo.maps.overview import overview_map
+from geo.maps.region import region_map
 
-__all__ = ["overview_map"]
+__all__ = ["overview_map", "region_map"]

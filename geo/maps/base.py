@@ -30,7 +30,9 @@ def new_map(bounds: tuple[float, float, float, float], *, tiles: str, title: str
         prefer_canvas=True,
         control_scale=True,
         zoom_start=8,
+        max_zoom=19,
     )
+    m.options["max_zoom"] = 19  # without a tile layer Leaflet.markercluster needs the map's own maxZoom
     use_local_assets(m)
     if tiles == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
