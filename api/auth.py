@@ -1,0 +1,149 @@
+"""API keys: created once (printed once), stored as SHA-256 hashes, each with a role.
+
+Roles: ``viewer`` reads; ``municipality`` is bound to one municipality code and submits and sees its own
+proposals (and candidates) only; ``coa`` sees all proposals and changes their status; ``admin`` may do anything.
+Keys are random 32-byte tokens, so a plain SHA-256 (no salt, no slow hash) is enough to store them safely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from geo.errors import InputError, NotFoundError
+from geo.models import ApiKey
+
+ROLES = ("viewer", "municipality", "coa", "admin")
+MUNICIPALITY_CODE = re.compile(r"^GM\d{4}$")
+KEY_PREFIX = "om_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's role, its municipality (role ``municipality`` only) and a short key label."""
+
+    role: str
+    municipality_code: str | None = None
+    key: str = ""
+
+    @property
+    def sees_all(self) -> bool:
+        """Whether the key sees every municipality's proposals and candidates."""
+        return self.role != "municipality"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def check_role(role: str, municipality_code: str | None) -> None:
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if role == "municipality":
+        if not municipality_code:
+            raise InputError("a municipality key needs --municipality GMxxxx")
+        if not MUNICIPALITY_CODE.match(municipality_code):
+            raise InputError(f"municipality code must look like GM0505, got {municipality_code!r}")
+    elif municipality_code:
+        raise InputError(f"only municipality keys carry a municipality code, not {role} keys")
+
+
+def create_key(engine: Engine, role: str, municipality_code: str | None = None, label: str | None = None) -> str:
+    """Store a new key's hash with its role; returns the key itself (shown once, never stored)."""
+    check_role(role, municipality_code)
+    with engine.begin() as conn:
+        if (
+            municipality_code
+            and not conn.execute(
+                sa.text("SELECT 1 FROM municipality WHERE code = :c"), {"c": municipality_code}
+            ).first()
+        ):
+            raise NotFoundError(f"municipality {municipality_code} is not loaded")
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        conn.execute(
+            sa.insert(ApiKey).values(
+                key_hash=hash_key(key), prefix=key[:10], role=role, municipality_code=municipality_code, label=label
+            )
+        )
+    return key
+
+
+def revoke_key(engine: Engine, prefix: str) -> int:
+    """Revoke every key starting with ``prefix`` (at least 8 characters); returns how many."""
+    if len(prefix) < 8:
+        raise InputError("give at least the first 8 characters of the key")
+    with engine.begin() as conn:
+        result = conn.execute(
+            sa.update(ApiKey)
+            .where(ApiKey.prefix == prefix[:10], ApiKey.revoked_at.is_(None))
+            .values(revoked_at=sa.func.now())
+        )
+    return result.rowcount
+
+
+def list_keys(engine: Engine) -> list[dict]:
+    with engine.connect() as conn:
+        rows = (
+            conn.execute(
+                sa.select(
+                    ApiKey.prefix,
+                    ApiKey.role,
+                    ApiKey.municipality_code,
+                    ApiKey.label,
+                    ApiKey.created_at,
+                    ApiKey.revoked_at,
+                ).order_by(ApiKey.id)
+            )
+            .mappings()
+            .all()
+        )
+    return [dict(r) for r in rows]
+
+
+class KeyStore:
+    """Resolves a presented key to a :class:`Principal` (database keys, plus keys from ``OPVANGMATCH_API_KEYS``).
+
+    A verified key is remembered for ``ttl`` seconds, so scoring requests need no database round trip;
+    a revoked key stops working within that time.
+    """
+
+    def __init__(self, engine: Engine, env_keys: tuple[tuple[str, str], ...] = (), ttl: float = 30.0):
+        self.engine = engine
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._env: dict[str, Principal] = {}
+        for key, role_text in env_keys:
+            role, _, code = role_text.partition(":")
+            check_role(role, code or None)
+            self._env[hash_key(key)] = Principal(role, code or None, key[:6] + "...")
+
+    def resolve(self, key: str) -> Principal | None:
+        digest = hash_key(key)
+        if digest in self._env:
+            return self._env[digest]
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached and now - cached[0] < self.ttl:
+            return cached[1]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(ApiKey.role, ApiKey.municipality_code, ApiKey.prefix).where(
+                    ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
+                )
+            ).first()
+        if row is None:
+            with self._lock:
+                self._cache.pop(digest, None)
+            return None
+        principal = Principal(row.role, row.municipality_code, row.prefix + "...")
+        with self._lock:
+            self._cache[digest] = (now, principal)
+        return principal

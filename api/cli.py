@@ -1,0 +1,23 @@
+"""What ``opvangmatch serve`` and ``opvangmatch apikey ...`` run (registered in geo/cli.py, imported lazily)."""
+
+from __future__ import annotations
+
+from api.config import ApiConfig
+from geo.settings import Settings
+
+
+def app_from_env():
+    """The app of the environment's settings, data read at start-up (uvicorn factory for ``serve``)."""
+    from api.app import create_app
+
+    return create_app(Settings.from_env(), config=ApiConfig(preload=True))
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Prepare the database (start the managed cluster, migrate), then run uvicorn."""
+    import uvicorn
+
+    from geo.db import prepare_database
+
+    prepare_database(settings).dispose()
+    uvicorn.run("api.cli:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")

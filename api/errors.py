@@ -1,0 +1,150 @@
+"""Every error the API answers with, as ``application/problem+json`` (RFC 9457), mapped in this one place.
+
+Domain errors (:mod:`geo.errors`) keep their message (it is written for users); database failures become a 503
+without the database's own text; anything unforeseen becomes a bare 500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy.exc as sa_exc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo.errors import ConfigError, DatabaseError, DataError, InputError, NotFoundError, OpvangmatchError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("opvangmatch.api")
+
+
+class ApiProblem(Exception):  # noqa: N818  (an HTTP answer, not an error of ours)
+    """An HTTP-level refusal (authentication, permission, conflict, size) with a status and a readable detail."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class Unauthorized(ApiProblem):
+    status, title = 401, "API key required"
+
+
+class Forbidden(ApiProblem):
+    status, title = 403, "Not allowed for this key"
+
+
+class Conflict(ApiProblem):
+    status, title = 409, "Conflict"
+
+
+class BadRequest(ApiProblem):
+    status, title = 400, "Bad request"
+
+
+DOMAIN_STATUS: list[tuple[type[OpvangmatchError], int, str]] = [
+    (NotFoundError, 404, "Not found"),
+    (InputError, 422, "Invalid input"),
+    (ConfigError, 422, "Invalid option"),
+    (DataError, 422, "Invalid data"),
+    (DatabaseError, 503, "Database unavailable"),
+]
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["title", "status", "detail"],
+}
+PROBLEM_RESPONSES = {
+    code: {"description": text, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+    for code, text in {
+        400: "Malformed request",
+        401: "No or unknown API key",
+        403: "The key's role may not do this",
+        404: "Not found",
+        413: "Request body too large",
+        422: "Invalid input",
+        503: "Database unavailable",
+    }.items()
+}
+
+
+def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
+    """A problem+json response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> tuple[int, str, list[dict]]:
+    errors = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            ctx = error.get("ctx") or {}
+            return 400, f"the body is not valid JSON ({ctx.get('error', 'cannot be parsed')})", []
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body",))
+        errors.append({"field": where, "problem": str(error.get("msg", "invalid"))})
+    summary = "; ".join(f"{e['field']}: {e['problem']}" if e["field"] else e["problem"] for e in errors[:5])
+    return 422, summary or "the request is invalid", errors
+
+
+def _database_problem(exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+    orig = getattr(exc, "orig", None)
+    if orig is not None and type(orig).__name__ == "QueryCanceled":
+        return problem(503, "Database busy", "the query took longer than the statement timeout; try again or narrow it")
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return problem(503, "Database unavailable", "the database cannot be reached just now; try again shortly")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the mapping of every error class to a problem+json response."""
+
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(OpvangmatchError)
+    async def _domain(request: Request, exc: OpvangmatchError) -> JSONResponse:
+        for cls, status, title in DOMAIN_STATUS:
+            if isinstance(exc, cls):
+                if status == 503:
+                    return problem(503, title, "the database cannot be reached just now; try again shortly")
+                return problem(status, title, str(exc))
+        return problem(422, "Invalid request", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, detail, errors = _validation_errors(exc)
+        title = "Malformed JSON" if status == 400 else "Invalid input"
+        return problem(status, title, detail, **({"errors": errors} if errors else {}))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        return problem(exc.status_code, detail, detail)
+
+    @app.exception_handler(sa_exc.SQLAlchemyError)
+    async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError) or (
+            isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+        ):
+            return _database_problem(exc)
+        log.exception("database error")
+        return problem(500, "Internal error", "the request failed inside the service; it has been logged")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return problem(500, "Internal error", "the request failed inside the service; it has been logged")

@@ -1,0 +1,74 @@
+"""A request body size limit, as plain ASGI middleware (before any parsing)."""
+
+from __future__ import annotations
+
+import json
+
+from api.errors import PROBLEM_JSON
+
+
+class BodySizeLimit:
+    """Refuse bodies over ``max_bytes`` with 413, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                announced = int(length)
+            except ValueError:
+                await self._refuse(send, 400, "Bad request", "Content-Length is not a number")
+                return
+            if announced > self.max_bytes:
+                await self._refuse(send, 413, "Request body too large", self._detail(announced))
+                return
+        # Read the body here (bounded), then hand it on: a streamed body cannot slip past the limit.
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send, 413, "Request body too large", self._detail(size, at_least=True))
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _detail(self, size: int, at_least: bool = False) -> str:
+        return (
+            f"the request body is {'over ' if at_least else ''}{size:,} bytes; the limit is {self.max_bytes:,} bytes "
+            "(simplify the geometry or send fewer vertices)"
+        )
+
+    @staticmethod
+    async def _refuse(send, status: int, title: str, detail: str) -> None:
+        body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

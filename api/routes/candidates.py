@@ -1,0 +1,81 @@
+"""Candidate buildings with their score breakdown, as GeoJSON (``application/geo+json``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+
+from api.deps import Reader, State
+from api.errors import Forbidden
+from api.geometry import parse_bbox
+from api.models import FeatureCollectionOut, MunicipalityCode, ProfileName, ProvinceCode
+from api.responses import GEOJSON, GeoJSONResponse
+from api.routes.score import profile_named
+from geo.errors import NotFoundError
+
+router = APIRouter(prefix="/candidates", tags=["candidates"])
+MAX_LIMIT = 1000
+CandidateId = Annotated[str, Path(pattern=r"^[0-9A-Za-z._-]{1,20}$", description="candidate id (BAG pand id)")]
+BBOX = Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326)", max_length=200)
+
+
+def scope_for(who, municipality: str | None) -> str | None:
+    """A municipality key sees its own municipality only."""
+    if who.sees_all:
+        return municipality
+    if municipality and municipality != who.municipality_code:
+        raise Forbidden(f"a municipality key sees candidates in {who.municipality_code} only")
+    return who.municipality_code
+
+
+@router.get(
+    "",
+    response_model=FeatureCollectionOut,
+    response_class=GeoJSONResponse,
+    summary="Scored candidate buildings, best first",
+)
+def list_candidates(
+    who: Reader,
+    state: State,
+    municipality: MunicipalityCode | None = None,
+    province: ProvinceCode | None = None,
+    bbox: Annotated[str | None, BBOX] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1, allow_inf_nan=False)] = None,
+    profile: ProfileName = "default",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"at most {MAX_LIMIT}")] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+):
+    """Every candidate building scored with ``profile`` on the current data, filtered, ranked best first (excluded
+    ones last). Each feature carries total, rank, components, shares, distances, flags and the gap it closes."""
+    box = parse_bbox(bbox)
+    table = state.snapshot.candidates(profile_named(profile))
+    rows = table.select(municipality=scope_for(who, municipality), province=province, bbox=box, min_score=min_score)
+    extra = {
+        "numberMatched": len(rows),
+        "numberReturned": len(rows[offset : offset + limit]),
+        "profile": {"name": table.profile.name, "version": table.profile.version},
+        "data_vintage": table.scores.data.vintage["id"],
+    }
+    return Response(table.collection(rows, offset, limit, extra), media_type=GEOJSON)
+
+
+@router.get("/{candidate_id}", response_class=GeoJSONResponse, summary="One candidate with its full explanation")
+def get_candidate(candidate_id: CandidateId, who: Reader, state: State, profile: ProfileName = "default"):
+    table = state.snapshot.candidates(profile_named(profile))
+    i = table.row_of(candidate_id)
+    if not who.sees_all and table.municipality[i] != who.municipality_code:
+        raise NotFoundError(f"candidate {candidate_id} is not a scored candidate building")
+    return GeoJSONResponse(
+        {
+            "type": "Feature",
+            "id": candidate_id,
+            "geometry": {"type": "Point", "coordinates": [round(table.lon[i], 7), round(table.lat[i], 7)]},
+            "properties": {
+                "id": candidate_id,
+                "rank": int(table.frame["rank"].iat[i]),
+                **table.explanation(candidate_id),
+            },
+        }
+    )

@@ -1,0 +1,37 @@
+"""GET /task: the placement task per province and municipality (required, realised, pipeline, gap)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+
+from api.deps import Reader, State
+from api.models import ProvinceCode, TaskTable
+from api.snapshot import TASK_PERIOD
+
+router = APIRouter(tags=["task"])
+
+
+@router.get("/task", response_model=TaskTable, summary="The placement-task table")
+def task(
+    who: Reader,
+    state: State,
+    level: Literal["province", "municipality"] | None = None,
+    province: ProvinceCode | None = None,
+):
+    """Required places (official or computed, with the source of each figure), realised, pipeline (proposals in
+    preparation or with a signed agreement) and gap, per province and municipality."""
+    tasks = state.snapshot.data().tasks.reset_index()
+    report = state.snapshot.task_report
+    if level:
+        tasks = tasks[tasks["level"] == level]
+    if province:
+        tasks = tasks[(tasks["province_code"] == province) | (tasks["region_code"] == province)]
+    return {
+        "period": report.get("period", TASK_PERIOD),
+        "national_total": report.get("national_total"),
+        "national_total_source": report.get("national_total_source"),
+        "notes": list(report.get("notes", [])),
+        "rows": tasks.astype(object).where(tasks.notna(), None).to_dict("records"),
+    }
