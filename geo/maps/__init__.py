@@ -5,6 +5,7 @@ written to a file opens without internet; only background tiles (``tiles='osm'``
 """
 
 from geo.maps.overview import overview_map
+from geo.maps.proposal import location_map, proposal_map
 from geo.maps.region import region_map
 
-__all__ = ["overview_map", "region_map"]
+__all__ = ["location_map", "overview_map", "proposal_map", "region_map"]

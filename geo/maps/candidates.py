@@ -127,7 +127,7 @@ def explanation_row(explanation: dict, lat: float, lon: float, ident: str, title
     """The popup row of one explanation (``score_location``), with counts within 500 m and 1 km."""
     levels = explanation["proportional_fit"]["levels"]
     measures = []
-    for cat, v in explanation["proximity"].items():
+    for v in explanation["proximity"].values():
         distance = None if v["distance_m"] is None else int(np.round(v["distance_m"]))
         nearest = tables.name(v["nearest"]) if distance is not None else None
         measures.append([distance, v["estimate_m"], nearest, v["score"], v["within_500m"], v["within_1000m"]])

@@ -133,21 +133,49 @@ class CandidateCluster(FastMarkerCluster):
             opvangmatch.meta[{{ this.key|tojson }}] = meta;
             var callback = function (row) { return opvangmatch.candidateMarker(row, meta); };
             var data = {{ this.rows }};
+            {%- if this.cluster %}
             var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
             cluster.addLayers(data.map(callback));
+            {%- else %}
+            var cluster = L.featureGroup(data.map(callback));
+            {%- endif %}
+            {%- if this.open_popup %}
+            cluster.once("add", function () { setTimeout(function () { cluster.getLayers()[0].openPopup(); }, 0); });
+            {%- endif %}
             return opvangmatch.register({{ this.key|tojson }}, cluster, {{ this._parent.get_name() }});
         })();
         {% endmacro %}
         """
     )
 
-    def __init__(self, key: str, name: str, rows: list, meta: dict, *, show: bool = True):
+    def __init__(
+        self, key: str, name: str, rows: list, meta: dict, *, show: bool = True, cluster: bool = True, open_popup=False
+    ):
         super().__init__([], callback="null", name=name, overlay=True, control=True, show=show)
+        self.cluster, self.open_popup = cluster, open_popup
         use_local_assets(self, "MarkerCluster")
         self.default_js = [*LEAFLET_JS, *OWN_JS, *self.default_js]
         self.default_css = [*LEAFLET_CSS, *OWN_CSS, *self.default_css]
         self.options = {"maxClusterRadius": 45, "disableClusteringAtZoom": 18, "spiderfyOnMaxZoom": False}
         self.key, self.rows, self.meta = key, js_json(rows), js_json(meta)
+
+
+class Register(JSCSSMixin, MacroElement):
+    """Registers a stock folium layer (e.g. a FeatureGroup) as ``opvangmatch.layers[key]``; add after the layer."""
+
+    default_js = OWN_JS
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        opvangmatch.register({{ this.key|tojson }}, {{ this.layer.get_name() }}, {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, key: str, layer):
+        super().__init__()
+        self._name = "Register"
+        self.key, self.layer = key, layer
 
 
 class Legend(JSCSSMixin, MacroElement):

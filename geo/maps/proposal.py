@@ -1,0 +1,152 @@
+"""One proposal (or any location): its score, nearest service per category as lines, 500 m / 1 km circles,
+and its buurt and wijk outlined."""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from geo.errors import InputError, NotFoundError
+from geo.maps.base import finish, new_map
+from geo.maps.candidates import Tables, explanation_row, meta
+from geo.maps.geodata import lat_lon, read_area_codes, to_wgs84
+from geo.maps.labels import category, number, text
+from geo.maps.layers import AreaLayer, CandidateCluster, Legend, Register, encode_areas
+from geo.maps.services import STYLE
+from geo.score import Profile, ScoringData, profile_for_group, score_location
+
+
+def read_proposal(engine: Engine, proposal_id: int) -> dict:
+    """A proposal's location, capacity and target group (table ``proposal``, migration 0003)."""
+    if not sa.inspect(engine).has_table("proposal"):
+        raise NotFoundError("there is no proposal table in this database (run 'opvangmatch db up' to migrate)")
+    sql = (
+        "SELECT id, title, description, target_group, municipality_code, capacity, floor_area, status, "
+        "ST_AsBinary(geom) AS wkb FROM proposal WHERE id = :id"
+    )
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(sql), {"id": int(proposal_id)}).mappings().first()
+    if row is None:
+        raise NotFoundError(f"proposal {proposal_id} does not exist")
+    out = dict(row)
+    if out["wkb"] is None:
+        raise InputError(f"proposal {proposal_id} has no location yet (inventory step); a map needs its geometry")
+    if not out["capacity"]:
+        raise InputError(f"proposal {proposal_id} has no capacity yet; a map needs it to score the location")
+    out["geom"] = shapely.from_wkb(bytes(out.pop("wkb")))
+    return out
+
+
+def proposal_map(
+    engine: Engine, proposal_id: int, *, tiles: str = "osm", lang: str = "nl", data: ScoringData | None = None
+) -> str:
+    """The map of a stored proposal, scored with its target group's profile."""
+    p = read_proposal(engine, proposal_id)
+    return location_map(
+        engine,
+        p["geom"],
+        p["capacity"],
+        profile_for_group(p["target_group"]),
+        title=p["title"] or f"#{p['id']}",
+        ident=f"#{p['id']}",
+        floor_area=p["floor_area"],
+        tiles=tiles,
+        lang=lang,
+        data=data,
+    )
+
+
+def location_map(
+    engine: Engine,
+    geometry: shapely.Geometry,
+    capacity: int,
+    profile: Profile,
+    *,
+    title: str,
+    ident: str = "",
+    floor_area: float | None = None,
+    tiles: str = "osm",
+    lang: str = "nl",
+    data: ScoringData | None = None,
+) -> str:
+    """The map of any location (EPSG:28992 geometry) with capacity and profile, via ``score_location``."""
+    t, e = text(lang), html.escape
+    data = data or ScoringData.load(engine)
+    explanation = score_location(data, geometry, capacity, profile, floor_area=floor_area)
+    origin = explanation["measured_from"]
+    lat, lon = (float(v[0]) for v in lat_lon(np.array([origin["x"]]), np.array([origin["y"]])))
+
+    reach = shapely.Point(origin["x"], origin["y"]).buffer(1500)
+    bounds = to_wgs84(np.array([shapely.box(*reach.bounds)]))[0].bounds
+    m = new_map(bounds, tiles=tiles, title=t["title_proposal"].format(name=title), lang=lang)
+
+    levels = explanation["proportional_fit"]["levels"]
+    outlines = []
+    for level, sql_level in (("wijk", "wijk"), ("buurt", "buurt")):
+        code = levels[level]["code"]
+        if code:
+            area = read_area_codes(engine, sql_level, [code])
+            if not area.empty:
+                outlines.append((level, area))
+    if outlines:
+        geoms = np.concatenate([to_wgs84(a.geometry.to_numpy(), 1.0) for _, a in outlines])
+        props = [
+            {"t": f"{t[level]} <b>{e(str(n))}</b> ({e(str(c))})<br>{number(pop, lang)} {t['population']}"}
+            for level, a in outlines
+            for c, n, pop in zip(a.code, a.name, a.population, strict=True)
+        ]
+        AreaLayer(
+            "areas",
+            t["area_outline"],
+            encode_areas(geoms, props),
+            {"color": "#1b7837", "weight": 2, "fillOpacity": 0.05},
+        ).add_to(m)
+
+    if geometry.geom_type != "Point":
+        shape = to_wgs84(np.array([geometry]))[0]
+        AreaLayer(
+            "footprint",
+            t["proposal"],
+            encode_areas(np.array([shape]), [{"t": e(title)}]),
+            {"color": "#b2182b", "weight": 2, "fillOpacity": 0.3},
+        ).add_to(m)
+
+    circles = folium.FeatureGroup(name=t["circles"]).add_to(m)
+    for radius in (500, 1000):
+        folium.Circle([lat, lon], radius=radius, color="#444", weight=1, fill=False, dash_array="5 5").add_to(circles)
+    Register("circles", circles).add_to(m)
+
+    nearest = folium.FeatureGroup(name=t["nearest"]).add_to(m)
+    for cat, v in explanation["proximity"].items():
+        layer = data.services.get(cat)
+        if v["status"] != "measured" or layer is None or layer.tree is None:
+            continue
+        _, i = layer.tree.query([origin["x"], origin["y"]])
+        (slat,), (slon,) = lat_lon(layer.xy[i : i + 1, 0], layer.xy[i : i + 1, 1])
+        colour = STYLE.get(cat, ("#444444", "?"))[0]
+        label = f"{e(category(cat, lang))} {number(v['distance_m'], lang)} m: {e(str(layer.names[i]))}"
+        folium.PolyLine([[lat, lon], [float(slat), float(slon)]], color=colour, weight=3, tooltip=label).add_to(nearest)
+        folium.CircleMarker([float(slat), float(slon)], radius=5, color=colour, fill=True, tooltip=label).add_to(
+            nearest
+        )
+    Register("nearest", nearest).add_to(m)
+
+    tables = Tables(lang)
+    row = explanation_row(explanation, lat, lon, ident, title, tables)
+    CandidateCluster(
+        "proposal", t["proposal"], [row], meta(profile, data, tables, lang), cluster=False, open_popup=True
+    ).add_to(m)
+    legend = (
+        f"<b>{e(title)}</b><br>{t['capacity']} {number(capacity, lang)} {t['places']} &middot; "
+        f"{t['score']} {number(explanation['total'], lang, 2)}<br>"
+        f"{t['profile']} {e(profile.name)} {e(profile.version)} &middot; "
+        f"{t['vintage']} {e(explanation['data_vintage'])}"
+        f"<br>{t['distance_note']}"
+    )
+    Legend(legend).add_to(m)
+    return finish(m)
