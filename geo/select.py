@@ -8,7 +8,8 @@ is reported as not coverable instead of making the programme infeasible.
 Solved with HiGHS (``highspy``) in two steps, both exact on integers: (1) the best total score, with scores
 rounded to :data:`SCORE_RESOLUTION`; (2) among the portfolios with that score, the one with the smallest sum of
 candidate ranks (candidates sorted by ``candidate_id``), so ties go to the smaller ids. The model is built from
-the candidates sorted by id, so the input order never changes the answer.
+the candidates sorted by id, so the input order never changes the answer; the rare portfolios equal in both score
+and rank sum are told apart by HiGHS itself, which returns the same one for the same model (one thread, fixed seed).
 
 Examples
 --------
@@ -191,6 +192,9 @@ def _rows(frame: pd.DataFrame, c: Constraints, cover: list[str], skip: str | Non
 
 def _solve(n: int, rows: list[_Row], objective: np.ndarray, *, maximise: bool, extra: _Row | None = None):
     """Solve a binary programme; returns the 0/1 vector, or None when infeasible."""
+    if n == 0:
+        feasible = all(r.lower <= 0 <= r.upper for r in rows) and (extra is None or extra.lower <= 0)
+        return np.zeros(0, dtype=bool) if feasible else None
     rows = [*rows, extra] if extra is not None else rows
     lp = highspy.HighsLp()
     lp.num_col_ = n
@@ -244,14 +248,23 @@ def _quiet_highs() -> highspy.Highs:
     return h
 
 
-def _best(frame: pd.DataFrame, rows: list[_Row]) -> tuple[np.ndarray | None, int]:
+def _best(frame: pd.DataFrame, rows: list[_Row], *, tie_break: bool = True) -> tuple[np.ndarray | None, int]:
     """Step 1 (best integer score) and step 2 (smallest rank sum among the best). Returns (chosen, score)."""
     n = len(frame)
     scores = np.round(frame.score.to_numpy(float) / SCORE_RESOLUTION).astype(np.int64)
+    if len(rows) == 1 and rows[0].family == "k":
+        # only "at most k": the k best positive scores, ties to the smaller ranks (exact; HiGHS is slow on this)
+        order = np.lexsort((np.arange(n), -scores))
+        top = [i for i in order[: int(rows[0].upper)] if scores[i] > 0]
+        chosen = np.zeros(n, dtype=bool)
+        chosen[top] = True
+        return chosen, int(scores[chosen].sum())
     first = _solve(n, rows, scores, maximise=True)
     if first is None:
         return None, 0
     best = int(scores[first].sum())
+    if not tie_break:
+        return first, best
     keep = _Row("objective", "best score", np.arange(n), scores.astype(float), best - 0.5, np.inf)
     second = _solve(n, rows, np.arange(n, dtype=float), maximise=False, extra=keep)
     return (second if second is not None else first), best
@@ -352,7 +365,7 @@ def _binding(eligible, frame, c: Constraints, cover, rows, chosen, best) -> list
                 continue
             pool = eligible
             trial_rows = [r for r in rows if r.family != family]
-        trial, trial_best = _best(pool, trial_rows)
+        trial, trial_best = _best(pool, trial_rows, tie_break=False)
         gain = (trial_best - best) * SCORE_RESOLUTION if trial is not None else 0.0
         tight = [r.name for r in rows if r.family == family and _at_limit(r, chosen)]
         if gain > SCORE_RESOLUTION / 2:

@@ -175,7 +175,7 @@ def compare_command(engine, a: str, b: str, candidates: Path | None, period: str
         from geo.select import choose_portfolio
 
         frame = candidates_for(engine, candidates, spec.get("profile"), period, say)
-        portfolios.append(choose_portfolio(frame, constraints, gaps=gaps))
+        portfolios.append(choose_portfolio(frame, constraints, gaps=gaps, explain=False))
     typer.echo("\n".join(compare_portfolios(*portfolios).lines(a, b)))
 
 
