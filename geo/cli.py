@@ -222,6 +222,11 @@ def apikey_revoke_cmd(prefix: Annotated[str, typer.Argument(help="the key or its
     typer.echo(f"revoked {revoke_key(engine(), prefix)} key(s)")
 
 
+from geo.maps.cli import register as _register_maps  # noqa: E402  (opvangmatch map overview|region|proposal)
+
+_register_maps(app, engine, say)
+
+
 def main() -> None:
     try:
         app()
