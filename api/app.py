@@ -123,4 +123,7 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
 
     for module in (health, score, proposals, candidates, regions, task, features):
         app.include_router(module.router)
+    from api.routes import maps  # GET /maps/... (geo/maps)
+
+    app.include_router(maps.router)
     return app

@@ -1,0 +1,73 @@
+"""The Folium maps as HTML pages (``GET /maps/...``), with the same access rules as the data behind them.
+
+Every role may see the overview (the placement task is the same table as ``GET /task``). A municipality key sees
+the region map of its own municipality only, and only the proposals it may read through ``GET /proposals/{id}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from api import proposals as proposal_service
+from api.deps import Connection, Reader, State
+from api.models import MunicipalityCode, ProfileName, ProvinceCode
+from api.routes.candidates import scope_for
+from api.routes.proposals import ProposalId
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+Tiles = Annotated[Literal["osm", "none"], Query(description="background tiles (osm needs internet in the browser)")]
+Lang = Annotated[Literal["nl", "en"], Query(description="labels: Dutch or English")]
+
+
+@router.get("/overview", response_class=HTMLResponse, summary="Map: the placement task per municipality")
+def overview(
+    who: Reader,
+    state: State,
+    color: Literal["gap_per_1000", "share_realised"] = "gap_per_1000",
+    tiles: Tiles = "osm",
+    lang: Lang = "nl",
+) -> HTMLResponse:
+    """Provinces and municipalities coloured by the placement task, wijken with population, reception."""
+    from geo.maps import overview_map
+
+    return HTMLResponse(overview_map(state.engine, colour=color, tiles=tiles, lang=lang))
+
+
+@router.get("/region", response_class=HTMLResponse, summary="Map: a region with services and scored candidates")
+def region(
+    who: Reader,
+    state: State,
+    province: ProvinceCode,
+    municipality: MunicipalityCode | None = None,
+    profile: ProfileName = "default",
+    tiles: Tiles = "osm",
+    lang: Lang = "nl",
+) -> HTMLResponse:
+    """Municipal boundaries, wijken/buurten, reception, services per category and candidates coloured by score."""
+    from geo.maps import region_map
+
+    municipality = scope_for(who, municipality)
+    html_text = region_map(
+        state.engine,
+        province,
+        municipality=municipality,
+        profile=profile,
+        tiles=tiles,
+        lang=lang,
+        data=state.snapshot.data(),
+    )
+    return HTMLResponse(html_text)
+
+
+@router.get("/proposals/{proposal_id}", response_class=HTMLResponse, summary="Map: one proposal and its score")
+def proposal(
+    proposal_id: ProposalId, who: Reader, state: State, conn: Connection, tiles: Tiles = "osm", lang: Lang = "nl"
+) -> HTMLResponse:
+    """The proposal with its nearest service per category, 500 m / 1 km circles, its buurt and wijk."""
+    from geo.maps import proposal_map
+
+    proposal_service.read(conn, proposal_id, who)  # not visible to this key: 404, as GET /proposals/{id}
+    return HTMLResponse(proposal_map(state.engine, proposal_id, tiles=tiles, lang=lang, data=state.snapshot.data()))
