@@ -173,6 +173,10 @@ from geo.task_cli import register as _register_task  # noqa: E402  (opvangmatch 
 
 _register_task(app, engine, say)
 
+from geo.score.cli import register as _register_score  # noqa: E402  (opvangmatch score)
+
+_register_score(app, engine, say)
+
 # --- opvangmatch serve / apikey (the HTTP layer lives in api/, imported only when these commands run) ---------
 apikey_app = typer.Typer(help="API keys of the scoring API (stored hashed; shown once).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")

@@ -8,13 +8,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from geo.errors import InputError, NotFoundError
+from geo.score.data import BOUNDARY_TOLERANCE_M
 from geo.score.profile import Profile
 
 IN_USE = ("Pand in gebruik", "Pand in gebruik (niet ingemeten)", "Verbouwing pand")
 
 
 def read_candidates(engine: Engine, *, municipality: str | None = None, province: str | None = None) -> pd.DataFrame:
-    """Buildings whose representative point lies in the scope, with floor area where BAG gives it.
+    """Buildings whose representative point lies in (or within the boundary tolerance of) the scope,
+    with floor area where BAG gives it. A building just across a generalised boundary is kept in the
+    scope, and scored with the area its point falls in.
 
     Columns: ``id, x, y, status, footprint_m2, storeys, floor_area_bag, use``. Floor area of a
     verblijfsobject spread over several panden is split equally between them.
@@ -26,7 +29,7 @@ def read_candidates(engine: Engine, *, municipality: str | None = None, province
         if municipality:
             if not conn.execute(sa.text("SELECT 1 FROM municipality WHERE code = :c"), {"c": municipality}).first():
                 raise NotFoundError(f"municipality {municipality} is not loaded")
-            where = "WHERE ST_Intersects(b.point, (SELECT geom FROM municipality WHERE code = :scope))"
+            where = "WHERE ST_DWithin(b.point, (SELECT geom FROM municipality WHERE code = :scope), :tolerance)"
             params = {"scope": municipality}
         elif province:
             if not conn.execute(
@@ -35,8 +38,9 @@ def read_candidates(engine: Engine, *, municipality: str | None = None, province
                 raise NotFoundError(f"province {province} is not loaded (or has no municipalities)")
             where = """WHERE EXISTS (SELECT 1 FROM municipality m JOIN municipality_province mp
                        ON mp.municipality_code = m.code WHERE mp.province_code = :scope
-                       AND ST_Intersects(b.point, m.geom))"""
+                       AND ST_DWithin(b.point, m.geom, :tolerance))"""
             params = {"scope": province}
+        params["tolerance"] = BOUNDARY_TOLERANCE_M
         rows = conn.execute(
             sa.text(f"""
             WITH vbo AS (

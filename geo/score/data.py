@@ -18,6 +18,9 @@ from sqlalchemy.engine import Engine
 from geo.db.status import data_vintage
 
 LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "municipality"}
+# CBS boundaries in the shipped files are generalised: a point inside none of the areas of a level but
+# within this distance of one is assigned to the nearest (lowest code on ties).
+BOUNDARY_TOLERANCE_M = 250.0
 
 
 @dataclass
@@ -51,16 +54,29 @@ class AreaLayer:
         self.tree = shapely.STRtree(self.geoms)
 
     def locate(self, points: np.ndarray) -> np.ndarray:
-        """Index of the area holding each point (-1 if none; the lowest code on shared boundaries)."""
+        """Index of the area holding each point (-1 if none; the lowest code on shared boundaries).
+
+        Points in no area but within :data:`BOUNDARY_TOLERANCE_M` of one get the nearest."""
         found = np.full(len(points), -1, dtype=np.int64)
         if len(self.geoms) == 0 or len(points) == 0:
             return found
-        point_idx, area_idx = self.tree.query(points, predicate="intersects")
+        self._assign(found, *self.tree.query(points, predicate="intersects"))
+        missing = np.flatnonzero(found < 0)
+        if len(missing):
+            point_idx, area_idx = self.tree.query_nearest(
+                points[missing], max_distance=BOUNDARY_TOLERANCE_M, all_matches=True
+            )
+            self._assign(found, missing[point_idx], area_idx)
+        return found
+
+    def _assign(self, found: np.ndarray, point_idx: np.ndarray, area_idx: np.ndarray) -> None:
+        """For each point, the matching area with the lowest code."""
+        if len(point_idx) == 0:
+            return
         order = np.lexsort((self.codes[area_idx], point_idx))
         point_idx, area_idx = point_idx[order], area_idx[order]
         first = np.unique(point_idx, return_index=True)[1]
         found[point_idx[first]] = area_idx[first]
-        return found
 
 
 @dataclass

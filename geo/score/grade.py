@@ -60,7 +60,8 @@ def grade(
         safe = np.maximum(idx, 0)
         population = np.where(found, layer.population[safe] if len(layer.codes) else np.nan, np.nan)
         existing = np.where(found, layer.existing[safe] if len(layer.codes) else 0.0, 0.0)
-        share = (existing + capacity) / population
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = (existing + capacity) / population
         usable = found & np.isfinite(population) & (population >= max(profile.min_population, 1))
         rule = profile.levels[level]
         fit = np.where(usable, ramp(share, rule.good * f, rule.too_much * f), np.nan)

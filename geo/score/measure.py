@@ -29,6 +29,15 @@ class Measures:
     def __len__(self) -> int:
         return len(self.xy)
 
+    def subset(self, keep: np.ndarray) -> Measures:
+        return Measures(
+            self.xy[keep],
+            {k: v[keep] for k, v in self.area_index.items()},
+            {k: v[keep] for k, v in self.distance.items()},
+            {k: v[keep] for k, v in self.nearest.items()},
+            {k: v[keep] for k, v in self.within.items()},
+        )
+
 
 def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = None) -> Measures:
     """Measure every location in ``xy`` (N x 2, EPSG:28992 metres)."""

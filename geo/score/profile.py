@@ -173,7 +173,8 @@ def _validate(data: dict, origin: str) -> Profile:
         too_far = _number(origin, f"proximity.categories.{name}.too_far", rule["too_far"], positive=True)
         if good >= too_far:
             raise ConfigError(
-                f"profile {origin}: proximity.categories.{name}: good ({good:g} m) must be below too_far ({too_far:g} m)"
+                f"profile {origin}: proximity.categories.{name}: "
+                f"good ({good:g} m) must be below too_far ({too_far:g} m)"
             )
         categories[name] = CategoryRule(weight, good, too_far)
     if not any(rule.weight > 0 for rule in categories.values()):

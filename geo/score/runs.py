@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from geo.db.copy import array_literal, copy_frame
 from geo.score.candidates import IN_USE, estimate_capacity, read_candidates
 from geo.score.data import ScoringData
 from geo.score.grade import Graded, grade, rank
@@ -68,36 +68,20 @@ def score_candidates(
 
 
 def _measures_json(frame: pd.DataFrame, profile: Profile) -> list[str]:
-    """The raw measures of each candidate as compact JSON (distances in m, shares, gap)."""
-
-    def clean(value):
-        if value is None or (isinstance(value, float) and not np.isfinite(value)):
-            return None
-        return round(float(value), 3) if isinstance(value, float | np.floating) else value
-
-    cols = {
-        "floor_area_m2": "floor_area",
-        "capacity_estimate": "capacity_estimate",
-        "closes_places": "closes_places",
-        "municipality_gap": "municipality_gap",
-        "province_gap": "province_gap",
-    }
+    """The raw measures of each candidate as compact JSON lines (distances in m, shares, gaps)."""
+    cols = ["floor_area", "capacity_estimate", "closes_places", "municipality_gap", "province_gap"]
     for level in LEVELS:
-        for part in ("code", "population", "existing", "share", "fit"):
-            cols[f"{level}_{part}"] = f"{level}_{part}"
+        cols += [f"{level}_{part}" for part in ("code", "population", "existing", "share", "fit")]
     for category in profile.categories:
-        for part in ("distance", "estimate", "score", "nearest", *(f"n{r}" for r in RADII)):
-            cols[f"{category}_{part}"] = f"{category}_{part}"
-    records = frame[list(cols.values())].to_dict("records")
-    names = list(cols)
-    return [
-        json.dumps(
-            {k: clean(r[c]) for k, c in zip(names, cols.values(), strict=True)},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        for r in records
-    ]
+        cols += [
+            f"{category}_{part}" for part in ("distance", "estimate", "score", "nearest", *(f"n{r}" for r in RADII))
+        ]
+    text = (
+        frame[cols]
+        .replace([np.inf, -np.inf], np.nan)
+        .to_json(orient="records", lines=True, double_precision=6, force_ascii=False)
+    )
+    return text.splitlines()
 
 
 def store_run(engine: Engine, result: CandidateScores) -> int:
@@ -119,43 +103,25 @@ def store_run(engine: Engine, result: CandidateScores) -> int:
             )
             .returning(ScoreRun.id)
         ).scalar_one()
-        columns = [
-            "run_id",
-            "candidate_id",
-            "municipality_code",
-            "province_code",
-            "capacity",
-            "capacity_method",
-            "proportional_fit",
-            "proximity",
-            "task_contribution",
-            "total",
-            "rank",
-            "excluded",
-            "flags",
-            "measures",
-        ]
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY candidate_score ({', '.join(columns)}) FROM STDIN") as copy:
-            for row, extra in zip(frame.itertuples(index=False), measures, strict=True):
-                copy.write_row(
-                    (
-                        run_id,
-                        row.id,
-                        row.municipality_code,
-                        row.province_code,
-                        int(row.capacity),
-                        row.capacity_method,
-                        float(row.proportional_fit),
-                        float(row.proximity),
-                        float(row.task_contribution),
-                        float(row.total),
-                        int(row.rank),
-                        bool(row.excluded),
-                        list(row.flags),
-                        extra,
-                    )
-                )
+        rows = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "candidate_id": frame["id"],
+                "municipality_code": frame["municipality_code"],
+                "province_code": frame["province_code"],
+                "capacity": frame["capacity"].astype(int),
+                "capacity_method": frame["capacity_method"],
+                "proportional_fit": frame["proportional_fit"],
+                "proximity": frame["proximity"],
+                "task_contribution": frame["task_contribution"],
+                "total": frame["total"],
+                "rank": frame["rank"].astype(int),
+                "excluded": frame["excluded"],
+                "flags": [array_literal(f) for f in frame["flags"]],
+                "measures": measures,
+            }
+        )
+        copy_frame(conn, "candidate_score", rows)
     return run_id
 
 

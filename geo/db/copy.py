@@ -1,0 +1,28 @@
+"""Bulk writes with PostgreSQL COPY (CSV format), on the caller's connection and transaction."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import sqlalchemy as sa
+
+
+def copy_frame(conn: sa.Connection, table: str, frame: pd.DataFrame, chunk_rows: int = 200_000) -> int:
+    """COPY ``frame`` (columns named as in ``table``) into ``table``. Missing values become NULL.
+
+    Lists must already be PostgreSQL array literals and dicts JSON text; returns the rows written.
+    """
+    cursor = conn.connection.driver_connection.cursor()
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    with cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN WITH (FORMAT csv)') as copy:
+        for start in range(0, len(frame), chunk_rows):
+            buffer = io.StringIO()
+            frame.iloc[start : start + chunk_rows].to_csv(buffer, header=False, index=False)
+            copy.write(buffer.getvalue())
+    return len(frame)
+
+
+def array_literal(values: list[str]) -> str:
+    """A PostgreSQL text[] literal for simple tokens such as flag names."""
+    return "{" + ",".join(values) + "}"

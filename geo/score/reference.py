@@ -1,0 +1,68 @@
+"""The reference path: the same raw measures as :func:`geo.score.measure.measure`, in plain PostGIS SQL.
+
+Slow (one nearest-neighbour lookup per location and category) but obviously right; the tests require
+both paths to agree on the demo data (distances to 1 mm, the same areas, the same ranks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from geo.db.copy import copy_frame
+from geo.score.data import BOUNDARY_TOLERANCE_M, LEVEL_TABLES, ScoringData
+from geo.score.measure import RADII, Measures
+
+NEAREST = """
+SELECT p.i, n.id, ST_Distance(p.geom, n.geom) AS distance,
+       (SELECT count(*) FROM service s WHERE s.category = :category AND ST_DWithin(p.geom, s.geom, 500)) AS n500,
+       (SELECT count(*) FROM service s WHERE s.category = :category AND ST_DWithin(p.geom, s.geom, 1000)) AS n1000
+FROM ref_point p
+CROSS JOIN LATERAL (
+    SELECT s.id, s.geom FROM service s WHERE s.category = :category ORDER BY p.geom <-> s.geom LIMIT 1
+) n
+ORDER BY p.i
+"""
+
+AREA = """
+SELECT p.i, coalesce(
+    (SELECT a.code FROM {table} a WHERE ST_Intersects(a.geom, p.geom) ORDER BY a.code LIMIT 1),
+    (SELECT a.code FROM {table} a WHERE ST_DWithin(a.geom, p.geom, :tolerance)
+     ORDER BY ST_Distance(a.geom, p.geom), a.code LIMIT 1)) AS code
+FROM ref_point p ORDER BY p.i
+"""
+
+
+def reference_measure(engine: Engine, data: ScoringData, xy: np.ndarray, categories: list[str]) -> Measures:
+    """Measure the locations ``xy`` (EPSG:28992) with SQL only; indices refer to ``data``'s layers."""
+    xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
+    n = len(xy)
+    points = pd.DataFrame({"i": np.arange(n), "geom": [f"SRID=28992;POINT({float(x)!r} {float(y)!r})" for x, y in xy]})
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("CREATE TEMP TABLE ref_point (i integer PRIMARY KEY, geom geometry(Point, 28992)) ON COMMIT DROP")
+        )
+        copy_frame(conn, "ref_point", points)
+        conn.execute(sa.text("CREATE INDEX ON ref_point USING gist (geom); ANALYZE ref_point"))
+        area_index = {}
+        for level, table in LEVEL_TABLES.items():
+            codes = [c for _, c in conn.execute(sa.text(AREA.format(table=table)), {"tolerance": BOUNDARY_TOLERANCE_M})]
+            lookup = {code: i for i, code in enumerate(data.areas[level].codes)}
+            area_index[level] = np.array([lookup.get(c, -1) if c is not None else -1 for c in codes], dtype=np.int64)
+        distance, nearest, within = {}, {}, {}
+        for category in categories:
+            rows = conn.execute(sa.text(NEAREST), {"category": category}).all()
+            distance[category] = np.full(n, np.inf)
+            nearest[category] = np.full(n, -1)
+            counts = {r: np.zeros(n, dtype=np.int64) for r in RADII}
+            layer = data.services.get(category)
+            position = {sid: k for k, sid in enumerate(layer.ids)} if layer is not None else {}
+            for i, sid, dist, n500, n1000 in rows:
+                distance[category][i] = dist
+                nearest[category][i] = position.get(sid, -1)
+                counts[500][i], counts[1000][i] = n500, n1000
+            for radius in RADII:
+                within[(category, radius)] = counts[radius]
+    return Measures(xy, area_index, distance, nearest, within)
