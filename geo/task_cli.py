@@ -85,10 +85,21 @@ def read_candidates(path: Path) -> pd.DataFrame:
 
 
 def candidates_for(engine, path: Path | None, profile: str | None, period: str, say) -> pd.DataFrame:
-    """Scored candidates from a file, else the provisional municipal candidates (labelled as such)."""
-    if path is not None:
+    """Scored candidates from a file, else those of the latest stored score runs, else the provisional
+    municipal candidates (labelled as such)."""
+    from geo.score.runs import stored_candidates
+
+    choice = str(path) if path is not None and str(path) in {"scored", "provisional"} else None
+    stored = stored_candidates(engine) if path is None or choice == "scored" else None
+    if choice == "scored" and stored.empty:
+        raise InputError("no stored score runs: run 'opvangmatch score --profile all' first")
+    if path is not None and choice is None:
         frame = read_candidates(path)
         say(f"candidates: {len(frame):,} from {path}")
+    elif stored is not None and not stored.empty:
+        frame = stored
+        runs = ", ".join(f"{p} (run {r})" for p, r in stored.groupby("profile")["run_id"].first().items())
+        say(f"candidates: {len(frame):,} scored buildings from the latest score runs: {runs}")
     else:
         from geo.pilot_candidates import LABEL, municipal_candidates
 
@@ -208,7 +219,11 @@ def register(app: typer.Typer, engine_factory, say) -> None:
             str | None, typer.Option(help="comma-separated groups to cover where candidates allow")
         ] = None,
         candidates: Annotated[
-            Path | None, typer.Option(help="CSV of scored candidates (default: provisional municipal ones)")
+            Path | None,
+            typer.Option(
+                help="CSV of scored candidates, 'scored' (latest score runs) or 'provisional' (municipal "
+                "candidates); default: scored when runs are stored, else provisional"
+            ),
         ] = None,
         period: Annotated[str, typer.Option(help="task period for the gaps")] = "2024",
         fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
@@ -221,7 +236,9 @@ def register(app: typer.Typer, engine_factory, say) -> None:
     def pilots_compare(
         a: Annotated[str, typer.Argument(help="scenario A, e.g. 'profile=families,k=10,max-per-province=2'")],
         b: Annotated[str, typer.Argument(help="scenario B, e.g. 'profile=single_adults,k=10'")],
-        candidates: Annotated[Path | None, typer.Option(help="CSV of scored candidates")] = None,
+        candidates: Annotated[
+            Path | None, typer.Option(help="CSV of scored candidates, 'scored' or 'provisional'")
+        ] = None,
         period: Annotated[str, typer.Option(help="task period for the gaps")] = "2024",
     ) -> None:
         """Two portfolios side by side: the locations that differ, places and gap closed per province.

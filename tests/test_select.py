@@ -197,15 +197,25 @@ def test_compare_two_scenarios(candidates):
 
 def test_cli_pilots_and_compare(demo_settings, tmp_path, unchanged):
     env = _env(demo_settings, tmp_path)
-    out = opvangmatch(["pilots", "--k", "3", "--profile", "families", "--max-per-province", "1"], env)
+    out = opvangmatch(
+        ["pilots", "--k", "3", "--profile", "families", "--max-per-province", "1", "--candidates", "provisional"], env
+    )
     assert out.returncode == 0, out.stderr
     assert "provisional candidates" in out.stderr
     assert "3 of at most 3 locations chosen" in out.stdout and "per province:" in out.stdout
     assert "of gap" in out.stdout
-    bad = opvangmatch(["pilots", "--k", "1", "--target-groups", "families,amv"], env)
+    bad = opvangmatch(["pilots", "--k", "1", "--target-groups", "families,amv", "--candidates", "provisional"], env)
     assert bad.returncode == 2 and "needs 2 locations but k = 1" in bad.stderr and "Traceback" not in bad.stderr
-    cmp = opvangmatch(["pilots-compare", "profile=families,k=3", "profile=amv,k=3,max-per-province=1"], env)
+    cmp = opvangmatch(
+        ["pilots-compare", "profile=families,k=3", "profile=amv,k=3,max-per-province=1", "--candidates", "provisional"],
+        env,
+    )
     assert cmp.returncode == 0, cmp.stderr
     assert "only in profile=families,k=3" in cmp.stdout
     wrong = opvangmatch(["pilots-compare", "k=3", "colour=red"], env)
     assert wrong.returncode == 2 and "'colour=red' is not one of" in wrong.stderr
+    scored = opvangmatch(["pilots", "--k", "3", "--candidates", "scored"], env)
+    if scored.returncode == 0:  # runs stored by the scoring tests: the portfolio uses the scored buildings
+        assert "scored buildings from the latest score runs" in scored.stderr
+    else:
+        assert "no stored score runs" in scored.stderr

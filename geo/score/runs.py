@@ -150,3 +150,23 @@ def best_target_group(results: dict[str, CandidateScores]) -> pd.DataFrame:
     out["runner_up"] = second["group"].reindex(out.index)
     out["margin"] = out["best_total"] - second["total"].reindex(out.index)
     return out.reset_index()
+
+
+def stored_candidates(engine: Engine) -> pd.DataFrame:
+    """Eligible candidates of the latest stored run of every target-group profile, for the pilot portfolio.
+
+    One row per building and target group: ``candidate_id`` is ``<building id>:<group>``. Columns:
+    ``candidate_id, building_id, municipality_code, province_code, target_group, profile, capacity, score,
+    gap_closed, run_id`` (empty when no run is stored; run ``opvangmatch score --profile all``).
+    """
+    query = sa.text("""
+        WITH latest AS (SELECT DISTINCT ON (profile) id, profile, target_group FROM score_run
+                        ORDER BY profile, id DESC)
+        SELECT c.candidate_id || ':' || l.target_group AS candidate_id, c.candidate_id AS building_id,
+               c.municipality_code, c.province_code, l.target_group, l.profile, c.capacity,
+               c.total AS score, coalesce((c.measures->>'closes_places')::float, 0) AS gap_closed, l.id AS run_id
+        FROM latest l JOIN candidate_score c ON c.run_id = l.id
+        WHERE NOT c.excluded AND c.municipality_code IS NOT NULL AND c.province_code IS NOT NULL
+        ORDER BY l.profile, c.candidate_id""")
+    with engine.connect() as conn:
+        return pd.read_sql(query, conn)
