@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check geo api tests
 
 benchmark: setup
-	$(BIN)/python benchmarks/run.py
+	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 db-down:
 	$(BIN)/opvangmatch db down
