@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from api.auth import KeyStore
+from api.batch import ScoreBatcher
 from api.config import ApiConfig
 from api.deps import AppState
 from api.errors import PROBLEM_RESPONSES, install_error_handlers
@@ -89,8 +90,10 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
         engine=engine,
         snapshot=Snapshot(engine, config.refresh_seconds),
         keys=KeyStore(engine, settings.api_keys, config.key_cache_seconds),
+        batcher=None,
         owns_engine=owns,
     )
+    state.batcher = ScoreBatcher(state.snapshot)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -101,6 +104,7 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
             with contextlib.suppress(sa.exc.SQLAlchemyError):
                 state.snapshot.candidates(load_profile("default"))
         yield
+        state.batcher.close()
         if state.owns_engine:
             state.engine.dispose()
 

@@ -25,6 +25,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.engine import Engine
 
 from api.auth import ROLES, KeyStore, Principal
+from api.batch import ScoreBatcher
 from api.config import ApiConfig
 from api.errors import Forbidden, Unauthorized
 from api.snapshot import Snapshot
@@ -45,11 +46,12 @@ class AppState:
     engine: Engine
     snapshot: Snapshot
     keys: KeyStore
+    batcher: ScoreBatcher
     owns_engine: bool = True
     extra: dict = field(default_factory=dict)
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     return request.app.state.opvangmatch
 
 
@@ -65,7 +67,7 @@ def get_connection(state: State) -> Iterator[sa.Connection]:
 Connection = Annotated[sa.Connection, Depends(get_connection)]
 
 
-def get_principal(state: State, key: Annotated[str | None, Security(_api_key)] = None) -> Principal:
+async def get_principal(state: State, key: Annotated[str | None, Security(_api_key)] = None) -> Principal:
     if not key:
         raise Unauthorized(f"this endpoint needs an API key in the {API_KEY_HEADER} header")
     if len(key) > 200:
@@ -82,7 +84,7 @@ def require_roles(*roles: str):
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
 
-    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
             raise Forbidden(f"a {principal.role} key may not do this (allowed: {', '.join(roles)})")
         return principal

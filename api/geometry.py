@@ -34,7 +34,11 @@ def location_to_rd(geometry: dict, crs: str = WGS84, *, max_vertices: int = 10_0
     if crs not in (WGS84, RD):
         raise InputError(f"crs must be {WGS84} (the default, longitude/latitude) or {RD}, got {crs!r}")
     try:
-        shape = shapely.from_geojson(json.dumps(geometry, allow_nan=True))
+        text = json.dumps(geometry, allow_nan=False)
+    except ValueError as exc:
+        raise InputError("the location has coordinates that are not finite numbers (NaN or Infinity)") from exc
+    try:
+        shape = shapely.from_geojson(text)
     except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
         raise InputError(f"the location is not a valid GeoJSON geometry: {str(exc).splitlines()[0][:200]}") from exc
     n = int(shapely.get_num_coordinates(shape))

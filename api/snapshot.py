@@ -14,6 +14,7 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from api.batch import SerialTree
 from api.candidates import CandidateTable
 from geo.db.status import data_vintage
 from geo.score import ScoringData, score_candidates
@@ -80,6 +81,10 @@ class Snapshot:
         # operation, which would make each score several milliseconds slower.
         self.task_report = dict(data.tasks.attrs)
         data.tasks.attrs = {}
+        data.tasks.index = data.tasks.index.astype(object)  # looked up with object arrays: no conversion per score
+        for layer in data.services.values():
+            if layer.tree is not None and not isinstance(layer.tree, SerialTree):
+                layer.tree = SerialTree(layer.tree)
         self._data = data
         self._checked = time.monotonic()
         self._tasks_stale = False

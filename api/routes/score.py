@@ -11,7 +11,7 @@ from api.deps import Reader, State
 from api.geometry import location_to_rd
 from api.models import ScoreRequest, ScoreResult
 from geo.errors import InputError
-from geo.score import available_profiles, load_profile, profile_for_group, score_location
+from geo.score import available_profiles, load_profile, profile_for_group
 
 router = APIRouter(tags=["score"])
 
@@ -27,7 +27,7 @@ def profile_named(name: str | None, target_group: str | None = None):
 
 
 @router.post("/score", response_model=ScoreResult, summary="Score a location (nothing is stored)")
-def score(request: ScoreRequest, who: Reader, state: State):
+async def score(request: ScoreRequest, who: Reader, state: State):
     """The score of a location for a capacity and target group: every component, the raw measures (nearest service
     per category with name and distance, population shares per level, the gap it closes), flags, the profile
     version and the data vintage."""
@@ -35,5 +35,5 @@ def score(request: ScoreRequest, who: Reader, state: State):
         request.location.model_dump(exclude_none=True), request.crs, max_vertices=state.config.max_vertices
     )
     profile = profile_named(request.profile, request.target_group)
-    result = score_location(state.snapshot.data(), shape, request.capacity, profile, floor_area=request.floor_area)
+    result = await state.batcher.score(shape, request.capacity, profile, request.floor_area)
     return JSONResponse(result)

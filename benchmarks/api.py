@@ -1,0 +1,143 @@
+"""Benchmark of the scoring API on a live server (not a test).
+
+Starts ``uvicorn`` with the app of the environment's database (``make demo`` data), creates a temporary admin key,
+and runs 16 concurrent clients against ``POST /score`` (random points in Doesburg and the Drechtsteden) and
+``GET /candidates?limit=500``; prints requests per second and latency percentiles. The key is revoked at the end.
+
+    .venv/bin/python benchmarks/api.py [--seconds 10] [--clients 16] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+# This file is called api.py: keep its folder off the path so that ``api`` is the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from api.auth import create_key, revoke_key  # noqa: E402
+from geo.db import prepare_database  # noqa: E402
+from geo.settings import Settings  # noqa: E402
+
+AREAS = [(6.115, 52.005, 6.155, 52.025), (4.64, 51.78, 4.72, 51.83)]  # Doesburg, Dordrecht (lon/lat)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.cli:app_from_env",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    return subprocess.Popen(command, env=os.environ.copy())
+
+
+def wait_ready(base: str, key: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/candidates?limit=1", headers={"X-API-Key": key}, timeout=30).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("the server did not come up")
+
+
+def score_body(rng: np.random.Generator) -> dict:
+    x0, y0, x1, y1 = AREAS[rng.integers(len(AREAS))]
+    return {
+        "location": {"type": "Point", "coordinates": [float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1))]},
+        "capacity": int(rng.integers(10, 150)),
+        "target_group": ["families", "single_adults", "amv", "permit_holders"][rng.integers(4)],
+    }
+
+
+async def run(base: str, key: str, kind: str, clients: int, seconds: float) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}, limits=limits, timeout=30) as client:
+
+        async def worker(seed: int) -> None:
+            nonlocal errors
+            rng = np.random.default_rng(seed)
+            while time.perf_counter() < stop:
+                started = time.perf_counter()
+                if kind == "score":
+                    response = await client.post("/score", json=score_body(rng))
+                else:
+                    response = await client.get("/candidates", params={"limit": 500})
+                latencies.append(time.perf_counter() - started)
+                errors += response.status_code != 200
+
+        await asyncio.gather(*(worker(i) for i in range(clients)))
+    return latencies, errors
+
+
+def report(label: str, latencies: list[float], errors: int, seconds: float) -> None:
+    ms = np.array(latencies) * 1000
+    print(
+        f"{label:<28} {len(ms) / seconds:8.1f} req/s   p50 {np.percentile(ms, 50):6.1f} ms   "
+        f"p99 {np.percentile(ms, 99):6.1f} ms   max {ms.max():6.1f} ms   n={len(ms)} errors={errors}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    engine = prepare_database(settings)
+    key = create_key(engine, "admin", label="benchmarks/api.py (temporary)")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(port, args.workers)
+    try:
+        wait_ready(base, key)
+        asyncio.run(run(base, key, "score", args.clients, 2))  # warm-up: every worker loads its data and profiles
+        asyncio.run(run(base, key, "candidates", args.clients, 2))
+        print(
+            f"{args.clients} concurrent clients, {args.workers} server worker(s), {os.cpu_count()} CPUs, "
+            f"{args.seconds:g} s each"
+        )
+        for kind, label in (("score", "POST /score"), ("candidates", "GET /candidates?limit=500")):
+            latencies, errors = asyncio.run(run(base, key, kind, args.clients, args.seconds))
+            report(label, latencies, errors, args.seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        revoke_key(engine, key[:10])
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
