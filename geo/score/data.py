@@ -53,14 +53,18 @@ class AreaLayer:
     def __post_init__(self) -> None:
         self.tree = shapely.STRtree(self.geoms)
 
-    def locate(self, points: np.ndarray) -> np.ndarray:
+    def locate(self, points: np.ndarray, point_tree: shapely.STRtree | None = None) -> np.ndarray:
         """Index of the area holding each point (-1 if none; the lowest code on shared boundaries).
 
-        Points in no area but within :data:`BOUNDARY_TOLERANCE_M` of one get the nearest."""
+        Points in no area but within :data:`BOUNDARY_TOLERANCE_M` of one get the nearest. The areas
+        are the (prepared) query input against a tree of the points, which is much faster than testing
+        points against unprepared polygons; pass ``point_tree`` to reuse one tree for several levels."""
         found = np.full(len(points), -1, dtype=np.int64)
         if len(self.geoms) == 0 or len(points) == 0:
             return found
-        self._assign(found, *self.tree.query(points, predicate="intersects"))
+        tree = point_tree if point_tree is not None else shapely.STRtree(points)
+        area_idx, point_idx = tree.query(self.geoms, predicate="intersects")
+        self._assign(found, point_idx, area_idx)
         missing = np.flatnonzero(found < 0)
         if len(missing):
             point_idx, area_idx = self.tree.query_nearest(

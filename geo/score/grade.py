@@ -15,6 +15,39 @@ EXCLUDING = {"capacity_outside_band", "floor_area_too_small", "outside_municipal
 POINT_NOTE = "buildings are measured from a representative point inside the footprint (ST_PointOnSurface)"
 
 
+class Flags:
+    """Named boolean flags for N locations, kept as masks (fast), turned into sorted name lists once."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.masks: dict[str, np.ndarray] = {}
+
+    def add(self, name: str, mask: np.ndarray) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        self.masks[name] = self.masks[name] | mask if name in self.masks else mask.copy()
+
+    def any_of(self, names: set[str]) -> np.ndarray:
+        out = np.zeros(self.n, dtype=bool)
+        for name in names & self.masks.keys():
+            out |= self.masks[name]
+        return out
+
+    def as_lists(self) -> np.ndarray:
+        """An object array of sorted tuples of flag names (rows with the same flags share one tuple)."""
+        names = sorted(name for name, mask in self.masks.items() if mask.any())
+        if not names:
+            patterns, inverse = [()], np.zeros(self.n, dtype=np.int64)
+        else:
+            bits = np.packbits(np.column_stack([self.masks[name] for name in names]), axis=1)
+            unique, inverse = np.unique(bits, axis=0, return_inverse=True)
+            unpacked = np.unpackbits(unique, axis=1)[:, : len(names)].astype(bool)
+            patterns = [tuple(name for name, on in zip(names, row, strict=True) if on) for row in unpacked]
+        table = np.empty(len(patterns), dtype=object)
+        for k, pattern in enumerate(patterns):
+            table[k] = pattern
+        return table[np.asarray(inverse).ravel()]
+
+
 def ramp(value: np.ndarray, full: float, zero: float) -> np.ndarray:
     """1 up to ``full``, 0 from ``zero``, linear between (``full`` < ``zero``)."""
     return np.clip((zero - value) / (zero - full), 0.0, 1.0)
@@ -35,11 +68,13 @@ def grade(
     capacity: np.ndarray,
     profile: Profile,
     floor_area: np.ndarray | None = None,
-    extra_flags: list[list[str]] | None = None,
+    extra_flags: dict[str, np.ndarray] | None = None,
 ) -> Graded:
     n = len(measures)
     capacity = np.asarray(capacity, dtype="float64")
-    flags: list[list[str]] = [list(f) for f in extra_flags] if extra_flags else [[] for _ in range(n)]
+    flags = Flags(n)
+    for name, mask in (extra_flags or {}).items():
+        flags.add(name, mask)
     columns: dict[str, np.ndarray] = {"capacity": capacity}
 
     # --- where: municipality and province ------------------------------------------------------------------------
@@ -48,8 +83,7 @@ def grade(
     municipality = np.where(mun_idx >= 0, mun_layer.codes[np.maximum(mun_idx, 0)], None)
     columns["municipality_code"] = municipality
     columns["province_code"] = np.array([data.province_of.get(code) for code in municipality], dtype=object)
-    for i in np.flatnonzero(mun_idx < 0):
-        flags[i].append("outside_municipalities")
+    flags.add("outside_municipalities", mun_idx < 0)
 
     # --- proportional fit --------------------------------------------------------------------------------------
     f = data.reference_share
@@ -72,15 +106,12 @@ def grade(
         columns[f"{level}_allowed"] = np.full(n, rule.good * f)
         columns[f"{level}_fit"] = fit
         level_fits.append(fit)
-        for i in np.flatnonzero(~found):
-            flags[i].append(f"no_{level}_data")
-        for i in np.flatnonzero(found & ~usable):
-            flags[i].append(f"no_population_{level}")
+        flags.add(f"no_{level}_data", ~found)
+        flags.add(f"no_population_{level}", found & ~usable)
     stacked = np.vstack(level_fits)
     has_fit = np.isfinite(stacked).any(axis=0)
     prop = np.where(has_fit, np.nanmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=0), 0.0)
-    for i in np.flatnonzero(~has_fit):
-        flags[i].append("no_population_data")
+    flags.add("no_population_data", ~has_fit)
     columns["proportional_fit"] = prop
 
     # --- proximity ---------------------------------------------------------------------------------------------
@@ -88,16 +119,17 @@ def grade(
     for category, rule in profile.categories.items():
         distance = measures.distance.get(category, np.full(n, np.inf))
         layer = data.services.get(category)
-        in_municipality = (
-            np.isin(municipality, list(layer.municipalities)) if layer is not None else np.zeros(n, dtype=bool)
-        )
+        in_municipality = np.zeros(n, dtype=bool)
+        if layer is not None and len(mun_layer.codes):
+            present = np.isin(mun_layer.codes, list(layer.municipalities))
+            in_municipality = (mun_idx >= 0) & present[np.maximum(mun_idx, 0)]
         measured = np.isfinite(distance) & (in_municipality | (distance <= rule.too_far))
         estimate = np.full(n, np.nan)
-        if profile.use_cbs_estimate:
-            for i in np.flatnonzero(~measured):
-                found = data.cbs_distance_km.get((municipality[i], category))
-                if found is not None:
-                    estimate[i] = found[0] * 1000.0
+        if profile.use_cbs_estimate and len(mun_layer.codes):
+            per_municipality = np.array(
+                [data.cbs_distance_km.get((code, category), (np.nan,))[0] * 1000.0 for code in mun_layer.codes]
+            )
+            estimate = np.where(~measured & (mun_idx >= 0), per_municipality[np.maximum(mun_idx, 0)], np.nan)
         used = np.where(measured, distance, estimate)
         available = np.isfinite(used)
         score = np.where(available, ramp(used, rule.good, rule.too_far), np.nan)
@@ -113,13 +145,10 @@ def grade(
         if rule.weight > 0:
             weighted += np.where(available, score * rule.weight, 0.0)
             weights += np.where(available, rule.weight, 0.0)
-            for i in np.flatnonzero(~available):
-                flags[i].append(f"missing_{category}")
-            for i in np.flatnonzero(~measured & available):
-                flags[i].append(f"estimated_{category}")
+            flags.add(f"missing_{category}", ~available)
+            flags.add(f"estimated_{category}", ~measured & available)
     proximity = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
-    for i in np.flatnonzero(weights == 0):
-        flags[i].append("no_service_data")
+    flags.add("no_service_data", weights == 0)
     columns["proximity"] = proximity
 
     # --- task contribution -------------------------------------------------------------------------------------
@@ -133,19 +162,16 @@ def grade(
     closes = np.where(np.isfinite(gap), np.minimum(capacity, np.maximum(gap, 0.0)), np.nan)
     columns["closes_places"] = closes
     task = np.where(np.isfinite(closes) & (capacity > 0), closes / np.where(capacity > 0, capacity, 1), 0.0)
-    for i in np.flatnonzero(~np.isfinite(gap)):
-        flags[i].append("no_task_data")
+    flags.add("no_task_data", ~np.isfinite(gap))
     columns["task_contribution"] = task
 
     # --- rules ---------------------------------------------------------------------------------------------------
     outside_band = (capacity < profile.min_places) | (capacity > profile.max_places)
-    for i in np.flatnonzero(outside_band):
-        flags[i].append("capacity_outside_band")
+    flags.add("capacity_outside_band", outside_band)
     if floor_area is not None:
         floor_area = np.asarray(floor_area, dtype="float64")
         too_small = np.isfinite(floor_area) & (floor_area < capacity * profile.m2_per_place)
-        for i in np.flatnonzero(too_small):
-            flags[i].append("floor_area_too_small")
+        flags.add("floor_area_too_small", too_small)
         columns["floor_area"] = floor_area
 
     # --- total ---------------------------------------------------------------------------------------------------
@@ -154,10 +180,8 @@ def grade(
         w.values()
     )
     columns["total"] = total
-    columns["excluded"] = np.array([bool(EXCLUDING.intersection(fl)) for fl in flags])
-    flag_column = np.empty(n, dtype=object)
-    flag_column[:] = [sorted(set(fl)) for fl in flags]
-    columns["flags"] = flag_column
+    columns["excluded"] = flags.any_of(EXCLUDING)
+    columns["flags"] = flags.as_lists()
     return Graded(pd.DataFrame(columns), measures, profile)
 
 

@@ -43,7 +43,8 @@ def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = No
     """Measure every location in ``xy`` (N x 2, EPSG:28992 metres)."""
     xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
     points = shapely.points(xy)
-    area_index = {level: layer.locate(points) for level, layer in data.areas.items()}
+    tree = shapely.STRtree(points)
+    area_index = {level: layer.locate(points, tree) for level, layer in data.areas.items()}
     distance, nearest, within = {}, {}, {}
     for category in categories if categories is not None else sorted(data.services):
         layer = data.services.get(category)

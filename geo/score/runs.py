@@ -46,7 +46,7 @@ def score_candidates(
     candidates = estimate_capacity(read_candidates(engine, municipality=municipality, province=province), profile)
     xy = candidates[["x", "y"]].to_numpy(dtype=float)
     measures = measure(data, xy, list(profile.categories))
-    not_in_use = [[] if status in IN_USE else ["not_in_use"] for status in candidates["status"]]
+    not_in_use = {"not_in_use": ~candidates["status"].isin(IN_USE).to_numpy()}
     graded = grade(
         data,
         measures,

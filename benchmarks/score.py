@@ -1,0 +1,226 @@
+"""Benchmark of the scoring engine (not a test). ALL INPUTS HERE ARE SYNTHETIC.
+
+Synthetic candidates and services are spread uniformly over the real Dutch municipalities (land
+area of the demo's CBS 2024 outlines); about 14,000 synthetic neighbourhoods are Voronoi cells of
+random points clipped to the country. Nothing synthetic is ever written to your real database: the
+benchmark works in a database of its own (``opvangmatch_bench``), which it creates.
+
+Prints, from one run: candidates per second of the engine (measure + grade, in memory), of a bare
+``scipy.spatial.cKDTree`` nearest query over the same points and categories (the floor), and of the
+PostGIS reference path on 1e4 candidates; the ratios; and the full run over 1e6 candidate buildings
+including reading from and writing to PostGIS.
+
+    .venv/bin/python benchmarks/score.py [--sizes 100000 1000000] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from scipy.spatial import cKDTree
+
+from geo.db import prepare_database
+from geo.db.copy import copy_frame
+from geo.io.demo import load_demo
+from geo.score import Profile, ScoringData, load_profile, score_candidates
+from geo.score.grade import grade
+from geo.score.measure import measure
+from geo.score.reference import reference_measure
+from geo.settings import Settings
+
+CATEGORIES = ["gp", "pharmacy", "supermarket", "primary_school", "train_station", "bus_stop"]
+SEED = 20261128
+
+
+def sample_points(domain: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` uniform random points inside ``domain`` (rejection sampling in its bounds)."""
+    shapely.prepare(domain)
+    xmin, ymin, xmax, ymax = domain.bounds
+    out = []
+    while sum(len(o) for o in out) < n:
+        xy = np.column_stack([rng.uniform(xmin, xmax, n), rng.uniform(ymin, ymax, n)])
+        out.append(xy[shapely.contains_xy(domain, xy[:, 0], xy[:, 1])])
+    return np.vstack(out)[:n]
+
+
+def ewkb(geoms) -> list[str]:
+    return list(shapely.to_wkb(shapely.set_srid(np.asarray(geoms), 28992), hex=True, include_srid=True))
+
+
+def prepare_bench_database(settings: Settings, rng, n_services: int, n_buurten: int, n_buildings: int):
+    engine = prepare_database(settings)
+    with engine.connect() as conn:
+        loaded = conn.execute(sa.text("SELECT count(*) FROM municipality")).scalar_one()
+    if not loaded:
+        print("loading the demo data (real regions, tasks) into the benchmark database ...")
+        load_demo(engine, settings.data_dir)
+    with engine.connect() as conn:
+        domain = shapely.from_wkb(
+            conn.execute(
+                sa.text("SELECT ST_AsBinary(ST_SimplifyPreserveTopology(ST_Union(geom), 100)) FROM municipality")
+            ).scalar_one()
+        )
+    t = time.perf_counter()
+    services = sample_points(domain, n_services, rng)
+    categories = np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), n_services)]
+    seeds = sample_points(domain, n_buurten, rng)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=domain))
+    cells = shapely.intersection(cells, domain)
+    cells = cells[~shapely.is_empty(cells)]
+    cells = np.array(
+        [
+            g
+            if g.geom_type == "MultiPolygon"
+            else shapely.MultiPolygon([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"])
+            for g in cells
+        ],
+        dtype=object,
+    )
+    buildings = sample_points(domain, n_buildings, rng)
+    print(
+        f"synthetic inputs made in {time.perf_counter() - t:.1f} s: {n_services:,} services, {len(cells):,} "
+        f"neighbourhoods, {n_buildings:,} buildings"
+    )
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "DELETE FROM service; DELETE FROM neighbourhood; DELETE FROM building; "
+                "DELETE FROM candidate_score; DELETE FROM score_run"
+            )
+        )
+        copy_frame(
+            conn,
+            "service",
+            pd.DataFrame(
+                {
+                    "category": categories,
+                    "name": [f"synthetic {i}" for i in range(n_services)],
+                    "external_id": np.arange(n_services).astype(str),
+                    "geom": ewkb(shapely.points(services)),
+                    "source": "synthetic:services",
+                    "year": 2026,
+                }
+            ),
+        )
+        copy_frame(
+            conn,
+            "neighbourhood",
+            pd.DataFrame(
+                {
+                    "code": [f"BU9{i:07d}" for i in range(len(cells))],
+                    "name": "synthetic",
+                    "municipality_code": "GM9999",
+                    "population": rng.integers(100, 5000, len(cells)),
+                    "geom": ewkb(cells),
+                    "source": "synthetic:neighbourhoods",
+                    "year": 2026,
+                }
+            ),
+        )
+        squares = shapely.buffer(shapely.points(buildings), 6, cap_style="square")
+        copy_frame(
+            conn,
+            "building",
+            pd.DataFrame(
+                {
+                    "id": [f"9{i:015d}" for i in range(n_buildings)],
+                    "status": "Pand in gebruik",
+                    "geom": ewkb(shapely.multipolygons(squares, indices=np.arange(len(squares)))),
+                    "point": ewkb(shapely.points(buildings)),
+                    "source": "synthetic:buildings",
+                    "year": 2026,
+                }
+            ),
+        )
+        conn.execute(sa.text("ANALYZE"))
+    print(f"written to PostGIS in {time.perf_counter() - t:.1f} s")
+    return engine, domain
+
+
+def bench_profile() -> Profile:
+    content = load_profile("default").as_dict()
+    rules = content["proximity"]["categories"]
+    content["proximity"]["categories"] = {c: rules[c] for c in CATEGORIES}
+    content["name"] = "benchmark"
+    return Profile.from_dict(content, "benchmark")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--services", type=int, default=100_000)
+    parser.add_argument("--buurten", type=int, default=14_000)
+    parser.add_argument("--reference", type=int, default=10_000)
+    args = parser.parse_args()
+    rng = np.random.default_rng(SEED)
+    settings = Settings.from_env(database="opvangmatch_bench")
+    if settings.database_url:
+        from sqlalchemy.engine import make_url
+
+        settings = Settings(
+            database_url=make_url(settings.database_url).set(database="opvangmatch_bench").render_as_string(False),
+            data_dir=settings.data_dir,
+        )
+        _create_database(settings)
+    engine, domain = prepare_bench_database(settings, rng, args.services, args.buurten, max(args.sizes))
+    profile = bench_profile()
+    t = time.perf_counter()
+    data = ScoringData.load(engine)
+    print(f"ScoringData.load: {time.perf_counter() - t:.2f} s\n")
+    print("SYNTHETIC candidates | engine (measure+grade) | floor (bare cKDTree nearest) | ratio")
+    for n in args.sizes:
+        xy = sample_points(domain, n, rng)
+        capacity = rng.integers(10, 150, n)
+        t = time.perf_counter()
+        measures = measure(data, xy, CATEGORIES)
+        grade(data, measures, capacity, profile)
+        engine_s = time.perf_counter() - t
+        trees = {c: cKDTree(data.services[c].xy) for c in CATEGORIES}
+        t = time.perf_counter()
+        for c in CATEGORIES:
+            trees[c].query(xy, k=1, workers=-1)
+        floor_s = time.perf_counter() - t
+        print(
+            f"{n:>12,} | {engine_s:6.2f} s = {n / engine_s:>10,.0f}/s | {floor_s:6.2f} s = {n / floor_s:>10,.0f}/s "
+            f"| {engine_s / floor_s:.2f}x"
+        )
+    xy = sample_points(domain, args.reference, rng)
+    t = time.perf_counter()
+    reference_measure(engine, data, xy, CATEGORIES)
+    ref_s = time.perf_counter() - t
+    t = time.perf_counter()
+    measures = measure(data, xy, CATEGORIES)
+    grade(data, measures, np.full(len(xy), 40), profile)
+    fast_s = time.perf_counter() - t
+    print(
+        f"\nPostGIS reference on {args.reference:,}: {ref_s:.2f} s = {args.reference / ref_s:,.0f}/s; engine "
+        f"{args.reference / fast_s:,.0f}/s; engine is {ref_s / fast_s:,.0f}x faster"
+    )
+    t = time.perf_counter()
+    result = score_candidates(engine, profile, None, store=True)
+    total_s = time.perf_counter() - t
+    print(
+        f"\nfull run over {len(result.frame):,} SYNTHETIC candidate buildings (read from PostGIS, load scoring data, "
+        f"score, rank, write run {result.run_id} with COPY): {total_s:.1f} s"
+    )
+
+
+def _create_database(settings: Settings) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}).first():
+            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
