@@ -16,9 +16,23 @@ setup: $(STAMP)
 db-up: setup
 	$(BIN)/opvangmatch db up
 
+# DEMO_SERVE=0 skips starting the API at the end (e.g. in scripts).
+DEMO_SERVE ?= 1
+
 demo: setup
 	$(BIN)/opvangmatch db up
 	$(BIN)/opvangmatch load demo
+	$(BIN)/opvangmatch score --profile all --municipality GM0221 --top 5
+	$(BIN)/opvangmatch task --province PV25
+	$(BIN)/opvangmatch map overview --out out/overview.html
+	$(BIN)/opvangmatch map region --province PV25 --municipality GM0221 --profile families --out out/doesburg.html
+	@echo "maps written: out/overview.html out/doesburg.html (open them in a browser)"
+	@if [ "$(DEMO_SERVE)" = "1" ]; then \
+	  echo "an admin API key for this demo (shown once):"; \
+	  $(BIN)/opvangmatch apikey create --role admin; \
+	  echo "starting the scoring API on http://127.0.0.1:8000 (docs: /docs); Ctrl-C stops it"; \
+	  $(BIN)/opvangmatch serve; \
+	fi
 
 test: setup
 	$(BIN)/ruff check .
