@@ -53,12 +53,16 @@
     return classes.steps[classes.steps.length - 1][1];
   };
 
-  function number(value, locale, digits) {
-    return new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  var formats = {};
+  function formatter(locale, style, digits) {
+    var key = locale + style + digits;
+    if (!formats[key]) {
+      formats[key] = new Intl.NumberFormat(locale, { style: style, minimumFractionDigits: digits, maximumFractionDigits: digits });
+    }
+    return formats[key];
   }
-  function percent(value, locale) {
-    return new Intl.NumberFormat(locale, { style: "percent", minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
-  }
+  function number(value, locale, digits) { return formatter(locale, "decimal", digits).format(value); }
+  function percent(value, locale) { return formatter(locale, "percent", 2).format(value); }
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
   }

@@ -1,0 +1,305 @@
+"""The maps in a real browser: Debian's headless Chromium driven by Playwright (never ``playwright install``).
+
+On the demo data: each map loads offline (tiles 'none', every network request refused and counted) with no console
+errors, shows the expected numbers of municipalities, wijken, candidates and services, a click on a candidate opens
+its score breakdown, the layer control hides and shows a layer, and names like ``<img src=x onerror=alert(1)>``
+(loaded through the normal loaders into a database of their own) stay text. Screenshots go to tests/output/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import shapely
+import sqlalchemy as sa
+
+from geo.db import prepare_database
+from geo.io import load
+from geo.maps import location_map, overview_map, region_map
+from geo.maps.browser import chromium, open_map
+from geo.score import ScoringData, explain, load_profile, profile_for_group, score_candidates, score_location
+
+pytestmark = pytest.mark.browser
+
+PROBE = "<img src=x onerror=alert(1)>"
+DOESBURG_RD = (205500.0, 446500.0)
+COUNTS = "() => Object.fromEntries(Object.keys(opvangmatch.layers).map(k => [k, opvangmatch.count(k)]))"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as context:
+        requests: list[str] = []
+
+        def refuse_network(route):
+            requests.append(route.request.url)
+            route.abort()
+
+        context.route(re.compile(r"^(https?|wss?)://"), refuse_network)
+        context.network_requests = requests
+        yield context
+
+
+@pytest.fixture(scope="module")
+def scoring(demo_engine):
+    return ScoringData.load(demo_engine)
+
+
+def show(browser, path):
+    page, errors, dialogs, _seconds = open_map(browser, path)
+    assert errors == [], errors
+    assert dialogs == []
+    assert browser.network_requests == [], "a map with tiles 'none' must not touch the network"
+    return page
+
+
+def toggle(page, label: str, key: str) -> None:
+    """Click a layer's box in the layer control twice: the layer leaves (or joins) the map, then is back as it was."""
+    checkbox = page.locator(".leaflet-control-layers-overlays label", has_text=label).locator("input")
+    on_map = f"() => opvangmatch.map.hasLayer(opvangmatch.layers[{json.dumps(key)}])"
+    before = page.evaluate(on_map)
+    assert checkbox.is_checked() == before
+    checkbox.click()
+    assert page.evaluate(on_map) is (not before)
+    checkbox.click()
+    assert page.evaluate(on_map) is before
+
+
+def test_overview_in_browser(demo_engine, browser, tmp_path, output_dir, unchanged):
+    path = tmp_path / "overview.html"
+    path.write_text(overview_map(demo_engine, tiles="none", lang="nl"), encoding="utf-8")
+    assert not re.search(r'<(script|link)[^>]+(src|href)="https?:', path.read_text()), "assets must be inline"
+    page = show(browser, path)
+    with demo_engine.connect() as conn:
+        municipalities = conn.execute(sa.text("SELECT count(*) FROM municipality")).scalar_one()
+        wijken = conn.execute(sa.text("SELECT count(*) FROM district")).scalar_one()
+    counts = page.evaluate(COUNTS)
+    assert (counts["municipalities"], counts["districts"], counts["provinces"]) == (municipalities, wijken, 12)
+    assert municipalities == 342 and wijken == 3475
+    toggle(page, "Gemeenten", "municipalities")
+    toggle(page, "Wijken", "districts")  # hidden at start: shown, then hidden again
+    page.screenshot(path=str(output_dir / "map_overview.png"))
+
+
+def test_region_in_browser(demo_engine, browser, scoring, tmp_path, output_dir, unchanged):
+    path = tmp_path / "doesburg.html"
+    path.write_text(
+        region_map(
+            demo_engine, "PV25", municipality="GM0221", profile="families", tiles="none", lang="en", data=scoring
+        ),
+        encoding="utf-8",
+    )
+    page = show(browser, path)
+    counts = page.evaluate(COUNTS)
+    with demo_engine.connect() as conn:
+        panden = conn.execute(sa.text("SELECT count(*) FROM building")).scalar_one()
+        services = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT s.category, count(*) FROM service s, municipality m WHERE m.code = 'GM0221' "
+                    "AND ST_Distance(s.geom, m.geom) <= 2000 GROUP BY s.category"
+                )
+            ).all()
+        )
+        gelderland = conn.execute(
+            sa.text("SELECT count(*) FROM municipality_province WHERE province_code = 'PV25'")
+        ).scalar_one()
+    assert counts["candidates"] == panden == 7797
+    assert {k.removeprefix("service:"): v for k, v in counts.items() if k.startswith("service:")} == services
+    assert counts["municipalities"] == gelderland
+
+    scores = score_candidates(demo_engine, load_profile("families"), scoring, municipality="GM0221")
+    best = int(scores.frame.index[scores.frame["rank"] == 1][0])
+    expected = explain(scores.graded, best, scores.data)
+    ident = scores.frame["id"].iat[best]
+    point = page.evaluate(
+        """(id) => new Promise(done => {
+            const cluster = opvangmatch.layers.candidates;
+            const marker = cluster.getLayers().find(m => m.options.candidateId === id);
+            cluster.zoomToShowLayer(marker, () => {
+                const p = opvangmatch.map.latLngToContainerPoint(marker.getLatLng());
+                const box = opvangmatch.map.getContainer().getBoundingClientRect();
+                done([box.left + p.x, box.top + p.y]);
+            });
+        })""",
+        ident,
+    )
+    page.mouse.click(*point)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    content = popup.inner_text()
+    assert f"building {ident}" in content
+    shown_total = float(re.search(r"score (\d\.\d\d)", content).group(1))
+    assert abs(shown_total - expected["total"]) <= 0.005
+    for name in ("proportional fit", "proximity to services", "task contribution"):
+        assert name in content
+    measured = {k: v for k, v in expected["proximity"].items() if v["status"] == "measured" and v["weight"]}
+    assert measured, "Doesburg has measured bus stops and schools"
+    for category, v in measured.items():
+        assert f"{category.replace('_', ' ')} {v['distance_m']:,.0f} m" in content
+    assert f"closes {expected['task']['closes_places']:,.0f} of" in content
+    assert expected["profile"]["version"] in content and expected["data_vintage"] in content
+    page.screenshot(path=str(output_dir / "map_region_doesburg.png"))
+    page.keyboard.press("Escape")
+    toggle(page, "Candidate buildings", "candidates")
+
+
+def test_location_map_in_browser(demo_engine, browser, scoring, tmp_path, output_dir, unchanged):
+    profile = profile_for_group("families")
+    geometry = shapely.Point(*DOESBURG_RD).buffer(12)
+    path = tmp_path / "location.html"
+    path.write_text(
+        location_map(demo_engine, geometry, 40, profile, title=PROBE, tiles="none", lang="nl", data=scoring),
+        encoding="utf-8",
+    )
+    page = show(browser, path)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    assert PROBE in popup.inner_text()
+    assert page.locator('img[src="x"]').count() == 0
+    counts = page.evaluate(COUNTS)
+    explanation = score_location(scoring, geometry, 40, profile)
+    measured = [c for c, v in explanation["proximity"].items() if v["status"] == "measured"]
+    assert len(measured) >= 3
+    assert counts["nearest"] == 2 * len(measured)  # a line and an end point per measured category
+    assert counts["circles"] == 2 and counts["areas"] >= 1
+    page.screenshot(path=str(output_dir / "map_location.png"))
+
+
+@pytest.fixture(scope="module")
+def probe_settings(databases, tmp_path_factory):
+    """A database of its own with reception, a service and the maps' base data, names set to the XSS probe."""
+    from geo.settings import PROJECT_ROOT
+
+    data = PROJECT_ROOT / "data"
+    settings = databases.create("mapsxss")
+    engine = prepare_database(settings)
+    folder = tmp_path_factory.mktemp("probe")
+    reception = folder / "reception_probe.csv"
+    reception.write_text(
+        "gemeente,locatie_zoals_in_bron,soort,capaciteit_zoals_in_bron,lon,lat,source_url\n"
+        f'Doesburg,"{PROBE}","{PROBE}",40,6.1350,52.0130,https://example.org/x\n'
+        f'Doesburg,"{PROBE} 2",azc,30,,,https://example.org/y\n',
+        encoding="utf-8",
+    )
+    gp = folder / "gp_probe.geojson"
+    gp.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": PROBE},
+                        "geometry": {"type": "Point", "coordinates": [6.1370, 52.0120]},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    for kind, path, options in (
+        ("provinces", data / "cbs/provincie_2023.geojson", {}),
+        ("municipalities", data / "cbs/gemeenten_2024_kwb.geojson", {}),
+        ("municipality-provinces", data / "cbs/gemeentelijke-indeling.csv", {}),
+        ("districts", data / "cbs/wijken_2024_kwb.geojson", {"where": "gemeentecode = 'GM0221'"}),
+        ("buildings", data / "bag/0221PND15092020.zip", {}),
+        ("task", data / "spreidingswet/provinciale_opgave_2024.csv", {"period": "2024"}),
+        ("reception", reception, {}),
+        ("points", gp, {"category": "gp"}),
+    ):
+        load(engine, kind, path, **options)
+    engine.dispose()
+    return settings
+
+
+def test_xss_probe_stays_text(probe_settings, browser, tmp_path, output_dir):
+    from geo.db import make_engine
+
+    engine = make_engine(probe_settings)
+    try:
+        region = tmp_path / "probe_region.html"
+        region.write_text(
+            region_map(engine, "PV25", municipality="GM0221", profile="families", tiles="none", lang="en"),
+            encoding="utf-8",
+        )
+        overview = tmp_path / "probe_overview.html"
+        overview.write_text(overview_map(engine, tiles="none", lang="en"), encoding="utf-8")
+    finally:
+        engine.dispose()
+    assert PROBE not in region.read_text() and PROBE not in overview.read_text(), "raw markup must not reach the page"
+
+    page = show(browser, region)
+    texts = page.evaluate(
+        """() => {
+            const out = [];
+            for (const [key, layer] of Object.entries(opvangmatch.layers)) {
+                if (key === "candidates") continue;  // 7,797 popups: one is opened below
+                layer.eachLayer(l => {
+                    for (const c of [l.getTooltip && l.getTooltip(), l.getPopup && l.getPopup()]) {
+                        if (!c) continue;
+                        let html = c.getContent();
+                        if (typeof html === "function") html = html(l);
+                        const div = document.createElement("div");
+                        div.innerHTML = html;  // parsed but not attached: a live <img> would exist here
+                        if (div.querySelector("img")) out.push("IMG in " + key);
+                        out.push(div.textContent);
+                    }
+                });
+            }
+            return out;
+        }"""
+    )
+    assert not [t for t in texts if t.startswith("IMG in")]
+    assert any(PROBE in t for t in texts), "the probe is shown as text in a popup or tooltip"
+    # open the reception popup, a candidate popup (nearest GP is the probe) and search tips in the real DOM
+    page.evaluate("() => { opvangmatch.layers.reception.getLayers()[0].openPopup(); }")
+    assert PROBE in page.locator(".leaflet-popup-content").inner_text()
+    page.evaluate("() => { opvangmatch.map.closePopup(); }")
+    page.evaluate(
+        """() => new Promise(done => {
+            const c = opvangmatch.layers.candidates, gp = L.latLng(52.012, 6.137);
+            const d = m => m.getLatLng().distanceTo(gp);
+            const m = c.getLayers().reduce((a, b) => (d(a) <= d(b) ? a : b));
+            c.zoomToShowLayer(m, () => { m.openPopup(); done(); }); })"""
+    )
+    assert PROBE in page.locator(".leaflet-popup-content").last.inner_text()
+    page.locator(".leaflet-control-search .search-button").click()
+    page.locator(".leaflet-control-search input.search-input").press_sequentially("<img", delay=30)
+    page.locator(".leaflet-control-search .search-tip").first.wait_for(timeout=5000)
+    assert PROBE in page.locator(".leaflet-control-search .search-tooltip").inner_text()
+    assert page.locator('img[src="x"]').count() == 0
+    page.screenshot(path=str(output_dir / "map_xss_probe.png"))
+    page = show(browser, overview)
+    legend = page.locator(".om-legend").inner_text()
+    assert f"{PROBE} 2" in legend  # the row without coordinates is listed with its municipality
+    assert page.locator('img[src="x"]').count() == 0
+
+
+def test_maps_api_uses_the_same_access_rules(probe_settings):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.auth import create_key
+    from geo.db import make_engine
+
+    engine = make_engine(probe_settings)
+    try:
+        dordrecht = create_key(engine, "municipality", "GM0505")
+        app = create_app(replace(probe_settings, api_keys=(("viewer-key", "viewer"),)), engine)
+        with TestClient(app) as client:
+            assert client.get("/maps/overview?tiles=none").status_code == 401
+            ok = client.get("/maps/overview?tiles=none&lang=en", headers={"X-API-Key": "viewer-key"})
+            assert ok.status_code == 200 and ok.headers["content-type"].startswith("text/html")
+            assert "L.map(" in ok.text and "municipalities" in ok.text
+            query = "/maps/region?province=PV25&municipality=GM0221&profile=families&tiles=none"
+            assert client.get(query, headers={"X-API-Key": dordrecht}).status_code == 403
+            region = client.get(query, headers={"X-API-Key": "viewer-key"})
+            assert region.status_code == 200 and "markerClusterGroup" in region.text
+            assert client.get("/maps/proposals/1", headers={"X-API-Key": "viewer-key"}).status_code == 404
+    finally:
+        engine.dispose()
