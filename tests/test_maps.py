@@ -300,6 +300,20 @@ def test_maps_api_uses_the_same_access_rules(probe_settings):
             assert client.get(query, headers={"X-API-Key": dordrecht}).status_code == 403
             region = client.get(query, headers={"X-API-Key": "viewer-key"})
             assert region.status_code == 200 and "markerClusterGroup" in region.text
-            assert client.get("/maps/proposals/1", headers={"X-API-Key": "viewer-key"}).status_code == 404
+            assert client.get("/maps/proposals/999", headers={"X-API-Key": "viewer-key"}).status_code == 404
+            with engine.begin() as conn:
+                proposal_id = conn.execute(
+                    sa.text(
+                        "INSERT INTO proposal (title, description, target_group, municipality_code, capacity, geom) "
+                        "VALUES (:t, 'test', 'families', 'GM0221', 40, "
+                        "ST_SetSRID(ST_MakePoint(205500, 446500), 28992)) "
+                        "RETURNING id"
+                    ),
+                    {"t": PROBE},
+                ).scalar_one()
+            url = f"/maps/proposals/{proposal_id}?tiles=none"
+            assert client.get(url, headers={"X-API-Key": dordrecht}).status_code == 404  # not its municipality
+            shown = client.get(url, headers={"X-API-Key": "viewer-key"})
+            assert shown.status_code == 200 and PROBE not in shown.text and "candidatePopup" in shown.text
     finally:
         engine.dispose()
