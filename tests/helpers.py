@@ -17,3 +17,17 @@ OPVANGMATCH = (
 def opvangmatch(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the console script as a user would, with exactly ``env``."""
     return subprocess.run([OPVANGMATCH, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def cli_env(settings, home: Path, **extra: str) -> dict[str, str]:
+    """A minimal environment that points the console script at the database of ``settings``."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), **extra}
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    else:
+        env.update(
+            OPVANGMATCH_PGDATA=str(settings.pgdata),
+            OPVANGMATCH_PGPORT=str(settings.pg_port),
+            OPVANGMATCH_DATABASE=settings.database,
+        )
+    return env

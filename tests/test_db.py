@@ -21,6 +21,7 @@ from geo.db.migrate import downgrade, upgrade
 from geo.errors import DatabaseError
 from geo.models import DATA_TABLES, Base
 from geo.settings import Settings
+from tests.helpers import OPVANGMATCH, cli_env, opvangmatch
 
 
 def _include(obj, name, type_, reflected, compare_to):
@@ -134,17 +135,7 @@ def test_a_folder_the_server_user_cannot_reach_is_explained(tmp_path):
 
 
 def test_cli_db_url_and_status(demo_settings, tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    if demo_settings.database_url:
-        env["DATABASE_URL"] = demo_settings.database_url
-    else:
-        env.update(
-            OPVANGMATCH_PGDATA=str(demo_settings.pgdata),
-            OPVANGMATCH_PGPORT=str(demo_settings.pg_port),
-            OPVANGMATCH_DATABASE=demo_settings.database,
-        )
-    from tests.helpers import opvangmatch
-
+    env = cli_env(demo_settings, tmp_path)
     url = opvangmatch(["db", "url"], env)
     assert url.returncode == 0 and demo_settings.database in url.stdout
     status = opvangmatch(["db", "status"], env)
@@ -155,8 +146,6 @@ def test_cli_db_url_and_status(demo_settings, tmp_path):
 
 
 def test_cli_without_server_binaries_says_what_to_install(tmp_path):
-    from tests.helpers import opvangmatch
-
     env = {
         "PATH": "/nonexistent",
         "HOME": str(tmp_path),
@@ -176,6 +165,4 @@ def test_external_url_is_normalised_to_psycopg():
 
 
 def test_subprocess_helper_finds_the_console_script():
-    from tests.helpers import OPVANGMATCH
-
     assert subprocess.run([OPVANGMATCH, "--help"], capture_output=True, check=False).returncode == 0

@@ -32,7 +32,7 @@ from geo.fetch.pdok import RD_URI, fetch_bag, fetch_boundaries, fetch_cbs
 from geo.fetch.store import load_downloads
 from geo.io import load, prepare
 from tests.conftest import DATA, fingerprint
-from tests.helpers import opvangmatch
+from tests.helpers import cli_env, opvangmatch
 
 REGISTER = DATA / "services/apotheken_vestigingen_igj_20260102.csv"
 
@@ -706,22 +706,14 @@ def test_residence_loader_reads_pand_links_and_building_loader_reads_bouwjaar(tm
 # --- the command line -------------------------------------------------------------------------------------
 
 
-def cli_env(settings, server: StandIn, cache: Path) -> dict:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(cache), "OPVANGMATCH_PDOK_URL": server.url}
-    env["OPVANGMATCH_OVERPASS_URL"] = f"{server.url}/api/interpreter"
-    if settings.database_url:
-        env["DATABASE_URL"] = settings.database_url
-    else:
-        env.update(
-            OPVANGMATCH_PGDATA=str(settings.pgdata),
-            OPVANGMATCH_PGPORT=str(settings.pg_port),
-            OPVANGMATCH_DATABASE=settings.database,
-        )
-    return env
+def fetch_env(settings, server: StandIn, cache: Path) -> dict:
+    return cli_env(
+        settings, cache, OPVANGMATCH_PDOK_URL=server.url, OPVANGMATCH_OVERPASS_URL=f"{server.url}/api/interpreter"
+    )
 
 
 def test_cli_fetch_reports_errors_without_traceback(server, tmp_path, demo_settings, unchanged):
-    env = cli_env(demo_settings, server, tmp_path)
+    env = fetch_env(demo_settings, server, tmp_path)
     missing = opvangmatch(["fetch", "bag", "--municipality", "GM9999", "--cache-dir", str(tmp_path)], env)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert "opvangmatch: error: municipality GM9999 is not in the database" in missing.stderr
@@ -738,7 +730,7 @@ def test_cli_fetch_osm_loads_and_a_rerun_uses_the_cache(server, tmp_path, databa
     lon, lat = lonlat_in(doesburg)
     element = {"type": "node", "id": 99, "lat": lat, "lon": lon, "tags": {"amenity": "library", "name": "Bieb"}}
     server.routes["/api/interpreter"] = [Reply(200, overpass_answer(doesburg, [element]))]
-    env = cli_env(settings, server, tmp_path)
+    env = fetch_env(settings, server, tmp_path)
     args = ["fetch", "osm", "--municipality", "GM0221", "--cache-dir", str(tmp_path / "cache")]
     first = opvangmatch(args, env)
     assert first.returncode == 0, first.stderr

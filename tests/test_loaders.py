@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from geo.errors import DataError, InputError
 from geo.io import load, prepare, unload
 from tests.conftest import DATA, fingerprint
-from tests.helpers import opvangmatch
+from tests.helpers import cli_env, opvangmatch
 
 BAG_ZIP = DATA / "bag/0221PND15092020.zip"
 
@@ -387,15 +387,7 @@ def test_a_database_error_mid_load_rolls_back_the_replacement(tmp_path, demo_eng
 
 def test_cli_reports_a_broken_file_without_traceback(tmp_path, demo_settings, demo_engine, unchanged):
     bad = _wijken(tmp_path, lambda f: _set(f, 7, "aantal_inwoners", -5))
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    if demo_settings.database_url:
-        env["DATABASE_URL"] = demo_settings.database_url
-    else:
-        env.update(
-            OPVANGMATCH_PGDATA=str(demo_settings.pgdata),
-            OPVANGMATCH_PGPORT=str(demo_settings.pg_port),
-            OPVANGMATCH_DATABASE=demo_settings.database,
-        )
+    env = cli_env(demo_settings, tmp_path)
     result = opvangmatch(["load", "districts", str(bad), "--source", "districts:wijken_2024_kwb"], env)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

@@ -29,7 +29,7 @@ from geo.score.grade import grade, rank
 from geo.score.measure import measure
 from geo.score.reference import reference_measure
 from geo.task import placement_tasks
-from tests.helpers import opvangmatch
+from tests.helpers import cli_env, opvangmatch
 
 
 @pytest.fixture(scope="module")
@@ -306,16 +306,7 @@ def test_fast_and_reference_paths_agree(demo_engine, data, families):
 
 
 def _env(settings, tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    if settings.database_url:
-        env["DATABASE_URL"] = settings.database_url
-    else:
-        env.update(
-            OPVANGMATCH_PGDATA=str(settings.pgdata),
-            OPVANGMATCH_PGPORT=str(settings.pg_port),
-            OPVANGMATCH_DATABASE=settings.database,
-        )
-    return env
+    return cli_env(settings, tmp_path)
 
 
 def test_cli_scores_every_target_group(demo_settings, tmp_path):

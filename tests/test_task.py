@@ -24,7 +24,7 @@ from geo.task import (
     task_summary,
 )
 from tests.conftest import DATA
-from tests.helpers import opvangmatch
+from tests.helpers import cli_env, opvangmatch
 
 SPREIDINGSWET = DATA / "spreidingswet"
 
@@ -198,16 +198,7 @@ def test_largest_remainder_breaks_ties_by_key():
 
 
 def _env(settings, tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    if settings.database_url:
-        env["DATABASE_URL"] = settings.database_url
-    else:
-        env.update(
-            OPVANGMATCH_PGDATA=str(settings.pgdata),
-            OPVANGMATCH_PGPORT=str(settings.pg_port),
-            OPVANGMATCH_DATABASE=settings.database,
-        )
-    return env
+    return cli_env(settings, tmp_path)
 
 
 def test_cli_task_geojson_csv_and_errors(demo_settings, tasks, tmp_path, unchanged):
