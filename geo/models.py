@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -188,6 +188,7 @@ class ScoreRun(Base):
     data_vintage: Mapped[str] = mapped_column(String(16))
     scope: Mapped[dict] = mapped_column(JSONB)
     candidates: Mapped[int] = mapped_column(Integer)
+    measure_names: Mapped[list[str]] = mapped_column(ARRAY(Text))  # the order of candidate_score.measures
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -208,7 +209,7 @@ class CandidateScore(Base):
     rank: Mapped[int] = mapped_column(Integer)
     excluded: Mapped[bool] = mapped_column(Boolean)
     flags: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    measures: Mapped[dict] = mapped_column(JSONB)
+    measures: Mapped[list] = mapped_column(JSON)  # raw measures, named by score_run.measure_names
 
 
 DATA_TABLES = [

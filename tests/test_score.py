@@ -218,8 +218,15 @@ def test_doesburg_candidates_are_scored_ranked_and_stored(demo_engine, data, fam
             {"r": result.run_id},
         ).one()
     assert tuple(run) == ("families", families.version, data.vintage["id"], 7797)
-    first = stored.sort_values("candidate_id").iloc[0]
-    assert "wijk_share" in first["measures"] and "bus_stop_distance" in first["measures"]
+    with demo_engine.connect() as conn:
+        names = conn.execute(
+            sa.text("SELECT measure_names FROM score_run WHERE id = :r"), {"r": result.run_id}
+        ).scalar()
+    first = frame.sort_values("id").iloc[0]
+    measures = dict(zip(names, stored.sort_values("candidate_id").iloc[0]["measures"], strict=True))
+    assert measures["wijk_code"] == first["wijk_code"] and measures["wijk_share"] == pytest.approx(first["wijk_share"])
+    assert measures["bus_stop_distance"] == pytest.approx(first["bus_stop_distance"], abs=1e-6)
+    assert measures["closes_places"] == first["closes_places"]
 
 
 def test_scoring_is_deterministic(demo_engine, data, families):

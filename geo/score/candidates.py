@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
+import shapely
 import sqlalchemy as sa
+from psycopg import sql
 from sqlalchemy.engine import Engine
 
 from geo.errors import InputError, NotFoundError
@@ -14,49 +18,91 @@ from geo.score.profile import Profile
 IN_USE = ("Pand in gebruik", "Pand in gebruik (niet ingemeten)", "Verbouwing pand")
 
 
+CANDIDATE_QUERY = """
+    WITH vbo AS (
+        SELECT unnest(building_ids) AS building_id, floor_area / cardinality(building_ids) AS area, use
+        FROM residence WHERE floor_area IS NOT NULL)
+    SELECT b.id, ST_X(b.point) AS x, ST_Y(b.point) AS y, b.status, ST_Area(b.geom) AS footprint_m2,
+           b.storeys, coalesce(v.area, b.floor_area) AS floor_area_bag, coalesce(v.uses, b.use) AS use
+    FROM building b
+    LEFT JOIN (SELECT building_id, sum(area) AS area, string_agg(DISTINCT use, ',') AS uses
+               FROM vbo GROUP BY building_id) v ON v.building_id = b.id
+    {where}
+    ORDER BY b.id"""
+COLUMNS = {
+    "id": str,
+    "x": float,
+    "y": float,
+    "status": str,
+    "footprint_m2": float,
+    "storeys": float,
+    "floor_area_bag": float,
+    "use": str,
+}
+
+
 def read_candidates(engine: Engine, *, municipality: str | None = None, province: str | None = None) -> pd.DataFrame:
     """Buildings whose representative point lies in (or within the boundary tolerance of) the scope,
     with floor area where BAG gives it. A building just across a generalised boundary is kept in the
     scope, and scored with the area its point falls in.
 
     Columns: ``id, x, y, status, footprint_m2, storeys, floor_area_bag, use``. Floor area of a
-    verblijfsobject spread over several panden is split equally between them.
+    verblijfsobject spread over several panden is split equally between them. Rows are streamed with
+    COPY; the scope is cut by bounding box in SQL and exactly (prepared geometry) in memory.
     """
     if municipality and province:
         raise InputError("give --municipality or --province, not both")
-    where, params = "", {}
+    scope = _scope_geometry(engine, municipality, province)
+    where = sql.SQL("")
+    if scope is not None:
+        xmin, ymin, xmax, ymax = scope.buffer(0).bounds
+        t = BOUNDARY_TOLERANCE_M
+        where = sql.SQL("WHERE b.point && ST_MakeEnvelope({}, {}, {}, {}, 28992)").format(
+            *(sql.Literal(float(v)) for v in (xmin - t, ymin - t, xmax + t, ymax + t))
+        )
+    query = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)").format(
+        sql.SQL(CANDIDATE_QUERY).format(where=where)
+    )
+    buffer = io.BytesIO()
+    with engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(query) as copy:
+            for block in copy:
+                buffer.write(block)
+    buffer.seek(0)
+    frame = pd.read_csv(
+        buffer, dtype=COLUMNS, keep_default_na=False, na_values={c: [""] for c in COLUMNS if COLUMNS[c] is float}
+    )
+    for col in ("status", "use"):
+        frame[col] = frame[col].replace("", None)
+    if scope is not None and len(frame):
+        shapely.prepare(scope)
+        inside = shapely.dwithin(scope, shapely.points(frame[["x", "y"]].to_numpy()), BOUNDARY_TOLERANCE_M)
+        frame = frame[inside].reset_index(drop=True)
+    return frame
+
+
+def _scope_geometry(engine: Engine, municipality: str | None, province: str | None) -> shapely.Geometry | None:
+    if not municipality and not province:
+        return None
     with engine.connect() as conn:
         if municipality:
-            if not conn.execute(sa.text("SELECT 1 FROM municipality WHERE code = :c"), {"c": municipality}).first():
+            wkb = conn.execute(
+                sa.text("SELECT ST_AsBinary(geom) FROM municipality WHERE code = :c"), {"c": municipality}
+            ).scalar()
+            if wkb is None:
                 raise NotFoundError(f"municipality {municipality} is not loaded")
-            where = "WHERE ST_DWithin(b.point, (SELECT geom FROM municipality WHERE code = :scope), :tolerance)"
-            params = {"scope": municipality}
-        elif province:
-            if not conn.execute(
-                sa.text("SELECT 1 FROM municipality_province WHERE province_code = :c"), {"c": province}
-            ).first():
+        else:
+            wkb = conn.execute(
+                sa.text(
+                    "SELECT ST_AsBinary(ST_Union(m.geom)) FROM municipality m JOIN municipality_province mp "
+                    "ON mp.municipality_code = m.code WHERE mp.province_code = :c"
+                ),
+                {"c": province},
+            ).scalar()
+            if wkb is None:
                 raise NotFoundError(f"province {province} is not loaded (or has no municipalities)")
-            where = """WHERE EXISTS (SELECT 1 FROM municipality m JOIN municipality_province mp
-                       ON mp.municipality_code = m.code WHERE mp.province_code = :scope
-                       AND ST_DWithin(b.point, m.geom, :tolerance))"""
-            params = {"scope": province}
-        params["tolerance"] = BOUNDARY_TOLERANCE_M
-        rows = conn.execute(
-            sa.text(f"""
-            WITH vbo AS (
-                SELECT unnest(building_ids) AS building_id, floor_area / cardinality(building_ids) AS area,
-                       use FROM residence WHERE floor_area IS NOT NULL)
-            SELECT b.id, ST_X(b.point) AS x, ST_Y(b.point) AS y, b.status, ST_Area(b.geom) AS footprint_m2,
-                   b.storeys, coalesce(v.area, b.floor_area) AS floor_area_bag,
-                   coalesce(v.uses, b.use) AS use
-            FROM building b
-            LEFT JOIN (SELECT building_id, sum(area) AS area, string_agg(DISTINCT use, ',') AS uses
-                       FROM vbo GROUP BY building_id) v ON v.building_id = b.id
-            {where}
-            ORDER BY b.id"""),
-            params,
-        ).all()
-    return pd.DataFrame(rows, columns=["id", "x", "y", "status", "footprint_m2", "storeys", "floor_area_bag", "use"])
+    return shapely.from_wkb(bytes(wkb))
 
 
 def estimate_capacity(candidates: pd.DataFrame, profile: Profile) -> pd.DataFrame:

@@ -140,6 +140,9 @@ def grade(
         columns[f"{category}_nearest"] = (
             np.where(measured, layer.names[np.maximum(nearest, 0)], None) if layer is not None else np.full(n, None)
         )
+        columns[f"{category}_nearest_id"] = (
+            np.where(measured, layer.ids[np.maximum(nearest, 0)], -1) if layer is not None else np.full(n, -1)
+        )
         for radius in RADII:
             columns[f"{category}_n{radius}"] = measures.within.get((category, radius), np.zeros(n, dtype=np.int64))
         if rule.weight > 0:

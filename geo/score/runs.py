@@ -67,21 +67,26 @@ def score_candidates(
     return result
 
 
-def _measures_json(frame: pd.DataFrame, profile: Profile) -> list[str]:
-    """The raw measures of each candidate as compact JSON lines (distances in m, shares, gaps)."""
-    cols = ["floor_area", "capacity_estimate", "closes_places", "municipality_gap", "province_gap"]
+def measure_names(profile: Profile) -> list[str]:
+    """Names of the raw measures stored per candidate, in order (kept once per run in ``score_run``).
+
+    Distances in metres, counts within 500 m / 1 km, the id of the nearest service (a row of
+    ``service``), CBS estimates, area codes with population, existing places and share, and gaps;
+    scores per category and level follow from these and the run's profile version.
+    """
+    names = ["capacity_estimate", "floor_area", "closes_places", "municipality_gap", "province_gap"]
     for level in LEVELS:
-        cols += [f"{level}_{part}" for part in ("code", "population", "existing", "share", "fit")]
+        names += [f"{level}_{part}" for part in ("code", "population", "existing", "share")]
     for category in profile.categories:
-        cols += [
-            f"{category}_{part}" for part in ("distance", "estimate", "score", "nearest", *(f"n{r}" for r in RADII))
-        ]
-    text = (
-        frame[cols]
-        .replace([np.inf, -np.inf], np.nan)
-        .to_json(orient="records", lines=True, double_precision=6, force_ascii=False)
-    )
-    return text.splitlines()
+        names += [f"{category}_{part}" for part in ("distance", "estimate", "nearest_id", *(f"n{r}" for r in RADII))]
+    return names
+
+
+def _measures_json(frame: pd.DataFrame, names: list[str]) -> list[str]:
+    """Each candidate's raw measures as one JSON array, in the order of ``names`` (vectorised)."""
+    values = frame[names].replace([np.inf, -np.inf], np.nan)
+    text = values.to_json(orient="values", double_precision=10, force_ascii=False)
+    return ["[" + row + "]" for row in text[2:-2].split("],[")] if len(values) else []
 
 
 def store_run(engine: Engine, result: CandidateScores) -> int:
@@ -89,7 +94,8 @@ def store_run(engine: Engine, result: CandidateScores) -> int:
     frame, profile = result.frame, result.profile
     from geo.models import ScoreRun
 
-    measures = _measures_json(frame, profile)
+    names = measure_names(profile)
+    measures = _measures_json(frame, names)
     with engine.begin() as conn:
         run_id = conn.execute(
             sa.insert(ScoreRun)
@@ -99,6 +105,7 @@ def store_run(engine: Engine, result: CandidateScores) -> int:
                 target_group=profile.target_group,
                 data_vintage=result.data.vintage["id"],
                 scope=result.scope,
+                measure_names=names,
                 candidates=len(frame),
             )
             .returning(ScoreRun.id)
@@ -160,11 +167,12 @@ def stored_candidates(engine: Engine) -> pd.DataFrame:
     gap_closed, run_id`` (empty when no run is stored; run ``opvangmatch score --profile all``).
     """
     query = sa.text("""
-        WITH latest AS (SELECT DISTINCT ON (profile) id, profile, target_group FROM score_run
-                        ORDER BY profile, id DESC)
+        WITH latest AS (SELECT DISTINCT ON (profile) id, profile, target_group,
+                               array_position(measure_names, 'closes_places') - 1 AS closes_at
+                        FROM score_run ORDER BY profile, id DESC)
         SELECT c.candidate_id || ':' || l.target_group AS candidate_id, c.candidate_id AS building_id,
                c.municipality_code, c.province_code, l.target_group, l.profile, c.capacity,
-               c.total AS score, coalesce((c.measures->>'closes_places')::float, 0) AS gap_closed, l.id AS run_id
+               c.total AS score, coalesce((c.measures->>l.closes_at)::float, 0) AS gap_closed, l.id AS run_id
         FROM latest l JOIN candidate_score c ON c.run_id = l.id
         WHERE NOT c.excluded AND c.municipality_code IS NOT NULL AND c.province_code IS NOT NULL
         ORDER BY l.profile, c.candidate_id""")
