@@ -21,6 +21,8 @@ LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "m
 # CBS boundaries in the shipped files are generalised: a point inside none of the areas of a level but
 # within this distance of one is assigned to the nearest (lowest code on ties).
 BOUNDARY_TOLERANCE_M = 250.0
+# Below this many points, testing each point against the areas beats preparing every area polygon.
+FEW_POINTS = 2_000
 
 
 @dataclass
@@ -62,8 +64,11 @@ class AreaLayer:
         found = np.full(len(points), -1, dtype=np.int64)
         if len(self.geoms) == 0 or len(points) == 0:
             return found
-        tree = point_tree if point_tree is not None else shapely.STRtree(points)
-        area_idx, point_idx = tree.query(self.geoms, predicate="intersects")
+        if point_tree is None and len(points) < FEW_POINTS:
+            point_idx, area_idx = self.tree.query(points, predicate="intersects")
+        else:
+            tree = point_tree if point_tree is not None else shapely.STRtree(points)
+            area_idx, point_idx = tree.query(self.geoms, predicate="intersects")
         self._assign(found, point_idx, area_idx)
         missing = np.flatnonzero(found < 0)
         if len(missing):
@@ -94,6 +99,50 @@ class ScoringData:
     cbs_distance_km: dict[tuple[str, str], tuple[float, int | None]]
     vintage: dict
     notes: list[str]
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _cached(self, key, build):
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def presence(self, category: str) -> np.ndarray:
+        """Per municipality (in layer order): does the category have a point there?"""
+
+        def build():
+            layer = self.services.get(category)
+            codes = self.areas["municipality"].codes
+            return np.isin(codes, list(layer.municipalities)) if layer is not None else np.zeros(len(codes), bool)
+
+        return self._cached(("presence", category), build)
+
+    def cbs_estimate_m(self, category: str) -> np.ndarray:
+        """Per municipality (in layer order): the CBS mean road distance in metres, NaN where unknown."""
+        return self._cached(
+            ("cbs", category),
+            lambda: np.array(
+                [
+                    self.cbs_distance_km.get((code, category), (np.nan,))[0] * 1000.0
+                    for code in self.areas["municipality"].codes
+                ],
+                dtype=float,
+            ),
+        )
+
+    def per_municipality(self) -> dict[str, np.ndarray]:
+        """Province code and task figures (own and province's) per municipality, in layer order."""
+
+        def build():
+            codes = self.areas["municipality"].codes
+            province = np.array([self.province_of.get(code) for code in codes], dtype=object)
+            out = {"province_code": province}
+            for level, keys in (("municipality", codes), ("province", province)):
+                index = pd.Index(keys, dtype=object)
+                for column, dtype in (("gap", float), ("required", float), ("required_basis", object)):
+                    out[f"{level}_{column}"] = self.tasks[column].reindex(index).to_numpy(dtype=dtype)
+            return out
+
+        return self._cached("per_municipality", build)
 
     @classmethod
     def load(cls, engine: Engine, *, period: str = "2024") -> ScoringData:

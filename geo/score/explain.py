@@ -32,6 +32,7 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
         rule = profile.levels[level]
         layer = data.areas[level]
         code = row[f"{level}_code"]
+        code = code if isinstance(code, str) else None  # pandas may hold a missing code as NaN
         name = None
         if code is not None and len(layer.codes):
             name = layer.names[int(np.searchsorted(layer.codes, code))]

@@ -82,8 +82,18 @@ def grade(
     mun_idx = measures.area_index["municipality"]
     municipality = np.where(mun_idx >= 0, mun_layer.codes[np.maximum(mun_idx, 0)], None)
     columns["municipality_code"] = municipality
-    columns["province_code"] = np.array([data.province_of.get(code) for code in municipality], dtype=object)
-    flags.add("outside_municipalities", mun_idx < 0)
+    found = mun_idx >= 0
+    at = np.maximum(mun_idx, 0)
+    by_municipality = data.per_municipality()
+
+    def per_point(values: np.ndarray, missing):
+        """A per-municipality array read at each location's municipality (``missing`` outside)."""
+        if not len(values):
+            return np.full(n, missing, dtype=object if missing is None else float)
+        return np.where(found, values[at], missing)
+
+    columns["province_code"] = per_point(by_municipality["province_code"], None)
+    flags.add("outside_municipalities", ~found)
 
     # --- proportional fit --------------------------------------------------------------------------------------
     f = data.reference_share
@@ -119,17 +129,11 @@ def grade(
     for category, rule in profile.categories.items():
         distance = measures.distance.get(category, np.full(n, np.inf))
         layer = data.services.get(category)
-        in_municipality = np.zeros(n, dtype=bool)
-        if layer is not None and len(mun_layer.codes):
-            present = np.isin(mun_layer.codes, list(layer.municipalities))
-            in_municipality = (mun_idx >= 0) & present[np.maximum(mun_idx, 0)]
+        in_municipality = per_point(data.presence(category), False).astype(bool)
         measured = np.isfinite(distance) & (in_municipality | (distance <= rule.too_far))
         estimate = np.full(n, np.nan)
-        if profile.use_cbs_estimate and len(mun_layer.codes):
-            per_municipality = np.array(
-                [data.cbs_distance_km.get((code, category), (np.nan,))[0] * 1000.0 for code in mun_layer.codes]
-            )
-            estimate = np.where(~measured & (mun_idx >= 0), per_municipality[np.maximum(mun_idx, 0)], np.nan)
+        if profile.use_cbs_estimate:
+            estimate = np.where(~measured, per_point(data.cbs_estimate_m(category), np.nan), np.nan)
         used = np.where(measured, distance, estimate)
         available = np.isfinite(used)
         score = np.where(available, ramp(used, rule.good, rule.too_far), np.nan)
@@ -155,12 +159,10 @@ def grade(
     columns["proximity"] = proximity
 
     # --- task contribution -------------------------------------------------------------------------------------
-    tasks = data.tasks
-    for level, codes in (("municipality", municipality), ("province", columns["province_code"])):
-        keys = pd.Index(codes, dtype=object)
-        columns[f"{level}_gap"] = tasks["gap"].reindex(keys).to_numpy(dtype=float)
-        columns[f"{level}_required"] = tasks["required"].reindex(keys).to_numpy(dtype=float)
-        columns[f"{level}_task_basis"] = tasks["required_basis"].reindex(keys).to_numpy(dtype=object)
+    for level in ("municipality", "province"):
+        columns[f"{level}_gap"] = per_point(by_municipality[f"{level}_gap"], np.nan).astype(float)
+        columns[f"{level}_required"] = per_point(by_municipality[f"{level}_required"], np.nan).astype(float)
+        columns[f"{level}_task_basis"] = per_point(by_municipality[f"{level}_required_basis"], None)
     gap = columns["municipality_gap"]
     closes = np.where(np.isfinite(gap), np.minimum(capacity, np.maximum(gap, 0.0)), np.nan)
     columns["closes_places"] = closes

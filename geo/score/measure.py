@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from geo.score.data import ScoringData
+from geo.score.data import FEW_POINTS, ScoringData
 
 RADII = (500, 1000)
 
@@ -43,7 +43,7 @@ def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = No
     """Measure every location in ``xy`` (N x 2, EPSG:28992 metres)."""
     xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
     points = shapely.points(xy)
-    tree = shapely.STRtree(points)
+    tree = shapely.STRtree(points) if len(points) >= FEW_POINTS else None
     area_index = {level: layer.locate(points, tree) for level, layer in data.areas.items()}
     distance, nearest, within = {}, {}, {}
     for category in categories if categories is not None else sorted(data.services):
@@ -54,7 +54,7 @@ def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = No
             for radius in RADII:
                 within[(category, radius)] = np.zeros(len(xy), dtype=np.int64)
             continue
-        dist, idx = layer.tree.query(xy, k=1, workers=-1)
+        dist, idx = layer.tree.query(xy, k=1, workers=_workers(len(xy)))
         distance[category], nearest[category] = dist, idx
         for radius in RADII:
             within[(category, radius)] = _count_within(layer.tree, xy, radius, dist)
@@ -66,5 +66,10 @@ def _count_within(tree, xy: np.ndarray, radius: float, nearest: np.ndarray) -> n
     counts = np.zeros(len(xy), dtype=np.int64)
     close = nearest <= radius
     if close.any():
-        counts[close] = tree.query_ball_point(xy[close], r=radius, return_length=True, workers=-1)
+        counts[close] = tree.query_ball_point(xy[close], r=radius, return_length=True, workers=_workers(len(xy)))
     return counts
+
+
+def _workers(n: int) -> int:
+    """Threads for KD-tree queries: all cores for bulk work, one for a few points (no pool overhead)."""
+    return -1 if n >= 10_000 else 1
