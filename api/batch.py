@@ -14,12 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from geo.score import check_location, explain
 from geo.score.explain import POINT_NOTE
-from geo.score.grade import Graded, grade
+from geo.score.grade import grade
 from geo.score.measure import measure
 from geo.score.profile import Profile
 
@@ -42,55 +41,14 @@ def score_many(data, jobs: list[_Job]) -> list[dict]:
     areas = [job.floor_area for job in jobs]
     floor_area = None if all(a is None for a in areas) else np.array([np.nan if a is None else a for a in areas])
     graded = grade(data, measures, np.array([job.capacity for job in jobs]), profile, floor_area=floor_area)
-    _missing_as_none(graded.frame)
-    rows = Graded(_Records(graded.frame), graded.measures, graded.profile)
     results = []
     for i, job in enumerate(jobs):
-        result = explain(rows, i, data)
+        result = explain(graded, i, data)
         if job.shape.geom_type != "Point":
             result["notes"].append(POINT_NOTE.replace("buildings are", "a polygon is"))
         result["measured_from"] = {"x": round(job.point.x, 3), "y": round(job.point.y, 3), "crs": "EPSG:28992"}
         results.append(result)
     return results
-
-
-class _Records:
-    """Stands in for the graded frame in :func:`explain`: ``iloc[i]`` is row i as a plain dict.
-
-    A dict lookup is some 50 times cheaper than a lookup in a pandas row of a 100-column mixed frame; the
-    values are the same (a test checks the results equal those of :func:`geo.score.score_location`).
-    """
-
-    def __init__(self, frame: pd.DataFrame):
-        self.iloc = frame.to_dict("records")
-
-
-class SerialTree:
-    """A KD-tree that answers on the calling thread: for a handful of points, ``workers=-1`` spends more on
-    starting threads than it saves."""
-
-    def __init__(self, tree):
-        self.tree = tree
-
-    def query(self, x, *args, workers: int = 1, **kwargs):
-        return self.tree.query(x, *args, workers=1, **kwargs)
-
-    def query_ball_point(self, x, *args, workers: int = 1, **kwargs):
-        return self.tree.query_ball_point(x, *args, workers=1, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self.tree, name)
-
-
-def _missing_as_none(frame: pd.DataFrame) -> None:
-    """Text columns back to ``None`` for missing values, as :func:`explain` expects.
-
-    With pandas' string dtype, a column mixing codes and ``None`` (one location in a buurt, another in none) turns
-    ``None`` into NaN; one location alone keeps ``None``. Batching must not change what ``explain`` sees.
-    """
-    for column in [c for c, dtype in frame.dtypes.items() if isinstance(dtype, pd.StringDtype)]:
-        values = frame[column].to_numpy(dtype=object, na_value=None)
-        frame[column] = pd.Series(values, index=frame.index, dtype=object)
 
 
 class ScoreBatcher:

@@ -8,13 +8,13 @@ moves places into or out of the pipeline marks the task figures stale, and they 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import threading
 import time
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from api.batch import SerialTree
 from api.candidates import CandidateTable
 from geo.db.status import data_vintage
 from geo.score import ScoringData, score_candidates
@@ -81,11 +81,11 @@ class Snapshot:
         # operation, which would make each score several milliseconds slower.
         self.task_report = dict(data.tasks.attrs)
         data.tasks.attrs = {}
-        data.tasks.index = data.tasks.index.astype(object)  # looked up with object arrays: no conversion per score
-        for layer in data.services.values():
-            if layer.tree is not None and not isinstance(layer.tree, SerialTree):
-                layer.tree = SerialTree(layer.tree)
         self._data = data
+        # The snapshot is large and long-lived: keep it out of the garbage collector's full passes, which
+        # otherwise walk all of it now and then and stall requests for tens of milliseconds.
+        gc.collect()
+        gc.freeze()
         self._checked = time.monotonic()
         self._tasks_stale = False
         self.generation += 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Response
 
 from api.deps import Reader, State
 from api.geometry import location_to_rd
@@ -36,4 +36,4 @@ async def score(request: ScoreRequest, who: Reader, state: State):
     )
     profile = profile_named(request.profile, request.target_group)
     result = await state.batcher.score(shape, request.capacity, profile, request.floor_area)
-    return JSONResponse(result)
+    return Response(orjson.dumps(result), media_type="application/json")

@@ -24,7 +24,7 @@ def _num(value, digits: int = 4):
 
 
 def explain(graded: Graded, i: int, data: ScoringData) -> dict:
-    row = graded.frame.iloc[i]
+    row = graded.row(i)
     profile = graded.profile
     f = data.reference_share
     levels = {}

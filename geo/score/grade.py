@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -55,11 +55,22 @@ def ramp(value: np.ndarray, full: float, zero: float) -> np.ndarray:
 
 @dataclass
 class Graded:
-    """Columnar scores for N locations; ``frame`` has one row per location."""
+    """Columnar scores for N locations: ``columns`` (numpy arrays), ``frame`` (a DataFrame, made on demand)."""
 
-    frame: pd.DataFrame
+    columns: dict[str, np.ndarray]
     measures: Measures
     profile: Profile
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = pd.DataFrame(self.columns)
+        return self._frame
+
+    def row(self, i: int) -> dict:
+        """Location ``i`` as a plain dict (cheap, unlike a pandas row of a wide frame)."""
+        return {name: values[i] for name, values in self.columns.items()}
 
 
 def grade(
@@ -187,7 +198,7 @@ def grade(
     columns["total"] = total
     columns["excluded"] = flags.any_of(EXCLUDING)
     columns["flags"] = flags.as_lists()
-    return Graded(pd.DataFrame(columns), measures, profile)
+    return Graded(columns, measures, profile)
 
 
 def rank(frame: pd.DataFrame, ids: pd.Series) -> np.ndarray:
