@@ -25,7 +25,6 @@ def upgrade() -> None:
     sa.Column('data_vintage', sa.String(length=16), nullable=False),
     sa.Column('scope', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('candidates', sa.Integer(), nullable=False),
-    sa.Column('measure_names', postgresql.ARRAY(sa.Text()), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -43,7 +42,7 @@ def upgrade() -> None:
     sa.Column('rank', sa.Integer(), nullable=False),
     sa.Column('excluded', sa.Boolean(), nullable=False),
     sa.Column('flags', postgresql.ARRAY(sa.Text()), nullable=False),
-    sa.Column('measures', sa.JSON(), nullable=False),
+    sa.Column('measures', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['score_run.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('run_id', 'candidate_id')
     )
