@@ -38,10 +38,16 @@ class Flags:
         if not names:
             patterns, inverse = [()], np.zeros(self.n, dtype=np.int64)
         else:
-            bits = np.packbits(np.column_stack([self.masks[name] for name in names]), axis=1)
-            unique, inverse = np.unique(bits, axis=0, return_inverse=True)
-            unpacked = np.unpackbits(unique, axis=1)[:, : len(names)].astype(bool)
-            patterns = [tuple(name for name, on in zip(names, row, strict=True) if on) for row in unpacked]
+            # One integer per row (a bit per flag, in chunks of 63 flags), then the distinct patterns.
+            keys = np.zeros((self.n, (len(names) + 62) // 63), dtype=np.int64)
+            for j, name in enumerate(names):
+                keys[:, j // 63] |= self.masks[name].astype(np.int64) << (j % 63)
+            if keys.shape[1] == 1:
+                unique, inverse = np.unique(keys[:, 0], return_inverse=True)
+                unique = unique[:, None]
+            else:
+                unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+            patterns = [tuple(name for j, name in enumerate(names) if (row[j // 63] >> (j % 63)) & 1) for row in unique]
         table = np.empty(len(patterns), dtype=object)
         for k, pattern in enumerate(patterns):
             table[k] = pattern

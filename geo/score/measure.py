@@ -6,6 +6,7 @@ The fast path (:func:`measure`) is vectorised (KD-tree per category, STRtree poi
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,12 @@ def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = No
     xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
     points = shapely.points(xy)
     tree = shapely.STRtree(points) if len(points) >= FEW_POINTS else None
-    area_index = {level: layer.locate(points, tree) for level, layer in data.areas.items()}
+    if tree is None:
+        area_index = {level: layer.locate(points) for level, layer in data.areas.items()}
+    else:  # shapely releases the GIL: the levels run side by side
+        with ThreadPoolExecutor(max_workers=len(data.areas)) as pool:
+            located = {level: pool.submit(layer.locate, points, tree) for level, layer in data.areas.items()}
+            area_index = {level: job.result() for level, job in located.items()}
     distance, nearest, within = {}, {}, {}
     for category in categories if categories is not None else sorted(data.services):
         layer = data.services.get(category)
@@ -54,20 +60,38 @@ def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = No
             for radius in RADII:
                 within[(category, radius)] = np.zeros(len(xy), dtype=np.int64)
             continue
-        dist, idx = layer.tree.query(xy, k=1, workers=_workers(len(xy)))
+        dist, idx, counts = _nearest_and_counts(layer.tree, xy)
         distance[category], nearest[category] = dist, idx
         for radius in RADII:
-            within[(category, radius)] = _count_within(layer.tree, xy, radius, dist)
+            within[(category, radius)] = counts[radius]
     return Measures(xy, area_index, distance, nearest, within)
 
 
-def _count_within(tree, xy: np.ndarray, radius: float, nearest: np.ndarray) -> np.ndarray:
-    """Points within ``radius`` (inclusive); only locations with a point that close are queried."""
-    counts = np.zeros(len(xy), dtype=np.int64)
-    close = nearest <= radius
-    if close.any():
-        counts[close] = tree.query_ball_point(xy[close], r=radius, return_length=True, workers=_workers(len(xy)))
-    return counts
+def _nearest_and_counts(tree, xy: np.ndarray, k: int = 4) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+    """Nearest point (distance, index) and counts within every radius of :data:`RADII`, in one pass.
+
+    One k-nearest query bounded by the largest radius answers most locations; those with nothing that
+    close get an unbounded nearest query, and those with all ``k`` neighbours inside a radius are
+    counted exactly with a ball query.
+    """
+    largest = max(RADII)
+    k = min(k, tree.n)
+    workers = _workers(len(xy))
+    dist, idx = tree.query(xy, k=k, distance_upper_bound=largest, workers=workers)
+    dist, idx = dist.reshape(len(xy), k), idx.reshape(len(xy), k)
+    nearest_distance, nearest_index = dist[:, 0].copy(), idx[:, 0].copy()
+    far = np.flatnonzero(~np.isfinite(nearest_distance))
+    if len(far):
+        nearest_distance[far], nearest_index[far] = tree.query(xy[far], k=1, workers=_workers(len(far)))
+    counts = {}
+    for radius in RADII:
+        counts[radius] = (dist <= radius).sum(axis=1).astype(np.int64)
+        crowded = np.flatnonzero(dist[:, -1] <= radius)
+        if len(crowded):
+            counts[radius][crowded] = tree.query_ball_point(
+                xy[crowded], r=radius, return_length=True, workers=_workers(len(crowded))
+            )
+    return nearest_distance, nearest_index, counts
 
 
 def _workers(n: int) -> int:
