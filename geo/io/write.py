@@ -84,6 +84,7 @@ def write(
         replaced = conn.execute(table.delete().where(table.c.source == source)).rowcount
         say(f"writing {len(rows):,} rows into {table.name} ...")
         _copy(conn, table.name, columns, rows, path=path, say=say)
+        conn.execute(sa.text(f'ANALYZE "{table.name}"'))  # fresh statistics: good plans right after a load
         conn.execute(sa.delete(Dataset).where(Dataset.source == source))
         conn.execute(
             sa.insert(Dataset).values(

@@ -21,7 +21,7 @@ LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "m
 # CBS boundaries in the shipped files are generalised: a point inside none of the areas of a level but
 # within this distance of one is assigned to the nearest (lowest code on ties).
 BOUNDARY_TOLERANCE_M = 250.0
-# Below this many points, testing each point against the areas beats preparing every area polygon.
+# Below this many points, testing each point against the area tree beats testing area by area.
 FEW_POINTS = 2_000
 
 
@@ -55,20 +55,19 @@ class AreaLayer:
     def __post_init__(self) -> None:
         self.tree = shapely.STRtree(self.geoms)
 
-    def locate(self, points: np.ndarray, point_tree: shapely.STRtree | None = None) -> np.ndarray:
+    def locate(self, points: np.ndarray) -> np.ndarray:
         """Index of the area holding each point (-1 if none; the lowest code on shared boundaries).
 
-        Points in no area but within :data:`BOUNDARY_TOLERANCE_M` of one get the nearest. The areas
-        are the (prepared) query input against a tree of the points, which is much faster than testing
-        points against unprepared polygons; pass ``point_tree`` to reuse one tree for several levels."""
+        Points in no area but within :data:`BOUNDARY_TOLERANCE_M` of one get the nearest. Many points
+        are tested per area: the tree gives the areas whose box holds a point, and each (prepared)
+        area tests all its candidate points at once."""
         found = np.full(len(points), -1, dtype=np.int64)
         if len(self.geoms) == 0 or len(points) == 0:
             return found
-        if point_tree is None and len(points) < FEW_POINTS:
+        if len(points) < FEW_POINTS:
             point_idx, area_idx = self.tree.query(points, predicate="intersects")
         else:
-            tree = point_tree if point_tree is not None else shapely.STRtree(points)
-            area_idx, point_idx = tree.query(self.geoms, predicate="intersects")
+            point_idx, area_idx = self._inside(points)
         self._assign(found, point_idx, area_idx)
         missing = np.flatnonzero(found < 0)
         if len(missing):
@@ -77,6 +76,21 @@ class AreaLayer:
             )
             self._assign(found, missing[point_idx], area_idx)
         return found
+
+    def _inside(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point, area) pairs where the area intersects the point, tested area by area."""
+        point_idx, area_idx = self.tree.query(points)  # bounding boxes only
+        order = np.argsort(area_idx, kind="stable")
+        point_idx, area_idx = point_idx[order], area_idx[order]
+        xy = shapely.get_coordinates(points)
+        hit = np.zeros(len(point_idx), dtype=bool)
+        shapely.prepare(self.geoms)
+        cuts = np.flatnonzero(np.diff(area_idx)) + 1
+        for start, stop in zip(np.r_[0, cuts], np.r_[cuts, len(area_idx)], strict=True):
+            if stop > start:
+                rows = point_idx[start:stop]
+                hit[start:stop] = shapely.intersects_xy(self.geoms[area_idx[start]], xy[rows, 0], xy[rows, 1])
+        return point_idx[hit], area_idx[hit]
 
     def _assign(self, found: np.ndarray, point_idx: np.ndarray, area_idx: np.ndarray) -> None:
         """For each point, the matching area with the lowest code."""

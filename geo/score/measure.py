@@ -44,12 +44,11 @@ def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = No
     """Measure every location in ``xy`` (N x 2, EPSG:28992 metres)."""
     xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
     points = shapely.points(xy)
-    tree = shapely.STRtree(points) if len(points) >= FEW_POINTS else None
-    if tree is None:
+    if len(points) < FEW_POINTS:
         area_index = {level: layer.locate(points) for level, layer in data.areas.items()}
     else:  # shapely releases the GIL: the levels run side by side
         with ThreadPoolExecutor(max_workers=len(data.areas)) as pool:
-            located = {level: pool.submit(layer.locate, points, tree) for level, layer in data.areas.items()}
+            located = {level: pool.submit(layer.locate, points) for level, layer in data.areas.items()}
             area_index = {level: job.result() for level, job in located.items()}
     distance, nearest, within = {}, {}, {}
     for category in categories if categories is not None else sorted(data.services):
