@@ -23,26 +23,13 @@ from geo.db import prepare_database
 from geo.db.managed import Cluster
 from geo.settings import Settings
 from tests.api_helpers import assert_problem, clean_up
-from tests.helpers import opvangmatch
+from tests.helpers import cli_env, opvangmatch
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _env_for(settings: Settings, home: Path) -> dict[str, str]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
-    if settings.database_url:
-        env["DATABASE_URL"] = settings.database_url
-    else:
-        env.update(
-            OPVANGMATCH_PGDATA=str(settings.pgdata),
-            OPVANGMATCH_PGPORT=str(settings.pg_port),
-            OPVANGMATCH_DATABASE=settings.database,
-        )
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +51,7 @@ def live(demo_settings, demo_engine, tmp_path_factory):
             "--log-level",
             "warning",
         ],
-        env=_env_for(demo_settings, tmp_path_factory.mktemp("home")),
+        env=cli_env(demo_settings, tmp_path_factory.mktemp("home")),
         cwd=str(Path(__file__).resolve().parents[1]),
     )
     url = f"http://127.0.0.1:{port}"
@@ -167,7 +154,7 @@ def test_database_down_gives_503_and_the_service_recovers():
 
 
 def test_cli_creates_a_key_that_is_shown_once_and_stored_hashed(demo_settings, demo_engine, tmp_path):
-    env = _env_for(demo_settings, tmp_path)
+    env = cli_env(demo_settings, tmp_path)
     made = opvangmatch(
         ["apikey", "create", "--role", "municipality", "--municipality", "GM0505", "--label", "tests"], env
     )
