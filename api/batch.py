@@ -34,20 +34,29 @@ class _Job:
 
 
 def score_many(data, jobs: list[_Job]) -> list[dict]:
-    """Score locations sharing one profile (as :func:`geo.score.score_location` would, one by one)."""
-    profile = jobs[0].profile
+    """Score locations (as :func:`geo.score.score_location` would, one by one): measured once for all,
+    graded once per profile."""
+    categories = sorted(set().union(*(job.profile.categories for job in jobs)))
     xy = np.array([[job.point.x, job.point.y] for job in jobs], dtype="float64")
-    measures = measure(data, xy, list(profile.categories))
-    areas = [job.floor_area for job in jobs]
-    floor_area = None if all(a is None for a in areas) else np.array([np.nan if a is None else a for a in areas])
-    graded = grade(data, measures, np.array([job.capacity for job in jobs]), profile, floor_area=floor_area)
-    results = []
+    measures = measure(data, xy, categories)
+    capacity = np.array([job.capacity for job in jobs])
+    floor_area = np.array([np.nan if job.floor_area is None else job.floor_area for job in jobs], dtype=float)
+    groups: dict[tuple[str, str], list[int]] = {}
     for i, job in enumerate(jobs):
-        result = explain(graded, i, data)
-        if job.shape.geom_type != "Point":
-            result["notes"].append(POINT_NOTE.replace("buildings are", "a polygon is"))
-        result["measured_from"] = {"x": round(job.point.x, 3), "y": round(job.point.y, 3), "crs": "EPSG:28992"}
-        results.append(result)
+        groups.setdefault((job.profile.name, job.profile.version), []).append(i)
+    results: list[dict | None] = [None] * len(jobs)
+    for rows in groups.values():
+        keep = np.array(rows)
+        profile = jobs[rows[0]].profile
+        area = floor_area[keep] if np.isfinite(floor_area[keep]).any() else None
+        graded = grade(data, measures.subset(keep), capacity[keep], profile, floor_area=area)
+        for k, i in enumerate(rows):
+            job = jobs[i]
+            result = explain(graded, k, data)
+            if job.shape.geom_type != "Point":
+                result["notes"].append(POINT_NOTE.replace("buildings are", "a polygon is"))
+            result["measured_from"] = {"x": round(job.point.x, 3), "y": round(job.point.y, 3), "crs": "EPSG:28992"}
+            results[i] = result
     return results
 
 
@@ -79,21 +88,17 @@ class ScoreBatcher:
         try:
             await asyncio.sleep(self.window)  # let the requests already on their way join this batch
             while self._pending:
-                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-                groups: dict[tuple, list[_Job]] = {}
-                for job in batch:
-                    groups.setdefault((job.profile.name, job.profile.version), []).append(job)
-                for jobs in groups.values():
-                    try:
-                        results = await loop.run_in_executor(self._executor, self._run, jobs)
-                    except Exception as exc:  # the same error for every job of the group
-                        for job in jobs:
-                            if not job.future.done():
-                                job.future.set_exception(exc)
-                        continue
-                    for job, result in zip(jobs, results, strict=True):
+                jobs, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+                try:
+                    results = await loop.run_in_executor(self._executor, self._run, jobs)
+                except Exception as exc:  # the same error for every job of the batch
+                    for job in jobs:
                         if not job.future.done():
-                            job.future.set_result(result)
+                            job.future.set_exception(exc)
+                    continue
+                for job, result in zip(jobs, results, strict=True):
+                    if not job.future.done():
+                        job.future.set_result(result)
         finally:
             self._draining = False
 

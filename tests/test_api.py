@@ -127,13 +127,15 @@ def test_batched_scoring_equals_scoring_one_by_one(demo_engine):
         ),
     ]
     areas = [None, 400.0, None, 3000.0]
+    # two profiles mixed in one batch: measured once, graded per profile
+    profiles = [profile, profile_for_group("amv"), profile, profile_for_group("amv")]
     jobs = [
-        _Job(s, shapely.point_on_surface(s) if s.geom_type != "Point" else s, 60, profile, a, None)
-        for s, a in zip(shapes, areas, strict=True)
+        _Job(s, shapely.point_on_surface(s) if s.geom_type != "Point" else s, 60, p, a, None)
+        for s, a, p in zip(shapes, areas, profiles, strict=True)
     ]
     together = score_many(data, jobs)
     for job, result in zip(jobs, together, strict=True):
-        alone = score_location(data, job.shape, 60, profile, floor_area=job.floor_area)
+        alone = score_location(data, job.shape, 60, job.profile, floor_area=job.floor_area)
         assert json.dumps(result, sort_keys=True) == json.dumps(alone, sort_keys=True)
 
 
