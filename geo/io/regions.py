@@ -7,6 +7,7 @@ renamed ones in the shipped files (``aantal_inwoners``, ``huishoudens``...). CBS
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -37,42 +38,43 @@ HOUSEHOLDS = ("huishoudens", "aantalHuishoudens", "aantal_huishoudens", "AANTAL_
 NOT_A_MUNICIPALITY = {"GM0998"}  # "Buitenland" (Baarle enclaves) in CBS files
 
 
+@dataclass(frozen=True)
+class RegionKind:
+    """How one kind of CBS region is read: accepted field names, code prefix, parent codes, counts."""
+
+    kind: str
+    table: type
+    code: tuple[str, ...]
+    name: tuple[str, ...]
+    prefix: str
+    extra: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    counts: bool = True
+
+
 def _regions(
-    path: Path,
-    *,
-    kind: str,
-    table: type,
-    code: tuple,
-    name: tuple,
-    extra: dict[str, tuple],
-    counts: bool,
-    year: int | None,
-    crs: str | None,
-    where: str | None,
-    layer: str | None,
-    prefix: str,
+    path: Path, spec: RegionKind, *, year: int | None, crs: str | None, where: str | None, layer: str | None
 ) -> Prepared:
     frame = to_rd(path, read_vector(path, layer=layer, where=where), assume_crs=crs)
-    code_col, name_col = require_columns(path, frame, code, name)
+    code_col, name_col = require_columns(path, frame, spec.code, spec.name)
     codes = frame[code_col].astype("string").str.strip()
     notes, skipped = [], 0
-    keep = ~codes.isin(NOT_A_MUNICIPALITY) if table is Municipality else pd.Series(True, index=frame.index)
+    keep = ~codes.isin(NOT_A_MUNICIPALITY) if spec.table is Municipality else pd.Series(True, index=frame.index)
     if not keep.all():
         skipped = int((~keep).sum())
         notes.append(f"skipped {skipped} non-municipality area(s): {', '.join(codes[~keep])}")
-    bad = keep & ~codes.fillna("").str.match(rf"^{prefix}\w+$")
+    bad = keep & ~codes.fillna("").str.match(rf"^{spec.prefix}\w+$")
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
         raise DataError(
-            path, f"code {codes.iloc[i]!r} does not start with {prefix}", row=f"feature {i + 1}", field=code_col
+            path, f"code {codes.iloc[i]!r} does not start with {spec.prefix}", row=f"feature {i + 1}", field=code_col
         )
     check_unique(path, codes[keep], field=code_col)
     geoms, repairs = clean_geometries(path, frame, kind="polygon", ids=codes)
     out = pd.DataFrame({"code": codes, "name": frame[name_col].astype("string")})
-    for target, names in extra.items():
+    for target, names in spec.extra.items():
         col = require_columns(path, frame, names)[0]
         out[target] = frame[col].astype("string").str.strip()
-    if counts:
+    if spec.counts:
         for target, names in (("population", POPULATION), ("households", HOUSEHOLDS)):
             col = next((n for n in names if n in frame.columns), None)
             if col is None:
@@ -85,76 +87,58 @@ def _regions(
             notes.append(f"{no_pop} area(s) without population data (kept; scoring flags them)")
     out["geom"] = geoms
     out = out[keep.to_numpy()].reset_index(drop=True)
-    return Prepared(kind, table, out, year if year is not None else year_from_name(path), repairs, skipped, notes)
+    year = year if year is not None else year_from_name(path)
+    return Prepared(spec.kind, spec.table, out, year, repairs, skipped, notes)
 
 
-def load_provinces(path: Path, *, year=None, crs=None, where=None, layer=None) -> Prepared:
-    return _regions(
-        path,
-        kind="provinces",
-        table=Province,
-        code=("statcode", "provinciecode", "identificatie", "code"),
-        name=("statnaam", "name", "provincienaam", "naam"),
-        extra={},
+def _loader(spec: RegionKind):
+    def load(path: Path, *, year=None, crs=None, where=None, layer=None) -> Prepared:
+        return _regions(path, spec, year=year, crs=crs, where=where, layer=layer)
+
+    load.__name__ = load.__qualname__ = f"load_{spec.kind}"
+    load.__doc__ = f"CBS {spec.kind} ({spec.prefix} codes) from any OGR vector file."
+    return load
+
+
+load_provinces = _loader(
+    RegionKind(
+        "provinces",
+        Province,
+        ("statcode", "provinciecode", "identificatie", "code"),
+        ("statnaam", "name", "provincienaam", "naam"),
+        "PV",
         counts=False,
-        year=year,
-        crs=crs,
-        where=where,
-        layer=layer,
-        prefix="PV",
     )
-
-
-def load_municipalities(path: Path, *, year=None, crs=None, where=None, layer=None) -> Prepared:
-    return _regions(
-        path,
-        kind="municipalities",
-        table=Municipality,
-        code=("gemeentecode", "statcode", "identificatie", "code"),
-        name=("gemeentenaam", "statnaam", "naam", "name"),
-        extra={},
-        counts=True,
-        year=year,
-        crs=crs,
-        where=where,
-        layer=layer,
-        prefix="GM",
+)
+load_municipalities = _loader(
+    RegionKind(
+        "municipalities",
+        Municipality,
+        ("gemeentecode", "statcode", "identificatie", "code"),
+        ("gemeentenaam", "statnaam", "naam", "name"),
+        "GM",
     )
-
-
-def load_districts(path: Path, *, year=None, crs=None, where=None, layer=None) -> Prepared:
-    return _regions(
-        path,
-        kind="districts",
-        table=District,
-        code=("wijkcode", "statcode", "code"),
-        name=("wijknaam", "statnaam", "naam", "name"),
+)
+load_districts = _loader(
+    RegionKind(
+        "districts",
+        District,
+        ("wijkcode", "statcode", "code"),
+        ("wijknaam", "statnaam", "naam", "name"),
+        "WK",
         extra={"municipality_code": ("gemeentecode",)},
-        counts=True,
-        year=year,
-        crs=crs,
-        where=where,
-        layer=layer,
-        prefix="WK",
     )
-
-
-def load_neighbourhoods(path: Path, *, year=None, crs=None, where=None, layer=None) -> Prepared:
-    prepared = _regions(
-        path,
-        kind="neighbourhoods",
-        table=Neighbourhood,
-        code=("buurtcode", "statcode", "code"),
-        name=("buurtnaam", "statnaam", "naam", "name"),
+)
+load_neighbourhoods = _loader(
+    RegionKind(
+        "neighbourhoods",
+        Neighbourhood,
+        ("buurtcode", "statcode", "code"),
+        ("buurtnaam", "statnaam", "naam", "name"),
+        "BU",
         extra={"municipality_code": ("gemeentecode",), "district_code": ("wijkcode",)},
-        counts=True,
-        year=year,
-        crs=crs,
-        where=where,
-        layer=layer,
-        prefix="BU",
     )
-    return prepared
+)
 
 
 def load_municipality_provinces(path: Path, *, year=None) -> Prepared:
