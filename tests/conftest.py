@@ -6,7 +6,6 @@ A skipped test fails the run: the suite must not pass without PostGIS.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -138,7 +137,3 @@ def pytest_sessionfinish(session, exitstatus):
     if _skipped and os.environ.get("OPVANGMATCH_ALLOW_SKIPS") != "1":
         session.exitstatus = 1
         print(f"\n{len(_skipped)} test(s) skipped; a skipped test fails the run: {_skipped[:5]}")
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -8,10 +8,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 
-def copy_frame(conn: sa.Connection, table: str, frame: pd.DataFrame, chunk_rows: int = 200_000) -> int:
+def copy_frame(conn: sa.Connection, table: str, frame: pd.DataFrame, chunk_rows: int = 200_000, progress=None) -> int:
     """COPY ``frame`` (columns named as in ``table``) into ``table``. Missing values become NULL.
 
-    Lists must already be PostgreSQL array literals and dicts JSON text; returns the rows written.
+    Lists must already be PostgreSQL array literals and dicts JSON text (an empty string is written as
+    NULL too); ``progress`` gets a line per chunk of a long write. Returns the rows written.
     """
     cursor = conn.connection.driver_connection.cursor()
     columns = ", ".join(f'"{c}"' for c in frame.columns)
@@ -20,6 +21,8 @@ def copy_frame(conn: sa.Connection, table: str, frame: pd.DataFrame, chunk_rows:
             buffer = io.StringIO()
             frame.iloc[start : start + chunk_rows].to_csv(buffer, header=False, index=False)
             copy.write(buffer.getvalue())
+            if progress and len(frame) > chunk_rows:
+                progress(f"  {min(start + chunk_rows, len(frame)):,} / {len(frame):,}")
     return len(frame)
 
 

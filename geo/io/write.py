@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from geo.db.copy import copy_frame
 from geo.errors import DataError
 from geo.models import SRID, Dataset
 
@@ -78,12 +78,14 @@ def write(
         raise AssertionError(f"columns not in {table.name}: {sorted(unknown)}")
     for name in prepared.geometry_columns:
         frame[name] = _ewkb(frame[name].to_numpy())
-    rows = _rows(frame)
+    for name in columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].map(_text)
     say = progress or (lambda _msg: None)
     with engine.begin() as conn:
         replaced = conn.execute(table.delete().where(table.c.source == source)).rowcount
-        say(f"writing {len(rows):,} rows into {table.name} ...")
-        _copy(conn, table.name, columns, rows, path=path, say=say)
+        say(f"writing {len(frame):,} rows into {table.name} ...")
+        _copy(conn, table.name, frame, path=path, say=say)
         conn.execute(sa.text(f'ANALYZE "{table.name}"'))  # fresh statistics: good plans right after a load
         conn.execute(sa.delete(Dataset).where(Dataset.source == source))
         conn.execute(
@@ -92,7 +94,7 @@ def write(
                 kind=prepared.kind,
                 path=str(path),
                 sha256=file_sha256(path),
-                rows=len(rows),
+                rows=len(frame),
                 repairs=prepared.repairs,
                 year=prepared.year,
                 notes="\n".join(prepared.notes) or None,
@@ -102,7 +104,7 @@ def write(
         source,
         prepared.kind,
         table.name,
-        len(rows),
+        len(frame),
         replaced,
         prepared.repairs,
         prepared.skipped,
@@ -123,37 +125,20 @@ def _ewkb(geoms: np.ndarray) -> list[str | None]:
     return out
 
 
-def _rows(frame: pd.DataFrame) -> list[tuple]:
-    def clean(value):
-        if value is None or value is pd.NA or value is pd.NaT:
-            return None
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        if isinstance(value, dict):
-            return json.dumps(value, ensure_ascii=False, default=str)
-        if isinstance(value, list | tuple):
-            return "{" + ",".join('"' + str(v).replace('"', '\\"') + '"' for v in value) + "}"
-        if isinstance(value, np.integer):
-            return int(value)
-        if isinstance(value, np.floating):
-            return float(value)
-        return value
-
-    return [tuple(clean(v) for v in row) for row in frame.itertuples(index=False, name=None)]
+def _text(value):
+    """Dicts as JSON and lists as PostgreSQL array literals, for COPY; other values unchanged."""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, list | tuple):
+        return "{" + ",".join('"' + str(v).replace('"', '\\"') + '"' for v in value) + "}"
+    return value
 
 
-def _copy(conn: sa.Connection, table: str, columns: list[str], rows: list[tuple], *, path: Path, say: Progress) -> None:
+def _copy(conn: sa.Connection, table: str, frame: pd.DataFrame, *, path: Path, say: Progress) -> None:
     import psycopg
 
-    cursor = conn.connection.driver_connection.cursor()
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    step = max(len(rows) // 10, 50_000)
     try:
-        with cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
-            for i, row in enumerate(rows, 1):
-                copy.write_row(row)
-                if i % step == 0:
-                    say(f"  {i:,} / {len(rows):,}")
+        copy_frame(conn, table, frame, progress=say)
     except psycopg.errors.UniqueViolation as exc:
         detail = exc.diag.message_detail or str(exc)
         raise DataError(
