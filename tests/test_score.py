@@ -26,7 +26,8 @@ from geo.score import (
 )
 from geo.score.candidates import read_candidates
 from geo.score.grade import grade, rank
-from geo.score.measure import measure
+from geo.score.data import FEW_POINTS
+from geo.score.measure import SORT_FROM, measure
 from geo.score.reference import reference_measure
 from geo.task import placement_tasks
 from tests.helpers import cli_env, opvangmatch
@@ -307,6 +308,35 @@ def test_fast_and_reference_paths_agree(demo_engine, data, families):
     ref_rank = rank(grade(data, ref, capacity, families).frame, ids)
     assert (fast_rank == ref_rank).all()
     assert (fast_rank > 0).sum() > 100
+
+
+def test_bulk_measuring_agrees_with_point_by_point(demo_engine, data, families):
+    """Many locations are measured in spatial order and located block by block: the results must be those of
+    the point-by-point path (chunks below FEW_POINTS), also for points exactly on shared boundaries and
+    points in no area."""
+    rng = np.random.default_rng(7)
+    doesburg = read_candidates(demo_engine, municipality="GM0221")[["x", "y"]].to_numpy(float)
+    vertices = shapely.get_coordinates(data.areas["buurt"].geoms)
+    vertices = vertices[rng.choice(len(vertices), min(len(vertices), 6_000), replace=False)]
+    xmin, ymin = vertices.min(axis=0)
+    xmax, ymax = vertices.max(axis=0)
+    scattered = np.column_stack([rng.uniform(xmin - 5_000, xmax + 5_000, 6_000), rng.uniform(ymin, ymax, 6_000)])
+    xy = np.vstack([doesburg, vertices, scattered])
+    rng.shuffle(xy)
+    assert len(xy) >= SORT_FROM
+    categories = list(families.categories)
+    bulk = measure(data, xy, categories)
+    chunks = [measure(data, xy[i : i + FEW_POINTS - 1], categories) for i in range(0, len(xy), FEW_POINTS - 1)]
+    for level in bulk.area_index:
+        one_by_one = np.concatenate([c.area_index[level] for c in chunks])
+        assert (bulk.area_index[level] == one_by_one).all(), level
+    assert (bulk.area_index["buurt"] >= 0).any() and (bulk.area_index["buurt"] < 0).any()  # buurten: a region
+    for category in categories:
+        assert (bulk.distance[category] == np.concatenate([c.distance[category] for c in chunks])).all()
+        assert (bulk.nearest[category] == np.concatenate([c.nearest[category] for c in chunks])).all()
+        for radius in (500, 1000):
+            key = (category, radius)
+            assert (bulk.within[key] == np.concatenate([c.within[key] for c in chunks])).all()
 
 
 # --- the command line ----------------------------------------------------------------------------------------------

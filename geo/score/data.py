@@ -23,6 +23,8 @@ LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "m
 BOUNDARY_TOLERANCE_M = 250.0
 # Below this many points, testing each point against the area tree beats testing area by area.
 FEW_POINTS = 2_000
+# Many points are located in blocks of this many consecutive points.
+BLOCK = 32
 
 
 @dataclass
@@ -55,51 +57,70 @@ class AreaLayer:
     def __post_init__(self) -> None:
         self.tree = shapely.STRtree(self.geoms)
 
-    def locate(self, points: np.ndarray) -> np.ndarray:
-        """Index of the area holding each point (-1 if none; the lowest code on shared boundaries).
+    def locate(self, xy: np.ndarray) -> np.ndarray:
+        """Index of the area holding each point of ``xy`` (N x 2; -1 if none; the lowest code on shared
+        boundaries).
 
         Points in no area but within :data:`BOUNDARY_TOLERANCE_M` of one get the nearest. Many points
-        are tested per area: the tree gives the areas whose box holds a point, and each (prepared)
-        area tests all its candidate points at once."""
-        found = np.full(len(points), -1, dtype=np.int64)
-        if len(self.geoms) == 0 or len(points) == 0:
+        are located in blocks of :data:`BLOCK` neighbours (fastest when ``xy`` is in spatial order): a
+        block whose box lies inside an area is assigned whole, the others point by point."""
+        xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
+        found = np.full(len(xy), -1, dtype=np.int64)
+        if len(self.geoms) == 0 or len(xy) == 0:
             return found
-        if len(points) < FEW_POINTS:
-            point_idx, area_idx = self.tree.query(points, predicate="intersects")
+        if len(xy) < FEW_POINTS:
+            point_idx, area_idx = self.tree.query(shapely.points(xy), predicate="intersects")
         else:
-            point_idx, area_idx = self._inside(points)
+            point_idx, area_idx = self._inside(xy)
         self._assign(found, point_idx, area_idx)
         missing = np.flatnonzero(found < 0)
         if len(missing):
             point_idx, area_idx = self.tree.query_nearest(
-                points[missing], max_distance=BOUNDARY_TOLERANCE_M, all_matches=True
+                shapely.points(xy[missing]), max_distance=BOUNDARY_TOLERANCE_M, all_matches=True
             )
             self._assign(found, missing[point_idx], area_idx)
         return found
 
-    def _inside(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(point, area) pairs where the area intersects the point, tested area by area."""
-        point_idx, area_idx = self.tree.query(points)  # bounding boxes only
+    def _inside(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point, area) pairs where the area intersects the point, found block by block."""
+        shapely.prepare(self.geoms)
+        starts = np.arange(0, len(xy), BLOCK)
+        lower = np.minimum.reduceat(xy, starts)
+        upper = np.maximum.reduceat(xy, starts)
+        boxes = shapely.box(lower[:, 0], lower[:, 1], upper[:, 0], upper[:, 1])
+        block_idx, area_idx = self.tree.query(boxes, predicate="intersects")
+        whole = shapely.contains(self.geoms[area_idx], boxes[block_idx])
+        # Blocks inside an area: every point of the block.
+        sizes = np.minimum(starts[block_idx[whole]] + BLOCK, len(xy)) - starts[block_idx[whole]]
+        inside_points = _expand(starts[block_idx[whole]], sizes)
+        inside_areas = np.repeat(area_idx[whole], sizes)
+        # Blocks across a boundary: each point, grouped by area.
+        block_idx, area_idx = block_idx[~whole], area_idx[~whole]
+        sizes = np.minimum(starts[block_idx] + BLOCK, len(xy)) - starts[block_idx]
+        point_idx = _expand(starts[block_idx], sizes)
+        area_idx = np.repeat(area_idx, sizes)
         order = np.argsort(area_idx, kind="stable")
         point_idx, area_idx = point_idx[order], area_idx[order]
-        xy = shapely.get_coordinates(points)
         hit = np.zeros(len(point_idx), dtype=bool)
-        shapely.prepare(self.geoms)
         cuts = np.flatnonzero(np.diff(area_idx)) + 1
         for start, stop in zip(np.r_[0, cuts], np.r_[cuts, len(area_idx)], strict=True):
             if stop > start:
                 rows = point_idx[start:stop]
                 hit[start:stop] = shapely.intersects_xy(self.geoms[area_idx[start]], xy[rows, 0], xy[rows, 1])
-        return point_idx[hit], area_idx[hit]
+        return np.concatenate([inside_points, point_idx[hit]]), np.concatenate([inside_areas, area_idx[hit]])
 
     def _assign(self, found: np.ndarray, point_idx: np.ndarray, area_idx: np.ndarray) -> None:
         """For each point, the matching area with the lowest code."""
         if len(point_idx) == 0:
             return
-        order = np.lexsort((self.codes[area_idx], point_idx))
-        point_idx, area_idx = point_idx[order], area_idx[order]
-        first = np.unique(point_idx, return_index=True)[1]
-        found[point_idx[first]] = area_idx[first]
+        single = np.bincount(point_idx, minlength=len(found))[point_idx] == 1
+        found[point_idx[single]] = area_idx[single]
+        point_idx, area_idx = point_idx[~single], area_idx[~single]
+        if len(point_idx):  # on a shared boundary (or overlapping areas)
+            order = np.lexsort((self.codes[area_idx], point_idx))
+            point_idx, area_idx = point_idx[order], area_idx[order]
+            first = np.unique(point_idx, return_index=True)[1]
+            found[point_idx[first]] = area_idx[first]
 
 
 @dataclass
@@ -191,6 +212,12 @@ class ScoringData:
         return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes)
 
 
+def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The ranges ``start .. start + size`` one after another, as one index array."""
+    offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.repeat(starts, sizes) + offsets
+
+
 def _areas(conn: sa.Connection, level: str, table: str) -> AreaLayer:
     frame = gpd.read_postgis(
         sa.text(f'SELECT code, name, population, geom FROM "{table}" ORDER BY code'), conn, geom_col="geom"
@@ -213,7 +240,7 @@ def _services(conn: sa.Connection, municipalities: AreaLayer) -> dict[str, Servi
         return {}
     frame = pd.DataFrame(rows, columns=["category", "id", "name", "x", "y"])
     xy = frame[["x", "y"]].to_numpy(dtype="float64")
-    where = municipalities.locate(shapely.points(xy))
+    where = municipalities.locate(xy)
     frame["municipality"] = np.where(where >= 0, municipalities.codes[np.maximum(where, 0)], None)
     layers = {}
     for category, group in frame.groupby("category", sort=True):
@@ -242,9 +269,8 @@ def _add_reception(conn: sa.Connection, areas: dict[str, AreaLayer]) -> int:
     index = {code: i for i, code in enumerate(municipalities.codes)}
     for capacity, located, x, y, code in rows:
         if located:
-            point = shapely.points([[x, y]])
             for layer in areas.values():
-                where = layer.locate(point)[0]
+                where = layer.locate(np.array([[x, y]]))[0]
                 if where >= 0:
                     layer.existing[where] += capacity
         elif code in index:

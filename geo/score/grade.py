@@ -42,8 +42,8 @@ class Flags:
             keys = np.zeros((self.n, (len(names) + 62) // 63), dtype=np.int64)
             for j, name in enumerate(names):
                 keys[:, j // 63] |= self.masks[name].astype(np.int64) << (j % 63)
-            if keys.shape[1] == 1:
-                unique, inverse = np.unique(keys[:, 0], return_inverse=True)
+            if keys.shape[1] == 1:  # hashing (factorize) beats sorting (unique) for a few patterns
+                inverse, unique = pd.factorize(keys[:, 0], sort=True)
                 unique = unique[:, None]
             else:
                 unique, inverse = np.unique(keys, axis=0, return_inverse=True)
@@ -52,6 +52,11 @@ class Flags:
         for k, pattern in enumerate(patterns):
             table[k] = pattern
         return table[np.asarray(inverse).ravel()]
+
+
+def take(values: np.ndarray, index: np.ndarray, missing) -> np.ndarray:
+    """``values[index]``, with ``missing`` where ``index`` is -1."""
+    return np.append(values, np.array([missing], dtype=values.dtype if missing is not None else object))[index]
 
 
 def ramp(value: np.ndarray, full: float, zero: float) -> np.ndarray:
@@ -95,19 +100,15 @@ def grade(
     columns: dict[str, np.ndarray] = {"capacity": capacity}
 
     # --- where: municipality and province ------------------------------------------------------------------------
-    mun_layer = data.areas["municipality"]
     mun_idx = measures.area_index["municipality"]
-    municipality = np.where(mun_idx >= 0, mun_layer.codes[np.maximum(mun_idx, 0)], None)
-    columns["municipality_code"] = municipality
     found = mun_idx >= 0
-    at = np.maximum(mun_idx, 0)
     by_municipality = data.per_municipality()
 
     def per_point(values: np.ndarray, missing):
         """A per-municipality array read at each location's municipality (``missing`` outside)."""
-        if not len(values):
-            return np.full(n, missing, dtype=object if missing is None else float)
-        return np.where(found, values[at], missing)
+        return take(values, mun_idx, missing)
+
+    columns["municipality_code"] = per_point(data.areas["municipality"].codes, None)
 
     columns["province_code"] = per_point(by_municipality["province_code"], None)
     flags.add("outside_municipalities", ~found)
@@ -118,19 +119,18 @@ def grade(
     for level in LEVELS:
         layer, idx = data.areas[level], measures.area_index[level]
         found = idx >= 0
-        safe = np.maximum(idx, 0)
-        population = np.where(found, layer.population[safe] if len(layer.codes) else np.nan, np.nan)
-        existing = np.where(found, layer.existing[safe] if len(layer.codes) else 0.0, 0.0)
+        population = take(layer.population, idx, np.nan)
+        existing = take(layer.existing, idx, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             share = (existing + capacity) / population
         usable = found & np.isfinite(population) & (population >= max(profile.min_population, 1))
         rule = profile.levels[level]
         fit = np.where(usable, ramp(share, rule.good * f, rule.too_much * f), np.nan)
-        columns[f"{level}_code"] = np.where(found, layer.codes[safe] if len(layer.codes) else None, None)
+        columns[f"{level}_code"] = take(layer.codes, idx, None)
         columns[f"{level}_population"] = population
         columns[f"{level}_existing"] = existing
         columns[f"{level}_share"] = np.where(usable, share, np.nan)
-        columns[f"{level}_allowed"] = np.full(n, rule.good * f)
+        columns[f"{level}_allowed"] = np.broadcast_to(rule.good * f, n)  # one value for all
         columns[f"{level}_fit"] = fit
         level_fits.append(fit)
         flags.add(f"no_{level}_data", ~found)
@@ -157,18 +157,15 @@ def grade(
         columns[f"{category}_distance"] = np.where(measured, distance, np.nan)
         columns[f"{category}_estimate"] = estimate
         columns[f"{category}_score"] = score
-        nearest = measures.nearest.get(category)
-        columns[f"{category}_nearest"] = (
-            np.where(measured, layer.names[np.maximum(nearest, 0)], None) if layer is not None else np.full(n, None)
-        )
-        columns[f"{category}_nearest_id"] = (
-            np.where(measured, layer.ids[np.maximum(nearest, 0)], -1) if layer is not None else np.full(n, -1)
-        )
+        nearest = np.where(measured, measures.nearest.get(category, -1), -1)
+        columns[f"{category}_nearest"] = take(layer.names if layer is not None else np.array([]), nearest, None)
+        columns[f"{category}_nearest_id"] = take(layer.ids if layer is not None else np.array([]), nearest, -1)
         for radius in RADII:
-            columns[f"{category}_n{radius}"] = measures.within.get((category, radius), np.zeros(n, dtype=np.int64))
+            counts = measures.within.get((category, radius))
+            columns[f"{category}_n{radius}"] = counts if counts is not None else np.zeros(n, dtype=np.int64)
         if rule.weight > 0:
-            weighted += np.where(available, score * rule.weight, 0.0)
-            weights += np.where(available, rule.weight, 0.0)
+            weighted += np.nan_to_num(score, nan=0.0) * rule.weight
+            weights += available * rule.weight
             flags.add(f"missing_{category}", ~available)
             flags.add(f"estimated_{category}", ~measured & available)
     proximity = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
@@ -177,8 +174,8 @@ def grade(
 
     # --- task contribution -------------------------------------------------------------------------------------
     for level in ("municipality", "province"):
-        columns[f"{level}_gap"] = per_point(by_municipality[f"{level}_gap"], np.nan).astype(float)
-        columns[f"{level}_required"] = per_point(by_municipality[f"{level}_required"], np.nan).astype(float)
+        columns[f"{level}_gap"] = per_point(by_municipality[f"{level}_gap"].astype(float), np.nan)
+        columns[f"{level}_required"] = per_point(by_municipality[f"{level}_required"].astype(float), np.nan)
         columns[f"{level}_task_basis"] = per_point(by_municipality[f"{level}_required_basis"], None)
     gap = columns["municipality_gap"]
     closes = np.where(np.isfinite(gap), np.minimum(capacity, np.maximum(gap, 0.0)), np.nan)

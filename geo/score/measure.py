@@ -6,15 +6,17 @@ The fast path (:func:`measure`) is vectorised (KD-tree per category, STRtree poi
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 
 from geo.score.data import FEW_POINTS, ScoringData
 
 RADII = (500, 1000)
+# From this many locations on, they are measured in spatial order (see :func:`measure`).
+SORT_FROM = 10_000
 
 
 @dataclass
@@ -41,32 +43,82 @@ class Measures:
 
 
 def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = None) -> Measures:
-    """Measure every location in ``xy`` (N x 2, EPSG:28992 metres)."""
+    """Measure every location in ``xy`` (N x 2, EPSG:28992 metres).
+
+    Many locations are measured in spatial (Z-curve) order, so that neighbouring queries touch the same
+    tree nodes and polygons, and the results are put back in the order given."""
     xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
-    points = shapely.points(xy)
-    if len(points) < FEW_POINTS:
-        area_index = {level: layer.locate(points) for level, layer in data.areas.items()}
-    else:  # shapely releases the GIL: the levels run side by side
-        with ThreadPoolExecutor(max_workers=len(data.areas)) as pool:
-            located = {level: pool.submit(layer.locate, points) for level, layer in data.areas.items()}
+    if len(xy) < SORT_FROM:
+        return _measure(data, xy, categories)
+    order = z_order(xy)
+    measures = _measure(data, np.ascontiguousarray(xy[order]), categories)
+    return _unsort(measures, order, xy)
+
+
+def z_order(xy: np.ndarray, cell: float = 10.0) -> np.ndarray:
+    """A permutation of ``xy`` along a Z-order (Morton) curve over ``cell``-metre cells."""
+    grid = ((xy - xy.min(axis=0)) // cell).astype(np.uint64)
+
+    def spread(v: np.ndarray) -> np.ndarray:  # the bits of v, with a zero bit between each two
+        v = v & np.uint64(0xFFFFFFFF)
+        for shift, mask in (
+            (16, 0x0000FFFF0000FFFF),
+            (8, 0x00FF00FF00FF00FF),
+            (4, 0x0F0F0F0F0F0F0F0F),
+            (2, 0x3333333333333333),
+            (1, 0x5555555555555555),
+        ):
+            v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+        return v
+
+    return np.argsort(spread(grid[:, 0]) | (spread(grid[:, 1]) << np.uint64(1)), kind="stable")
+
+
+def _unsort(measures: Measures, order: np.ndarray, xy: np.ndarray) -> Measures:
+    """``measures`` taken in ``order``, put back in the original order."""
+
+    def back(values: np.ndarray) -> np.ndarray:
+        out = np.empty_like(values)
+        out[order] = values
+        return out
+
+    return Measures(
+        xy,
+        {k: back(v) for k, v in measures.area_index.items()},
+        {k: back(v) for k, v in measures.distance.items()},
+        {k: back(v) for k, v in measures.nearest.items()},
+        {k: back(v) for k, v in measures.within.items()},
+    )
+
+
+def _measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None) -> Measures:
+    categories = categories if categories is not None else sorted(data.services)
+    layers = {c: data.services.get(c) for c in categories}
+    searchable = [c for c, layer in layers.items() if layer is not None and layer.tree is not None]
+    if len(xy) < FEW_POINTS:
+        area_index = {level: layer.locate(xy) for level, layer in data.areas.items()}
+        searched = {c: _nearest_and_counts(layers[c].tree, xy) for c in searchable}
+    else:  # shapely and the KD-tree release the GIL: areas and categories are measured side by side
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            located = {level: pool.submit(layer.locate, xy) for level, layer in data.areas.items()}
+            queued = {c: pool.submit(_nearest_and_counts, layers[c].tree, xy, workers=1) for c in searchable}
             area_index = {level: job.result() for level, job in located.items()}
+            searched = {c: job.result() for c, job in queued.items()}
     distance, nearest, within = {}, {}, {}
-    for category in categories if categories is not None else sorted(data.services):
-        layer = data.services.get(category)
-        if layer is None or layer.tree is None:
-            distance[category] = np.full(len(xy), np.inf)
-            nearest[category] = np.full(len(xy), -1)
-            for radius in RADII:
-                within[(category, radius)] = np.zeros(len(xy), dtype=np.int64)
-            continue
-        dist, idx, counts = _nearest_and_counts(layer.tree, xy)
-        distance[category], nearest[category] = dist, idx
+    for category in categories:
+        if category in searched:
+            distance[category], nearest[category], counts = searched[category]
+        else:
+            distance[category], nearest[category] = np.full(len(xy), np.inf), np.full(len(xy), -1)
+            counts = {radius: np.zeros(len(xy), dtype=np.int64) for radius in RADII}
         for radius in RADII:
             within[(category, radius)] = counts[radius]
     return Measures(xy, area_index, distance, nearest, within)
 
 
-def _nearest_and_counts(tree, xy: np.ndarray, k: int = 4) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+def _nearest_and_counts(
+    tree, xy: np.ndarray, k: int = 4, workers: int | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
     """Nearest point (distance, index) and counts within every radius of :data:`RADII`, in one pass.
 
     One k-nearest query bounded by the largest radius answers most locations; those with nothing that
@@ -75,24 +127,26 @@ def _nearest_and_counts(tree, xy: np.ndarray, k: int = 4) -> tuple[np.ndarray, n
     """
     largest = max(RADII)
     k = min(k, tree.n)
-    workers = _workers(len(xy))
+    workers = _workers(len(xy), workers)
     dist, idx = tree.query(xy, k=k, distance_upper_bound=largest, workers=workers)
     dist, idx = dist.reshape(len(xy), k), idx.reshape(len(xy), k)
     nearest_distance, nearest_index = dist[:, 0].copy(), idx[:, 0].copy()
     far = np.flatnonzero(~np.isfinite(nearest_distance))
     if len(far):
-        nearest_distance[far], nearest_index[far] = tree.query(xy[far], k=1, workers=_workers(len(far)))
+        nearest_distance[far], nearest_index[far] = tree.query(xy[far], k=1, workers=_workers(len(far), workers))
     counts = {}
     for radius in RADII:
         counts[radius] = (dist <= radius).sum(axis=1).astype(np.int64)
         crowded = np.flatnonzero(dist[:, -1] <= radius)
         if len(crowded):
             counts[radius][crowded] = tree.query_ball_point(
-                xy[crowded], r=radius, return_length=True, workers=_workers(len(crowded))
+                xy[crowded], r=radius, return_length=True, workers=_workers(len(crowded), workers)
             )
     return nearest_distance, nearest_index, counts
 
 
-def _workers(n: int) -> int:
-    """Threads for KD-tree queries: all cores for bulk work, one for a few points (no pool overhead)."""
-    return -1 if n >= 10_000 else 1
+def _workers(n: int, most: int | None = None) -> int:
+    """Threads for KD-tree queries: all cores (or ``most``) for bulk work, one for a few points."""
+    if n < 10_000:
+        return 1
+    return most if most is not None and most > 0 else -1
