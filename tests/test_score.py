@@ -25,8 +25,8 @@ from geo.score import (
     summary_lines,
 )
 from geo.score.candidates import read_candidates
-from geo.score.grade import grade, rank
 from geo.score.data import FEW_POINTS
+from geo.score.grade import grade, rank
 from geo.score.measure import SORT_FROM, measure
 from geo.score.reference import reference_measure
 from geo.task import placement_tasks

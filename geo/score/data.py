@@ -16,6 +16,7 @@ from scipy.spatial import cKDTree
 from sqlalchemy.engine import Engine
 
 from geo.db.status import data_vintage
+from geo.score.zorder import z_order
 
 LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "municipality"}
 # CBS boundaries in the shipped files are generalised: a point inside none of the areas of a level but
@@ -57,21 +58,25 @@ class AreaLayer:
     def __post_init__(self) -> None:
         self.tree = shapely.STRtree(self.geoms)
 
-    def locate(self, xy: np.ndarray) -> np.ndarray:
+    def locate(self, xy: np.ndarray, *, in_spatial_order: bool = False) -> np.ndarray:
         """Index of the area holding each point of ``xy`` (N x 2; -1 if none; the lowest code on shared
         boundaries).
 
         Points in no area but within :data:`BOUNDARY_TOLERANCE_M` of one get the nearest. Many points
-        are located in blocks of :data:`BLOCK` neighbours (fastest when ``xy`` is in spatial order): a
-        block whose box lies inside an area is assigned whole, the others point by point."""
+        are located in blocks of :data:`BLOCK` neighbours along a Z-curve (``in_spatial_order``: ``xy``
+        already is): a block whose box lies inside an area is assigned whole, the others point by point."""
         xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
         found = np.full(len(xy), -1, dtype=np.int64)
         if len(self.geoms) == 0 or len(xy) == 0:
             return found
         if len(xy) < FEW_POINTS:
             point_idx, area_idx = self.tree.query(shapely.points(xy), predicate="intersects")
-        else:
+        elif in_spatial_order:
             point_idx, area_idx = self._inside(xy)
+        else:
+            order = z_order(xy)
+            point_idx, area_idx = self._inside(np.ascontiguousarray(xy[order]))
+            point_idx = order[point_idx]
         self._assign(found, point_idx, area_idx)
         missing = np.flatnonzero(found < 0)
         if len(missing):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geo.score.data import FEW_POINTS, ScoringData
+from geo.score.zorder import z_order
 
 RADII = (500, 1000)
 # From this many locations on, they are measured in spatial order (see :func:`measure`).
@@ -51,27 +52,8 @@ def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = No
     if len(xy) < SORT_FROM:
         return _measure(data, xy, categories)
     order = z_order(xy)
-    measures = _measure(data, np.ascontiguousarray(xy[order]), categories)
+    measures = _measure(data, np.ascontiguousarray(xy[order]), categories, spatial=True)
     return _unsort(measures, order, xy)
-
-
-def z_order(xy: np.ndarray, cell: float = 10.0) -> np.ndarray:
-    """A permutation of ``xy`` along a Z-order (Morton) curve over ``cell``-metre cells."""
-    grid = ((xy - xy.min(axis=0)) // cell).astype(np.uint64)
-
-    def spread(v: np.ndarray) -> np.ndarray:  # the bits of v, with a zero bit between each two
-        v = v & np.uint64(0xFFFFFFFF)
-        for shift, mask in (
-            (16, 0x0000FFFF0000FFFF),
-            (8, 0x00FF00FF00FF00FF),
-            (4, 0x0F0F0F0F0F0F0F0F),
-            (2, 0x3333333333333333),
-            (1, 0x5555555555555555),
-        ):
-            v = (v | (v << np.uint64(shift))) & np.uint64(mask)
-        return v
-
-    return np.argsort(spread(grid[:, 0]) | (spread(grid[:, 1]) << np.uint64(1)), kind="stable")
 
 
 def _unsort(measures: Measures, order: np.ndarray, xy: np.ndarray) -> Measures:
@@ -91,7 +73,7 @@ def _unsort(measures: Measures, order: np.ndarray, xy: np.ndarray) -> Measures:
     )
 
 
-def _measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None) -> Measures:
+def _measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None, spatial: bool = False) -> Measures:
     categories = categories if categories is not None else sorted(data.services)
     layers = {c: data.services.get(c) for c in categories}
     searchable = [c for c, layer in layers.items() if layer is not None and layer.tree is not None]
@@ -100,7 +82,9 @@ def _measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None) ->
         searched = {c: _nearest_and_counts(layers[c].tree, xy) for c in searchable}
     else:  # shapely and the KD-tree release the GIL: areas and categories are measured side by side
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            located = {level: pool.submit(layer.locate, xy) for level, layer in data.areas.items()}
+            located = {
+                level: pool.submit(layer.locate, xy, in_spatial_order=spatial) for level, layer in data.areas.items()
+            }
             queued = {c: pool.submit(_nearest_and_counts, layers[c].tree, xy, workers=1) for c in searchable}
             area_index = {level: job.result() for level, job in located.items()}
             searched = {c: job.result() for c, job in queued.items()}
