@@ -6,9 +6,10 @@ import io
 
 import pandas as pd
 import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
 
 
-def copy_frame(conn: sa.Connection, table: str, frame: pd.DataFrame, chunk_rows: int = 200_000, progress=None) -> int:
+def copy_frame(conn: sa.Connection, table: str, frame: pd.DataFrame, chunk_rows: int = 50_000, progress=None) -> int:
     """COPY ``frame`` (columns named as in ``table``) into ``table``. Missing values become NULL.
 
     Lists must already be PostgreSQL array literals and dicts JSON text (an empty string is written as
@@ -16,7 +17,9 @@ def copy_frame(conn: sa.Connection, table: str, frame: pd.DataFrame, chunk_rows:
     """
     cursor = conn.connection.driver_connection.cursor()
     columns = ", ".join(f'"{c}"' for c in frame.columns)
-    with cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN WITH (FORMAT csv)') as copy:
+    # A writer thread sends each chunk while the next is formatted: the server parses as Python writes.
+    writer = QueuedLibpqWriter(cursor)
+    with cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN WITH (FORMAT csv)', writer=writer) as copy:
         for start in range(0, len(frame), chunk_rows):
             buffer = io.StringIO()
             frame.iloc[start : start + chunk_rows].to_csv(buffer, header=False, index=False)

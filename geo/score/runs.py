@@ -70,23 +70,38 @@ def score_candidates(
 def measure_names(profile: Profile) -> list[str]:
     """Names of the raw measures stored per candidate, in order (kept once per run in ``score_run``).
 
-    Distances in metres, counts within 500 m / 1 km, the id of the nearest service (a row of
-    ``service``), CBS estimates, area codes with population, existing places and share, and gaps;
-    scores per category and level follow from these and the run's profile version.
+    Area codes first, then numbers: capacity and task figures, population, existing places and share
+    per level, and per category the distance in metres (to the millimetre), the CBS estimate, the id of
+    the nearest service (a row of ``service``) and the counts within 500 m / 1 km. Scores per category
+    and level follow from these and the run's profile version.
     """
-    names = ["capacity_estimate", "floor_area", "closes_places", "municipality_gap", "province_gap"]
+    names = [f"{level}_code" for level in LEVELS]
+    names += ["capacity_estimate", "floor_area", "closes_places", "municipality_gap", "province_gap"]
     for level in LEVELS:
-        names += [f"{level}_{part}" for part in ("code", "population", "existing", "share")]
+        names += [f"{level}_{part}" for part in ("population", "existing", "share")]
     for category in profile.categories:
         names += [f"{category}_{part}" for part in ("distance", "estimate", "nearest_id", *(f"n{r}" for r in RADII))]
     return names
 
 
 def _measures_json(frame: pd.DataFrame, names: list[str]) -> list[str]:
-    """Each candidate's raw measures as one JSON array, in the order of ``names`` (vectorised)."""
-    values = frame[names].replace([np.inf, -np.inf], np.nan)
+    """Each candidate's raw measures as one JSON array, in the order of ``names`` (vectorised).
+
+    Distances are kept to the millimetre; infinity and NaN become null."""
+    if not len(frame):
+        return []
+    def clean(name: str) -> np.ndarray | pd.Series:
+        column = frame[name]
+        if column.dtype.kind != "f":
+            return column
+        column = column.to_numpy()
+        if name.endswith(("_distance", "_estimate")):
+            column = np.round(column, 3)
+        return np.where(np.isinf(column), np.nan, column)
+
+    values = pd.DataFrame({name: clean(name) for name in names})
     text = values.to_json(orient="values", double_precision=10, force_ascii=False)
-    return ["[" + row + "]" for row in text[2:-2].split("],[")] if len(values) else []
+    return ["[" + row + "]" for row in text[2:-2].split("],[")]
 
 
 def store_run(engine: Engine, result: CandidateScores) -> int:
