@@ -6,10 +6,10 @@ Scoring every candidate once per profile (and data snapshot) and serialising eac
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
+import orjson
 import pandas as pd
 from pyproj import Transformer
 
@@ -50,7 +50,8 @@ class CandidateTable:
         self.municipality = frame["municipality_code"].to_numpy(dtype=object)
         self.province = frame["province_code"].to_numpy(dtype=object)
         self.total = frame["total"].to_numpy(dtype=float)
-        self.features = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in self._features()]
+        # orjson writes NaN as null (a missing name in a pandas string column is NaN, not None).
+        self.features = [orjson.dumps(f, option=orjson.OPT_SERIALIZE_NUMPY) for f in self._features()]
 
     def _features(self):
         profile = self.profile
@@ -124,11 +125,11 @@ class CandidateTable:
             mask &= self.total >= min_score
         return np.flatnonzero(mask)
 
-    def collection(self, rows: np.ndarray, offset: int, limit: int, extra: dict) -> str:
-        """A FeatureCollection of ``rows[offset:offset+limit]`` as JSON text, with ``extra`` members."""
+    def collection(self, rows: np.ndarray, offset: int, limit: int, extra: dict) -> bytes:
+        """A FeatureCollection of ``rows[offset:offset+limit]`` as JSON (UTF-8), with ``extra`` members."""
         page = rows[offset : offset + limit]
-        head = json.dumps({"type": "FeatureCollection", **extra}, separators=(",", ":"))[:-1]
-        return head + ',"features":[' + ",".join(self.features[i] for i in page) + "]}"
+        head = orjson.dumps({"type": "FeatureCollection", **extra})[:-1]
+        return head + b',"features":[' + b",".join([self.features[i] for i in page]) + b"]}"
 
     def row_of(self, candidate_id: str) -> int:
         where = np.flatnonzero(self.ids == candidate_id)

@@ -273,6 +273,23 @@ def test_candidates_are_geojson_ranked_with_their_breakdown(client, keys):
     assert all(f["properties"]["total"] >= 0.99 for f in high["features"])
 
 
+def strict_json(text: str):
+    """Parse as RFC 8259 JSON: NaN and Infinity (which Python's json accepts) are errors."""
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("path", ["/candidates?limit=1000", "/collections/candidates/items?limit=1000"])
+def test_every_candidate_feature_is_strict_json(client, keys, path):
+    """Missing names and distances are null, never NaN (a browser's JSON.parse refuses NaN)."""
+    body = strict_json(client.get(path, headers=h(keys, "viewer")).text)
+    proximity = [p for f in body["features"] for p in f["properties"]["proximity"].values()]
+    assert any(p["nearest"] is None for p in proximity) and any(isinstance(p["nearest"], str) for p in proximity)
+
+
 @pytest.mark.parametrize(
     "path,status,words",
     [
