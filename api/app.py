@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
@@ -26,6 +27,7 @@ from geo.errors import ConfigError
 from geo.settings import Settings
 
 
+@functools.cache
 def app_version() -> str:
     try:
         return version("opvangmatch")
@@ -36,8 +38,10 @@ def app_version() -> str:
 def _engine_for(settings: Settings, config: ApiConfig) -> Engine:
     return make_engine(
         settings,
-        pool_size=8,
-        max_overflow=8,
+        # As many kept connections as concurrent requests in flight: overflow connections are closed after each
+        # use, and opening one per request made /health's p99 1.5 s at 16 clients.
+        pool_size=16,
+        max_overflow=0,
         pool_timeout=5,
         connect_args={"options": f"-c statement_timeout={int(config.statement_timeout_ms)}", "connect_timeout": 5},
     )

@@ -14,7 +14,7 @@ import pandas as pd
 from pyproj import Transformer
 
 from geo.errors import NotFoundError
-from geo.score import explain, summary_lines
+from geo.score import POINT_NOTE, explain, summary_lines
 from geo.score.profile import LEVELS
 
 _TO_WGS84 = Transformer.from_crs(28992, 4326, always_xy=True)
@@ -143,5 +143,6 @@ class CandidateTable:
             raise NotFoundError(f"candidate {candidate_id} is not a scored candidate building")
         i = self.position[candidate_id]
         result = explain(self.scores.graded, i, self.scores.data)
+        result["notes"].append(POINT_NOTE)
         result["summary"] = summary_lines(result)
         return result

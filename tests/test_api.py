@@ -263,6 +263,8 @@ def test_candidates_are_geojson_ranked_with_their_breakdown(client, keys):
     assert 6.0 < lon < 6.3 and 51.9 < lat < 52.1
     detail = client.get(f"/candidates/{first['id']}", headers=h(keys, "viewer")).json()
     assert detail["properties"]["total"] == first["properties"]["total"] and detail["properties"]["summary"]
+    assert any("representative point" in note for note in body["notes"])
+    assert any("representative point" in note for note in detail["properties"]["notes"])
     boxed = client.get(
         "/candidates",
         params={"bbox": f"{lon - 1e-4},{lat - 1e-4},{lon + 1e-4},{lat + 1e-4}", "min_score": 0.0},

@@ -14,6 +14,7 @@ from api.models import FeatureCollectionOut, MunicipalityCode, ProfileName, Prov
 from api.responses import GEOJSON, GeoJSONResponse
 from api.routes.score import profile_named
 from geo.errors import NotFoundError
+from geo.score import POINT_NOTE
 
 router = APIRouter(prefix="/candidates", tags=["candidates"])
 MAX_LIMIT = 1000
@@ -57,6 +58,7 @@ def list_candidates(
         "numberReturned": len(rows[offset : offset + limit]),
         "profile": {"name": table.profile.name, "version": table.profile.version},
         "data_vintage": table.scores.data.vintage["id"],
+        "notes": [POINT_NOTE],
     }
     return Response(table.collection(rows, offset, limit, extra), media_type=GEOJSON)
 
