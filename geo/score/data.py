@@ -104,7 +104,7 @@ class AreaLayer:
         sizes = np.minimum(starts[block_idx] + BLOCK, len(xy)) - starts[block_idx]
         point_idx = _expand(starts[block_idx], sizes)
         area_idx = np.repeat(area_idx, sizes)
-        order = np.argsort(area_idx, kind="stable")
+        order = np.argsort(_narrow(area_idx, len(self.geoms)), kind="stable")  # a radix sort for small ints
         point_idx, area_idx = point_idx[order], area_idx[order]
         hit = np.zeros(len(point_idx), dtype=bool)
         cuts = np.flatnonzero(np.diff(area_idx)) + 1
@@ -215,6 +215,14 @@ class ScoringData:
             f"period {period}) / {int(population):,} inhabitants = {share:.4%}"
         )
         return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes)
+
+
+def _narrow(index: np.ndarray, size: int) -> np.ndarray:
+    """``index`` (values below ``size``) in the smallest unsigned integer type that holds them."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if size <= np.iinfo(dtype).max + 1:
+            return index.astype(dtype)
+    return index
 
 
 def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
