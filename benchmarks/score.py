@@ -151,13 +151,15 @@ def prepare_bench_database(settings: Settings, rng, n_services: int, n_buurten: 
     return engine, domain
 
 
-def median_seconds(work, repeat: int) -> float:
-    """Median wall time of ``repeat`` runs of ``work()``."""
+def median_seconds(work, repeat: int, spread: list | None = None) -> float:
+    """Median wall time of ``repeat`` runs of ``work()``; every time is appended to ``spread``."""
     seconds = []
     for _ in range(repeat):
         started = time.perf_counter()
         work()
         seconds.append(time.perf_counter() - started)
+    if spread is not None:
+        spread.extend(seconds)
     return float(np.median(seconds))
 
 
@@ -209,7 +211,8 @@ def main() -> None:
             for category in CATEGORIES:
                 trees[category].query(xy, k=1, workers=-1)
 
-        engine_s = median_seconds(engine_run, args.repeat)
+        engine_times: list[float] = []
+        engine_s = median_seconds(engine_run, args.repeat, engine_times)
         floor_s = median_seconds(lambda xy=xy: floor_run(xy), args.repeat)
         ordered = np.ascontiguousarray(xy[z_order(xy)])
         ordered_s = median_seconds(lambda xy=ordered: floor_run(xy), args.repeat)
@@ -218,6 +221,7 @@ def main() -> None:
             f"| {engine_s / floor_s:.2f}x | {ordered_s:6.2f} s = {n / ordered_s:>10,.0f}/s "
             f"| {engine_s / ordered_s:.2f}x"
         )
+        print(f"{'':>12}   engine runs: " + ", ".join(f"{t:.2f}" for t in engine_times) + " s")
     xy = sample_points(domain, args.reference, rng)
     t = time.perf_counter()
     reference_measure(engine, data, xy, CATEGORIES)
