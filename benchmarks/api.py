@@ -30,6 +30,7 @@ import sqlalchemy as sa
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from api.auth import create_key, hash_key  # noqa: E402
+from api.cli import uvicorn_command  # noqa: E402
 from geo.db import prepare_database  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
@@ -43,23 +44,7 @@ def free_port() -> int:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.cli:app_from_env",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    return subprocess.Popen(command, env=os.environ.copy())
+    return subprocess.Popen(uvicorn_command(port, workers=workers, access_log=False), env=os.environ.copy())
 
 
 def wait_ready(base: str, key: str, timeout: float = 90) -> None:

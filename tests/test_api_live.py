@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import create_key, hash_key
+from api.cli import uvicorn_command
 from geo.db import prepare_database
 from geo.db.managed import Cluster
 from geo.settings import Settings
@@ -38,19 +38,7 @@ def live(demo_settings, demo_engine, tmp_path_factory):
     key = create_key(demo_engine, "viewer", label="tests")
     port = free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.cli:app_from_env",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        uvicorn_command(port),
         env=cli_env(demo_settings, tmp_path_factory.mktemp("home")),
         cwd=str(Path(__file__).resolve().parents[1]),
     )

@@ -122,33 +122,21 @@ def clean_geometries(
         raise DataError(path, "the file holds no features")
     geoms = shapely.force_2d(geoms)
     repairs = 0
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if missing.any():
-        i = int(np.flatnonzero(missing)[0])
-        raise DataError(
-            path, "empty or missing geometry", row=feature_label(label, i + 1, ids.iloc[i]), field="geometry"
-        )
+
+    def refuse_first(bad: np.ndarray, problem) -> None:
+        """Stop at the first feature where ``bad`` holds, naming it; ``problem(i)`` says what is wrong."""
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(path, problem(i), row=feature_label(label, i + 1, ids.iloc[i]), field="geometry")
+
+    refuse_first(shapely.is_missing(geoms) | shapely.is_empty(geoms), lambda i: "empty or missing geometry")
     types = shapely.get_type_id(geoms)
     if kind == "point":
-        bad = types != 0
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                path,
-                f"expected a Point, got {shapely.get_type_id(geoms[i]) and geoms[i].geom_type}",
-                row=feature_label(label, i + 1, ids.iloc[i]),
-                field="geometry",
-            )
+        refuse_first(types != 0, lambda i: f"expected a Point, got {geoms[i].geom_type}")
     else:
-        bad = ~np.isin(types, [3, 6, 7])
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                path,
-                f"expected a Polygon or MultiPolygon, got {geoms[i].geom_type}",
-                row=feature_label(label, i + 1, ids.iloc[i]),
-                field="geometry",
-            )
+        refuse_first(
+            ~np.isin(types, [3, 6, 7]), lambda i: f"expected a Polygon or MultiPolygon, got {geoms[i].geom_type}"
+        )
         invalid = ~shapely.is_valid(geoms) | (types == 7)
         for i in np.flatnonzero(invalid):
             fixed = _polygonal(shapely.make_valid(geoms[i]))
@@ -166,14 +154,10 @@ def clean_geometries(
     bounds = shapely.bounds(geoms)
     xmin, ymin, xmax, ymax = NL_BOUNDS_RD
     outside = (bounds[:, 0] < xmin) | (bounds[:, 1] < ymin) | (bounds[:, 2] > xmax) | (bounds[:, 3] > ymax)
-    if outside.any():
-        i = int(np.flatnonzero(outside)[0])
-        raise DataError(
-            path,
-            f"coordinates outside the Netherlands (RD bounds {np.round(bounds[i]).tolist()}); is the CRS right?",
-            row=feature_label(label, i + 1, ids.iloc[i]),
-            field="geometry",
-        )
+    refuse_first(
+        outside,
+        lambda i: f"coordinates outside the Netherlands (RD bounds {np.round(bounds[i]).tolist()}); is the CRS right?",
+    )
     return geoms, repairs
 
 
