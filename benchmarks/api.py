@@ -2,7 +2,8 @@
 
 Starts ``uvicorn`` with the app of the environment's database (``make demo`` data), creates a temporary admin key,
 and runs 16 concurrent clients against ``POST /score`` (random points in Doesburg and the Drechtsteden) and
-``GET /candidates?limit=500``; prints requests per second and latency percentiles. The key is deleted at the end.
+``GET /candidates?limit=500`` (and ``GET /health``, which reads the database); prints requests per second and
+latency percentiles. The key is deleted at the end.
 
 The load comes from ``wrk`` (Debian package ``wrk``; a Lua script makes a random body per request) when it is
 installed: a Python client would take much of the two cores itself. Without wrk, an httpx client is used and says so.
@@ -35,6 +36,9 @@ from geo.db import prepare_database  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
 AREAS = [(6.115, 52.005, 6.155, 52.025), (4.64, 51.78, 4.72, 51.83)]  # Doesburg, Dordrecht (lon/lat)
+
+
+GETS = {"candidates": "/candidates?limit=500", "health": "/health"}  # GET endpoints measured, besides POST /score
 
 
 def free_port() -> int:
@@ -83,7 +87,7 @@ async def run(base: str, key: str, kind: str, clients: int, seconds: float) -> t
                 if kind == "score":
                     response = await client.post("/score", json=score_body(rng))
                 else:
-                    response = await client.get("/candidates", params={"limit": 500})
+                    response = await client.get(GETS[kind])
                 latencies.append(time.perf_counter() - started)
                 errors += response.status_code != 200
 
@@ -119,7 +123,7 @@ def run_wrk(base: str, key: str, kind: str, clients: int, seconds: float) -> str
             script.write(WRK_SCORE.format(AREAS=areas, key=key))
         command += ["-s", script.name, f"{base}/score"]
     else:
-        command += ["-H", f"X-API-Key: {key}", f"{base}/candidates?limit=500"]
+        command += ["-H", f"X-API-Key: {key}", f"{base}{GETS[kind]}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
     pct = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", out, re.M))
@@ -160,7 +164,7 @@ def main() -> None:
         )
         use_wrk = shutil.which("wrk") is not None
         print("load generator: " + ("wrk" if use_wrk else "httpx in this process (install wrk for honest figures)"))
-        for kind, label in (("score", "POST /score"), ("candidates", "GET /candidates?limit=500")):
+        for kind, label in (("score", "POST /score"), *((kind, f"GET {path}") for kind, path in GETS.items())):
             if use_wrk:
                 print(f"{label:<28} {run_wrk(base, key, kind, args.clients, args.seconds)}")
             else:
