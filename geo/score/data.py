@@ -99,19 +99,12 @@ class AreaLayer:
         sizes = np.minimum(starts[block_idx[whole]] + BLOCK, len(xy)) - starts[block_idx[whole]]
         inside_points = _expand(starts[block_idx[whole]], sizes)
         inside_areas = np.repeat(area_idx[whole], sizes)
-        # Blocks across a boundary: each point, grouped by area.
+        # Blocks across a boundary: each point against each of the block's areas (pairs stay in Z-order).
         block_idx, area_idx = block_idx[~whole], area_idx[~whole]
         sizes = np.minimum(starts[block_idx] + BLOCK, len(xy)) - starts[block_idx]
         point_idx = _expand(starts[block_idx], sizes)
         area_idx = np.repeat(area_idx, sizes)
-        order = np.argsort(_narrow(area_idx, len(self.geoms)), kind="stable")  # a radix sort for small ints
-        point_idx, area_idx = point_idx[order], area_idx[order]
-        hit = np.zeros(len(point_idx), dtype=bool)
-        cuts = np.flatnonzero(np.diff(area_idx)) + 1
-        for start, stop in zip(np.r_[0, cuts], np.r_[cuts, len(area_idx)], strict=True):
-            if stop > start:
-                rows = point_idx[start:stop]
-                hit[start:stop] = shapely.intersects_xy(self.geoms[area_idx[start]], xy[rows, 0], xy[rows, 1])
+        hit = shapely.intersects_xy(self.geoms[area_idx], xy[point_idx, 0], xy[point_idx, 1])
         return np.concatenate([inside_points, point_idx[hit]]), np.concatenate([inside_areas, area_idx[hit]])
 
     def _assign(self, found: np.ndarray, point_idx: np.ndarray, area_idx: np.ndarray) -> None:
@@ -215,14 +208,6 @@ class ScoringData:
             f"period {period}) / {int(population):,} inhabitants = {share:.4%}"
         )
         return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes)
-
-
-def _narrow(index: np.ndarray, size: int) -> np.ndarray:
-    """``index`` (values below ``size``) in the smallest unsigned integer type that holds them."""
-    for dtype in (np.uint8, np.uint16, np.uint32):
-        if size <= np.iinfo(dtype).max + 1:
-            return index.astype(dtype)
-    return index
 
 
 def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:

@@ -60,8 +60,10 @@ def take(values: np.ndarray, index: np.ndarray, missing) -> np.ndarray:
 
 
 def ramp(value: np.ndarray, full: float, zero: float) -> np.ndarray:
-    """1 up to ``full``, 0 from ``zero``, linear between (``full`` < ``zero``)."""
-    return np.clip((zero - value) / (zero - full), 0.0, 1.0)
+    """1 up to ``full``, 0 from ``zero``, linear between (``full`` < ``zero``); NaN stays NaN."""
+    out = np.subtract(zero, value)
+    out /= zero - full
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 @dataclass
@@ -148,12 +150,14 @@ def grade(
         layer = data.services.get(category)
         in_municipality = per_point(data.presence(category), False).astype(bool)
         measured = np.isfinite(distance) & (in_municipality | (distance <= rule.too_far))
-        estimate = np.full(n, np.nan)
         if profile.use_cbs_estimate:
-            estimate = np.where(~measured, per_point(data.cbs_estimate_m(category), np.nan), np.nan)
-        used = np.where(measured, distance, estimate)
+            estimate = per_point(data.cbs_estimate_m(category), np.nan)
+            estimate[measured] = np.nan
+        else:
+            estimate = np.full(n, np.nan)
+        used = np.where(measured, distance, estimate)  # finite or NaN
         available = np.isfinite(used)
-        score = np.where(available, ramp(used, rule.good, rule.too_far), np.nan)
+        score = ramp(used, rule.good, rule.too_far)  # NaN where not available
         columns[f"{category}_distance"] = np.where(measured, distance, np.nan)
         columns[f"{category}_estimate"] = estimate
         columns[f"{category}_score"] = score
@@ -164,8 +168,8 @@ def grade(
             counts = measures.within.get((category, radius))
             columns[f"{category}_n{radius}"] = counts if counts is not None else np.zeros(n, dtype=np.int64)
         if rule.weight > 0:
-            weighted += np.nan_to_num(score, nan=0.0) * rule.weight
-            weights += available * rule.weight
+            np.add(weighted, score * rule.weight, out=weighted, where=available)
+            np.add(weights, rule.weight, out=weights, where=available)
             flags.add(f"missing_{category}", ~available)
             flags.add(f"estimated_{category}", ~measured & available)
     proximity = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
