@@ -128,9 +128,11 @@ def run_wrk(base: str, key: str, kind: str, clients: int, seconds: float) -> str
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
     pct = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
     return (
         f"{float(rate):8.1f} req/s   p50 {pct.get('50')}   p90 {pct.get('90')}   p99 {pct.get('99')}   "
         f"non-2xx {errors.group(1) if errors else 0}"
+        + (f"   socket errors: {socket_errors.group(1)}" if socket_errors else "")
     )
 
 
