@@ -52,7 +52,7 @@ def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = No
     if len(xy) < SORT_FROM:
         return _measure(data, xy, categories)
     order = z_order(xy)
-    measures = _measure(data, np.ascontiguousarray(xy[order]), categories, spatial=True)
+    measures = _measure(data, np.ascontiguousarray(xy[order]), categories, in_spatial_order=True)
     return _unsort(measures, order, xy)
 
 
@@ -73,7 +73,9 @@ def _unsort(measures: Measures, order: np.ndarray, xy: np.ndarray) -> Measures:
     )
 
 
-def _measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None, spatial: bool = False) -> Measures:
+def _measure(
+    data: ScoringData, xy: np.ndarray, categories: list[str] | None, in_spatial_order: bool = False
+) -> Measures:
     categories = categories if categories is not None else sorted(data.services)
     layers = {c: data.services.get(c) for c in categories}
     searchable = [c for c, layer in layers.items() if layer is not None and layer.tree is not None]
@@ -83,7 +85,8 @@ def _measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None, sp
     else:  # shapely and the KD-tree release the GIL: areas and categories are measured side by side
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             located = {
-                level: pool.submit(layer.locate, xy, in_spatial_order=spatial) for level, layer in data.areas.items()
+                level: pool.submit(layer.locate, xy, in_spatial_order=in_spatial_order)
+                for level, layer in data.areas.items()
             }
             queued = {c: pool.submit(_nearest_and_counts, layers[c].tree, xy, workers=1) for c in searchable}
             area_index = {level: job.result() for level, job in located.items()}

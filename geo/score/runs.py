@@ -90,6 +90,7 @@ def _measures_json(frame: pd.DataFrame, names: list[str]) -> list[str]:
     Distances are kept to the millimetre; infinity and NaN become null."""
     if not len(frame):
         return []
+
     def clean(name: str) -> np.ndarray | pd.Series:
         column = frame[name]
         if column.dtype.kind != "f":
