@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 OPVANGMATCH = (
@@ -31,3 +34,23 @@ def cli_env(settings, home: Path, **extra: str) -> dict[str, str]:
             OPVANGMATCH_DATABASE=settings.database,
         )
     return env
+
+
+@contextlib.contextmanager
+def scratch_cluster(port: int, database: str) -> Iterator[tuple]:
+    """A managed cluster of its own in a new folder, that a test may stop and start; removed afterwards.
+
+    Yields ``(settings, cluster)``. The folder is not under pytest's tmp_path: that is private to root, and
+    the server runs as 'postgres'."""
+    from geo.db.managed import Cluster
+    from geo.settings import Settings
+
+    folder = Path(tempfile.mkdtemp(prefix="opvangmatch-pg-"))
+    folder.chmod(0o755)
+    settings = Settings(pgdata=folder / "cluster", pg_port=port, database=database)
+    cluster = Cluster(settings)
+    try:
+        yield settings, cluster
+    finally:
+        cluster.down()
+        shutil.rmtree(folder, ignore_errors=True)

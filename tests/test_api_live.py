@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,10 +18,8 @@ from api.app import create_app
 from api.auth import create_key, hash_key
 from api.cli import uvicorn_command
 from geo.db import prepare_database
-from geo.db.managed import Cluster
-from geo.settings import Settings
 from tests.api_helpers import assert_problem, clean_up
-from tests.helpers import cli_env, opvangmatch
+from tests.helpers import cli_env, opvangmatch, scratch_cluster
 
 
 def free_port() -> int:
@@ -112,12 +108,7 @@ def test_gdal_without_the_key_is_refused(live):
 
 
 def test_database_down_gives_503_and_the_service_recovers():
-    # A cluster of our own that we may stop (not under pytest's tmp_path: the server runs as 'postgres').
-    folder = Path(tempfile.mkdtemp(prefix="opvangmatch-api-pg-"))
-    folder.chmod(0o755)
-    settings = Settings(pgdata=folder / "cluster", pg_port=54393, database="apitest")
-    cluster = Cluster(settings)
-    try:
+    with scratch_cluster(54393, "apitest") as (settings, cluster):  # a cluster of our own that we may stop
         engine = prepare_database(settings)
         key = create_key(engine, "admin")
         engine.dispose()
@@ -136,9 +127,6 @@ def test_database_down_gives_503_and_the_service_recovers():
                 time.sleep(0.2)
             assert client.get("/health").status_code == 200
             assert client.get("/proposals", headers=headers).json()["total"] == 0
-    finally:
-        cluster.down()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_cli_creates_a_key_that_is_shown_once_and_stored_hashed(demo_settings, demo_engine, tmp_path):

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +18,7 @@ from geo.db.migrate import downgrade, upgrade
 from geo.errors import DatabaseError
 from geo.models import DATA_TABLES, Base
 from geo.settings import Settings
-from tests.helpers import OPVANGMATCH, cli_env, opvangmatch
+from tests.helpers import OPVANGMATCH, cli_env, opvangmatch, scratch_cluster
 
 
 def _include(obj, name, type_, reflected, compare_to):
@@ -105,12 +102,7 @@ def test_managed_cluster_is_idempotent(databases):
 
 
 def test_managed_cluster_in_a_new_folder_starts_stops_and_restarts():
-    # Not under pytest's tmp_path: that is private to root, and the server runs as 'postgres'.
-    folder = Path(tempfile.mkdtemp(prefix="opvangmatch-pg-"))
-    folder.chmod(0o755)
-    settings = Settings(pgdata=folder / "cluster", pg_port=54391, database="scratch")
-    cluster = Cluster(settings)
-    try:
+    with scratch_cluster(54391, "scratch") as (settings, cluster):
         done = cluster.up()
         assert any("created cluster" in step for step in done)
         engine = prepare_database(settings)
@@ -120,9 +112,6 @@ def test_managed_cluster_in_a_new_folder_starts_stops_and_restarts():
         assert cluster.down() is True
         assert not cluster.is_running()
         assert cluster.up() == ["started PostgreSQL on " + str(cluster.socketdir)]
-    finally:
-        cluster.down()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_folder_the_server_user_cannot_reach_is_explained(tmp_path):
