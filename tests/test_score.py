@@ -10,6 +10,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
+from geo.db import prepare_database
 from geo.errors import ConfigError, InputError, NotFoundError
 from geo.score import (
     TARGET_GROUPS,
@@ -24,7 +25,7 @@ from geo.score import (
     score_location,
     summary_lines,
 )
-from geo.score.candidates import read_candidates
+from geo.score.candidates import estimate_capacity, read_candidates
 from geo.score.data import FEW_POINTS
 from geo.score.grade import grade, rank
 from geo.score.measure import SORT_FROM, measure
@@ -228,6 +229,41 @@ def test_doesburg_candidates_are_scored_ranked_and_stored(demo_engine, data, fam
     assert measures["wijk_code"] == first["wijk_code"] and measures["wijk_share"] == pytest.approx(first["wijk_share"])
     assert measures["bus_stop_distance"] == pytest.approx(first["bus_stop_distance"], abs=0.0005)  # stored to the mm
     assert measures["closes_places"] == first["closes_places"]
+
+
+def test_capacity_comes_from_bag_floor_area_else_footprint_and_storeys(empty_settings, families):
+    """A verblijfsobject over two panden gives each half its floor area; without one, footprint x storeys
+    (one storey assumed when unknown). The method is recorded per candidate."""
+    engine = prepare_database(empty_settings)
+    square = "ST_Multi(ST_MakeEnvelope({x}, 440000, {x} + 20, 440020, 28992))"  # 400 m2
+    with engine.begin() as conn:
+        for bid, x, storeys in (("A", 200000, None), ("B", 200100, None), ("C", 200200, 3), ("D", 200300, None)):
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO building (id, status, storeys, geom, point, source, year) VALUES (:id, 'Pand in "
+                    f"gebruik', :storeys, {square.format(x=x)}, ST_SetSRID(ST_MakePoint({x} + 10, 440010), 28992), "
+                    "'test', 2026)"
+                ),
+                {"id": bid, "storeys": storeys},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO residence (id, building_ids, use, floor_area, source, year) "
+                "VALUES ('V1', ARRAY['A', 'B'], 'woonfunctie', 900, 'test', 2026)"
+            )
+        )
+    frame = estimate_capacity(read_candidates(engine), families).set_index("id")
+    engine.dispose()
+    assert frame["capacity_method"].to_dict() == {
+        "A": "bag_floor_area",
+        "B": "bag_floor_area",
+        "C": "footprint_x_storeys",
+        "D": "footprint_1_storey_assumed",
+    }
+    assert frame["floor_area"].round(6).to_dict() == {"A": 450.0, "B": 450.0, "C": 1200.0, "D": 400.0}
+    assert frame["capacity_estimate"].to_dict() == {
+        bid: int(area // families.m2_per_place) for bid, area in frame["floor_area"].items()
+    }
 
 
 def test_scoring_is_deterministic(demo_engine, data, families):

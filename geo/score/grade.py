@@ -162,8 +162,9 @@ def grade(
         columns[f"{category}_estimate"] = estimate
         columns[f"{category}_score"] = score
         nearest = np.where(measured, measures.nearest.get(category, -1), -1)
-        columns[f"{category}_nearest"] = take(layer.names if layer is not None else np.array([]), nearest, None)
-        columns[f"{category}_nearest_id"] = take(layer.ids if layer is not None else np.array([]), nearest, -1)
+        names, ids = (layer.names, layer.ids) if layer is not None else (np.array([], object), np.array([], np.int64))
+        columns[f"{category}_nearest"] = take(names, nearest, None)
+        columns[f"{category}_nearest_id"] = take(ids, nearest, -1)
         for radius in RADII:
             counts = measures.within.get((category, radius))
             columns[f"{category}_n{radius}"] = counts if counts is not None else np.zeros(n, dtype=np.int64)
