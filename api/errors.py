@@ -14,7 +14,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from geo.errors import ConfigError, DatabaseError, DataError, InputError, NotFoundError, OpvangmatchError
+from geo.errors import (
+    ConfigError,
+    ConflictError,
+    DatabaseError,
+    DataError,
+    ForbiddenError,
+    InputError,
+    NotFoundError,
+    OpvangmatchError,
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("opvangmatch.api")
@@ -50,6 +59,8 @@ class BadRequest(ApiProblem):
 
 DOMAIN_STATUS: list[tuple[type[OpvangmatchError], int, str]] = [
     (NotFoundError, 404, "Not found"),
+    (ForbiddenError, 403, "Not allowed for this key"),
+    (ConflictError, 409, "Conflict"),
     (InputError, 422, "Invalid input"),
     (ConfigError, 422, "Invalid option"),
     (DataError, 422, "Invalid data"),

@@ -203,6 +203,7 @@ class ProposalOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    warnings: list[str] = Field(default_factory=list, description="lifecycle warnings (e.g. the end date is near)")
     history: list[ProposalEventOut] | None = None
 
 

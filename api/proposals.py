@@ -20,6 +20,7 @@ from api.auth import Principal
 from api.errors import Conflict, Forbidden
 from geo.errors import InputError, NotFoundError
 from geo.models import Proposal, ProposalEvent
+from geo.monitoring import lifecycle
 from geo.task import PIPELINE_STATUSES
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -97,6 +98,7 @@ def read(conn: sa.Connection, proposal_id: int, who: Principal, *, history: bool
             .order_by(ProposalEvent.id)
         ).mappings()
         row["history"] = [dict(e) for e in events]
+    row["warnings"] = lifecycle.warnings(row["status"], row["end_date"], date.today())
     return row
 
 
@@ -196,6 +198,7 @@ def update(conn: sa.Connection, who: Principal, proposal_id: int, patch: dict, s
     events = []
     if target and target != current:
         check_transition(current, target, who)
+        lifecycle.check_transition(conn, proposal_id, target)
         if target in NEEDS_LOCATION and (new["geom"] is None or not new["capacity"]):
             raise Conflict(
                 f"a proposal needs a location and a capacity before it moves to {target} (the plan of action)"
@@ -229,6 +232,7 @@ def update(conn: sa.Connection, who: Principal, proposal_id: int, patch: dict, s
             raise Forbidden("an extension is decided with COA (coa or admin key)")
         if new["status"] not in ("active", "evaluated"):
             raise Conflict(f"only an active or evaluated pilot can be extended, not one in status {new['status']}")
+        lifecycle.check_extension(conn, proposal_id)
         if not note:
             raise InputError("an extension needs a note saying why (e.g. the positive evaluation)")
         if new["end_date"] is None or extend_until <= new["end_date"]:

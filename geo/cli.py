@@ -230,6 +230,10 @@ from geo.maps.cli import register as _register_maps  # noqa: E402  (opvangmatch 
 
 _register_maps(app, engine, say)
 
+from geo.monitoring.cli import register as _register_monitoring  # noqa: E402  (opvangmatch monitoring, evaluate)
+
+_register_monitoring(app, engine, say, settings)
+
 
 def main() -> None:
     try:

@@ -27,6 +27,14 @@ class InputError(OpvangmatchError, ValueError):
     """A request or argument is invalid (bad geometry, capacity, transition...)."""
 
 
+class ConflictError(OpvangmatchError, RuntimeError):
+    """The request is valid but the object's state refuses it (a lifecycle rule, a stale version...)."""
+
+
+class ForbiddenError(OpvangmatchError, PermissionError):
+    """The caller's role may not do this (e.g. a municipality writing another municipality's records)."""
+
+
 class DataError(OpvangmatchError, ValueError):
     """A data file cannot be loaded. Names the file and, where known, the row and field."""
 

@@ -32,6 +32,8 @@ class Settings:
     data_dir : folder with the shipped demo data.
     api_keys : API keys and their roles, ``key:role`` pairs (see api/README section in README.md).
     intake_closes : closing date of the proposal intake round (ISO date) or ``None`` for open.
+    cost_reference : the regular-place cost reference for pilot evaluations as ``EUR:YEAR:SOURCE`` (``None``: EUR
+        27,100 per place per year, 2022; see :class:`geo.monitoring.indicators.CostReference`).
     """
 
     database_url: str | None = None
@@ -42,6 +44,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "data")
     api_keys: tuple[tuple[str, str], ...] = ()
     intake_closes: str | None = None
+    cost_reference: str | None = None
 
     @property
     def managed(self) -> bool:
@@ -71,6 +74,8 @@ class Settings:
             values["api_keys"] = parse_api_keys(env["OPVANGMATCH_API_KEYS"])
         if env.get("OPVANGMATCH_INTAKE_CLOSES"):
             values["intake_closes"] = env["OPVANGMATCH_INTAKE_CLOSES"]
+        if env.get("OPVANGMATCH_COST_REFERENCE"):
+            values["cost_reference"] = env["OPVANGMATCH_COST_REFERENCE"]
         values.update(overrides)
         return cls(**values)
 

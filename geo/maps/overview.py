@@ -14,6 +14,7 @@ from geo.maps.base import finish, legend_classes, new_map
 from geo.maps.geodata import read_areas, read_reception, to_wgs84
 from geo.maps.labels import check_lang, number, percent, text
 from geo.maps.layers import AreaLayer, Legend, SearchControl, encode_areas
+from geo.maps.pilots import pilot_layer
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_legend
 from geo.task import placement_tasks
 
@@ -105,9 +106,15 @@ def area_features(frame, level: str, properties: list[dict]) -> str:
 
 
 def overview_map(
-    engine: Engine, *, colour: str = "gap_per_1000", tiles: str = "osm", lang: str = "nl", period: str = "2024"
+    engine: Engine,
+    *,
+    colour: str = "gap_per_1000",
+    tiles: str = "osm",
+    lang: str = "nl",
+    period: str = "2024",
+    who=None,
 ) -> str:
-    """The overview map as self-contained HTML."""
+    """The overview map as self-contained HTML (pilots as ``who`` may see them; default: all)."""
     check_lang(lang)
     if colour not in COLOURS:
         raise InputError(f"unknown colouring {colour!r}; choose one of {', '.join(COLOURS)}")
@@ -161,6 +168,9 @@ def overview_map(
     located = reception_layer(reception, lang)
     if located is not None:
         located.add_to(m)
+    pilots = pilot_layer(engine, lang, who=who)
+    if pilots is not None:
+        pilots.add_to(m)
 
     title = t["gap_per_1000"] if colour == "gap_per_1000" else t["share_realised"]
     legend = legend_classes(f"{title} ({e(period)})", classes, labels, nodata=t["no_data"])

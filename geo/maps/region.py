@@ -14,6 +14,7 @@ from geo.maps.geodata import check_scope, read_areas, read_reception, read_servi
 from geo.maps.labels import check_lang, number, text
 from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, encode_areas
 from geo.maps.overview import figure_sources, municipality_tooltip, task_measures
+from geo.maps.pilots import pilot_layer
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_legend
 from geo.maps.services import service_layers, service_legend
 from geo.score import ScoringData, load_profile, score_candidates
@@ -41,6 +42,7 @@ def region_map(
     lang: str = "nl",
     data: ScoringData | None = None,
     period: str = "2024",
+    who=None,
 ) -> str:
     """The region map as self-contained HTML (candidates scored with ``profile``)."""
     check_lang(lang)
@@ -97,6 +99,9 @@ def region_map(
     located = reception_layer(reception, lang)
     if located is not None:
         located.add_to(m)
+    pilots = pilot_layer(engine, lang, who=who, municipalities=set(in_scope.code))
+    if pilots is not None:
+        pilots.add_to(m)
 
     tables = Tables(lang)
     rows = candidate_rows(scores, tables)
