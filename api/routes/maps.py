@@ -17,6 +17,13 @@ from api.models import MunicipalityCode, ProfileName, ProvinceCode
 from api.routes.candidates import scope_for
 from api.routes.proposals import ProposalId
 
+
+def _reference(state):
+    from geo.monitoring.indicators import CostReference
+
+    return CostReference.from_settings(state.settings)
+
+
 router = APIRouter(prefix="/maps", tags=["maps"])
 Tiles = Annotated[Literal["osm", "none"], Query(description="background tiles (osm needs internet in the browser)")]
 Lang = Annotated[Literal["nl", "en"], Query(description="labels: Dutch or English")]
@@ -33,7 +40,9 @@ def overview(
     """Provinces and municipalities coloured by the placement task, wijken with population, reception."""
     from geo.maps import overview_map
 
-    return HTMLResponse(overview_map(state.engine, colour=color, tiles=tiles, lang=lang, who=who))
+    return HTMLResponse(
+        overview_map(state.engine, colour=color, tiles=tiles, lang=lang, who=who, cost_reference=_reference(state))
+    )
 
 
 @router.get("/region", response_class=HTMLResponse, summary="Map: a region with services and scored candidates")
@@ -59,6 +68,7 @@ def region(
         lang=lang,
         data=state.snapshot.data(),
         who=who,
+        cost_reference=_reference(state),
     )
     return HTMLResponse(html_text)
 

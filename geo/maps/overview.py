@@ -113,6 +113,7 @@ def overview_map(
     lang: str = "nl",
     period: str = "2024",
     who=None,
+    cost_reference=None,
 ) -> str:
     """The overview map as self-contained HTML (pilots as ``who`` may see them; default: all)."""
     check_lang(lang)
@@ -168,7 +169,7 @@ def overview_map(
     located = reception_layer(reception, lang)
     if located is not None:
         located.add_to(m)
-    pilots = pilot_layer(engine, lang, who=who)
+    pilots = pilot_layer(engine, lang, who=who, reference=cost_reference)
     if pilots is not None:
         pilots.add_to(m)
 

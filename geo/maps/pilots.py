@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from geo.maps.layers import PointLayer
 from geo.monitoring.evaluate import evaluate
-from geo.monitoring.indicators import EVALUATED
+from geo.monitoring.indicators import EVALUATED, CostReference
 from geo.monitoring.records import Actor
 from geo.monitoring.report import LIGHT_STYLE
 
@@ -37,14 +37,21 @@ def _lights(row) -> str:
 
 
 def pilot_layer(
-    engine: Engine, lang: str, *, who=None, municipalities: set[str] | None = None, as_of: date | None = None
+    engine: Engine,
+    lang: str,
+    *,
+    who=None,
+    municipalities: set[str] | None = None,
+    as_of: date | None = None,
+    reference: CostReference | None = None,
 ) -> PointLayer | None:
-    """A marker per pilot with a location (``None`` when there is none); ``who`` limits what a key sees."""
+    """A marker per pilot with a location (``None`` when there is none); ``who`` limits what a key sees, the
+    cost reference (default :class:`CostReference`) sets the cost light."""
     t, e = LABELS.get(lang, LABELS["en"]), html.escape
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table("monitoring_value"):
             return None
-        result = evaluate(conn, who or Actor(), as_of=as_of)
+        result = evaluate(conn, who or Actor(), as_of=as_of, reference=reference)
         if result.summary.empty:
             return None
         points = pd.read_sql(

@@ -43,6 +43,7 @@ def region_map(
     data: ScoringData | None = None,
     period: str = "2024",
     who=None,
+    cost_reference=None,
 ) -> str:
     """The region map as self-contained HTML (candidates scored with ``profile``)."""
     check_lang(lang)
@@ -99,7 +100,7 @@ def region_map(
     located = reception_layer(reception, lang)
     if located is not None:
         located.add_to(m)
-    pilots = pilot_layer(engine, lang, who=who, municipalities=set(in_scope.code))
+    pilots = pilot_layer(engine, lang, who=who, municipalities=set(in_scope.code), reference=cost_reference)
     if pilots is not None:
         pilots.add_to(m)
 

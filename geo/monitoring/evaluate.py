@@ -296,6 +296,8 @@ def evaluate(
             latest = current_evaluations(conn, int(pid))
             agreed.append(", ".join(f"{party} {v['outcome']}" for party, v in sorted(latest.items())) or None)
         summary["evaluations"] = agreed
+        for column in ("warning", "evaluations", *(f"{d}_trend" for d in HEADLINE)):
+            summary[column] = summary[column].astype(object).where(summary[column].notna(), None)  # text, not NaN
     notes = [
         f"cost reference: EUR {reference.eur_per_place_year:,.0f} per regular place per year ({reference.year} prices, "
         f"not indexed; source: {reference.source})",

@@ -118,7 +118,7 @@ def _upsert(conn: sa.Connection, rows: list[dict]) -> int:
         },
         where=changed,
     )
-    return conn.execute(stmt).rowcount
+    return len(conn.execute(stmt.returning(MonitoringValue.id)).all())
 
 
 def _value_row(pilot_row: dict, when: Period, item: dict, who_label: str) -> dict:

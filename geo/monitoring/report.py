@@ -155,6 +155,7 @@ def chart_svg(result: Evaluation, highlight: int | None = None) -> str:
 
     Pilots missing either figure are not plotted and are named below the chart as missing.
     """
+    import matplotlib
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 4.6))
@@ -202,7 +203,8 @@ def chart_svg(result: Evaluation, highlight: int | None = None) -> str:
     fig.text(0.01, 0.01, footer, fontsize=7)
     fig.subplots_adjust(bottom=0.17)
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "opvangmatch"}):  # text as <text>, escaped
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
 
