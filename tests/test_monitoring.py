@@ -290,11 +290,12 @@ def test_a_pilot_walked_from_active_to_an_extension_and_its_report(client, keys,
 def test_the_evaluation_chart_renders_in_chromium(client, keys, demo_engine, output_dir):
     from geo.maps.browser import chromium
 
+    coa = h(keys, "coa")
     pid = make_pilot(client, keys, title="Chart pilot")
-    client.post(f"/proposals/{pid}/monitoring", json={"period": "2025-Q2", "values": Q2}, headers=h(keys, "coa"))
-    page_html = client.get(
-        f"/evaluation/pilots/{pid}", params={"as_of": AS_OF, "format": "html"}, headers=h(keys, "coa")
-    )
+    for when, figures in (("2025-Q2", Q2), ("2025-Q3", Q3)):
+        client.post(f"/proposals/{pid}/monitoring", json={"period": when, "values": figures}, headers=coa)
+    client.post("/monitoring/import", content=fixture_csv(pid), headers={**coa, "Content-Type": "text/csv"})
+    page_html = client.get(f"/evaluation/pilots/{pid}", params={"as_of": AS_OF, "format": "html"}, headers=coa)
     assert page_html.status_code == 200 and page_html.headers["content-type"].startswith("text/html")
     path = output_dir / "pilot_evaluation.html"
     path.write_text(page_html.text, encoding="utf-8")
@@ -306,10 +307,13 @@ def test_the_evaluation_chart_renders_in_chromium(client, keys, demo_engine, out
         chart = page.locator("#chart svg")
         box = chart.bounding_box()
         assert box and box["width"] > 300 and box["height"] > 200
-        page.screenshot(path=str(output_dir / "monitor-chart.png"), full_page=True)
+        chart.screenshot(path=str(output_dir / "monitor-chart.png"))
+        page.screenshot(path=str(output_dir / "monitor-report.png"), full_page=True)
         assert not errors
         text = page.inner_text("body")
-    assert "missing" in text and f"#{pid}" in text and (output_dir / "monitor-chart.png").stat().st_size > 20_000
+    chart_part = page_html.text[page_html.text.index("<div id='chart'>") :]
+    assert f"#{pid} GM0221" in chart_part and "regular place EUR 27,100 (2022)" in chart_part
+    assert "missing" in text and (output_dir / "monitor-chart.png").stat().st_size > 10_000
 
 
 # --- roles ------------------------------------------------------------------------------------------------------------

@@ -165,10 +165,12 @@ def chart_svg(result: Evaluation, highlight: int | None = None) -> str:
     ax.axvline(ref, color="#555555", linestyle="--", linewidth=1)
     ax.text(
         ref,
-        1.02,
+        0.98,
         f" regular place EUR {ref:,.0f} ({result.reference.year})",
         fontsize=8,
-        va="bottom",
+        rotation=90,
+        ha="left",
+        va="top",
         transform=ax.get_xaxis_transform(),
     )
     plotted = summary.dropna(subset=["cost_per_place_year", "course_share"]) if len(summary) else summary
@@ -192,6 +194,10 @@ def chart_svg(result: Evaluation, highlight: int | None = None) -> str:
             xytext=(6, 5),
             fontsize=8,
         )
+    median = result.median.get("course_share")
+    if median is not None:
+        ax.axhline(100 * median, color="#999999", linestyle=":", linewidth=1)
+        ax.text(0.01, 100 * median, "portfolio median", fontsize=7, va="bottom", transform=ax.get_yaxis_transform())
     ax.set_xlabel("cost per occupied place per year (EUR)")
     ax.set_ylabel("residents in language / civic-integration courses (%)")
     ax.set_title(f"Pilots: costs against integration (as of {result.as_of})", fontsize=10)
