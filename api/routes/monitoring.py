@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Connection, Reader, State, Writer
-from api.errors import ApiProblem
+from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, ApiProblem
 from geo.monitoring import lifecycle, records
 from geo.monitoring.evaluate import evaluate
 from geo.monitoring.indicators import CHAIN_PARTNERS, INDICATORS, OUTCOMES, PARTIES, CostReference
@@ -26,6 +26,24 @@ ProposalId = Annotated[int, Path(ge=1, le=2_147_483_647, description="proposal (
 PeriodText = Annotated[str, StringConstraints(pattern=r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$")]
 Format = Literal["json", "csv", "html"]
 CSV = "text/csv; charset=utf-8"
+
+
+def _problem(text: str) -> dict:
+    return {"description": text, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+
+
+CONFLICT = {409: _problem("The pilot's state refuses it (not active, a lifecycle rule)")}
+REPORT = {
+    200: {
+        "description": "The evaluation: JSON (default), CSV (format=csv) or an HTML page (format=html)",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+        },
+    },
+    **CONFLICT,
+}
 
 
 class UnsupportedMedia(ApiProblem):
@@ -63,7 +81,9 @@ def _reference(state) -> CostReference:
     return CostReference.from_settings(state.settings)
 
 
-@router.post("/proposals/{proposal_id}/monitoring", summary="Record a pilot's figures for one period")
+@router.post(
+    "/proposals/{proposal_id}/monitoring", summary="Record a pilot's figures for one period", responses=CONFLICT
+)
 def record_period(proposal_id: ProposalId, body: PeriodIn, who: Writer, conn: Connection) -> dict[str, Any]:
     """Write (or correct) values for a period; each value carries its source, and who entered it is recorded."""
     written = records.record(conn, who, proposal_id, body.period, [v.model_dump() for v in body.values])
@@ -81,6 +101,7 @@ def read_records(
 @router.post(
     "/monitoring/import",
     summary="Import monitoring records from CSV (all or nothing)",
+    responses={415: _problem("The body is not sent as text/csv")},
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def import_records(request: Request, who: Writer, state: State) -> dict[str, Any]:
@@ -97,7 +118,12 @@ async def import_records(request: Request, who: Writer, state: State) -> dict[st
     return await run_in_threadpool(run)
 
 
-@router.post("/proposals/{proposal_id}/evaluations", status_code=201, summary="Record an evaluation of a pilot")
+@router.post(
+    "/proposals/{proposal_id}/evaluations",
+    status_code=201,
+    summary="Record an evaluation of a pilot",
+    responses=CONFLICT,
+)
 def record_evaluation(proposal_id: ProposalId, body: EvaluationIn, who: Writer, conn: Connection) -> dict[str, Any]:
     """Record COA's or the municipality's judgement. An extension needs both parties' latest to be positive;
     ``evaluated`` needs one on record."""
@@ -124,7 +150,7 @@ def _answer(result, fmt: str, proposal_id: int | None) -> Response | dict:
 AsOf = Annotated[date | None, Query(description="evaluate as of this date (default today)")]
 
 
-@router.get("/evaluation/pilots/{proposal_id}", summary="One pilot's evaluation (JSON, CSV or HTML)")
+@router.get("/evaluation/pilots/{proposal_id}", summary="One pilot's evaluation (JSON, CSV or HTML)", responses=REPORT)
 def pilot_evaluation(
     proposal_id: ProposalId, who: Reader, state: State, conn: Connection, format: Format = "json", as_of: AsOf = None
 ):
@@ -134,13 +160,18 @@ def pilot_evaluation(
     return _answer(result, format, proposal_id)
 
 
-@router.get("/evaluation/portfolio", summary="The pilot portfolio's evaluation (JSON, CSV or HTML)")
+@router.get("/evaluation/portfolio", summary="The pilot portfolio's evaluation (JSON, CSV or HTML)", responses=REPORT)
 def portfolio_evaluation(who: Reader, state: State, conn: Connection, format: Format = "json", as_of: AsOf = None):
     """Every visible pilot: status, months left, data completeness, the four dimensions with lights, the median."""
     return _answer(evaluate(conn, who, as_of=as_of, reference=_reference(state)), format, None)
 
 
-@router.get("/evaluation/portfolio/chart.svg", summary="The trade-offs chart (cost per place against integration)")
+@router.get(
+    "/evaluation/portfolio/chart.svg",
+    summary="The trade-offs chart (cost per place against integration)",
+    response_class=Response,
+    responses={200: {"description": "SVG image", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}},
+)
 def portfolio_chart(who: Reader, state: State, conn: Connection, as_of: AsOf = None) -> Response:
     result = evaluate(conn, who, as_of=as_of, reference=_reference(state))
     return Response(chart_svg(result), media_type="image/svg+xml")
