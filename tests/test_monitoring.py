@@ -490,6 +490,13 @@ def test_cli_import_of_a_bad_file_names_file_row_and_field(demo_settings, demo_e
     assert missing.returncode == 2 and "nope.csv: no such file" in missing.stderr
 
 
+def test_text_in_csv_reports_cannot_become_a_formula(client, keys):
+    pid = make_pilot(client, keys, title='=HYPERLINK("http://x","y")')
+    portfolio = client.get("/evaluation/portfolio", params={"format": "csv"}, headers=h(keys, "coa")).text
+    row = next(line for line in portfolio.splitlines() if line.startswith(f"{pid},"))
+    assert row.startswith(f"{pid},\"'=HYPERLINK(")
+
+
 # --- maps ---------------------------------------------------------------------------------------------------------
 
 
@@ -502,6 +509,8 @@ def test_pilots_on_the_maps_with_status_months_left_and_lights(client, keys, csv
     for dim in ("support", "integration", "return", "costs"):
         assert dim in mine[2]
     assert f'href=\\"/evaluation/pilots/{csv_pilot}?format=html\\"' in json.dumps(mine[3])
+    warns = end_warning("active", date(2027, 1, 1), date.today()) is not None  # the pilot ends on 2027-01-01
+    assert ("&#9888;" in mine[3]) == warns
     region = client.get(
         "/maps/region", params={"province": "PV25", "municipality": "GM0221", "tiles": "none"}, headers=h(keys, "coa")
     )

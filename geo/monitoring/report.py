@@ -78,8 +78,17 @@ def _fmt(value, kind: str = "num") -> str:
     return str(value)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value):
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe (numbers are left alone)."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def to_csv(result: Evaluation, proposal_id: int | None = None) -> str:
-    """Per-period rows of one pilot, or the portfolio summary; missing values are empty cells (never 0)."""
+    """Per-period rows of one pilot, or the portfolio summary; missing values are empty cells (never 0). Text
+    cells that a spreadsheet would take for a formula are prefixed with an apostrophe."""
     if proposal_id is not None:
         frame = result.periods[proposal_id][PERIOD_COLUMNS].copy()
         frame.insert(0, "proposal_id", proposal_id)
@@ -87,6 +96,9 @@ def to_csv(result: Evaluation, proposal_id: int | None = None) -> str:
         frame = result.summary.copy()
         if "periods_missing" in frame:
             frame["periods_missing"] = frame.periods_missing.map(lambda v: " ".join(v))
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].map(_csv_text)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, na_rep="", lineterminator="\n")
     return buffer.getvalue()
