@@ -309,8 +309,3 @@ class ApiKey(Base):
     label: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-# --- pilot monitoring (issue 17): its tables live in geo/monitoring/models.py, registered on the same metadata ----
-
-from geo.monitoring import models as _monitoring_models  # noqa: E402, F401

@@ -22,10 +22,12 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from geo.errors import ConflictError
 from geo.models import Proposal
 from geo.monitoring.indicators import CORE, DEPARTURE_KINDS, EVALUATED, CostReference, period, periods_between
 from geo.monitoring.lifecycle import current_evaluations, end_warning, months_left
 from geo.monitoring.models import MonitoringValue
+from geo.monitoring.records import pilot as visible_pilot
 
 PILOT_STATUSES = ("active", "evaluated")
 DAYS_PER_YEAR = 365.25
@@ -270,11 +272,7 @@ def evaluate(
     reference = reference or CostReference()
     pilots, values = _read(conn, who, None)
     if proposal_id is not None and proposal_id not in set(pilots.id):
-        from geo.monitoring.records import pilot as visible
-
-        row = visible(conn, proposal_id, who)  # not visible: NotFoundError; else it is not a pilot yet
-        from geo.errors import ConflictError
-
+        row = visible_pilot(conn, proposal_id, who)  # not visible: NotFoundError; else it is not a pilot yet
         raise ConflictError(f"proposal {proposal_id} is {row['status']}, not an active or evaluated pilot with a start")
     tables, rows = {}, []
     for _, p in pilots.iterrows():
