@@ -198,7 +198,6 @@ def update(conn: sa.Connection, who: Principal, proposal_id: int, patch: dict, s
     events = []
     if target and target != current:
         check_transition(current, target, who)
-        lifecycle.check_transition(conn, proposal_id, target)
         if target in NEEDS_LOCATION and (new["geom"] is None or not new["capacity"]):
             raise Conflict(
                 f"a proposal needs a location and a capacity before it moves to {target} (the plan of action)"
@@ -232,7 +231,6 @@ def update(conn: sa.Connection, who: Principal, proposal_id: int, patch: dict, s
             raise Forbidden("an extension is decided with COA (coa or admin key)")
         if new["status"] not in ("active", "evaluated"):
             raise Conflict(f"only an active or evaluated pilot can be extended, not one in status {new['status']}")
-        lifecycle.check_extension(conn, proposal_id)
         if not note:
             raise InputError("an extension needs a note saying why (e.g. the positive evaluation)")
         if new["end_date"] is None or extend_until <= new["end_date"]:
@@ -259,6 +257,7 @@ def update(conn: sa.Connection, who: Principal, proposal_id: int, patch: dict, s
         events.insert(0, ("changed", {"changes": json.loads(json.dumps(shown, default=str))}))
     if not events and not (start or end):
         raise InputError("the change is empty: give at least one field, a status, dates or extend_until")
+    lifecycle.check_events(conn, proposal_id, events)  # monitoring's rules: evaluated, extension
     values = {k: new[k] for k in (*INVENTORY, "status", "start_date", "end_date", "extended", "score")}
     result = conn.execute(
         sa.update(Proposal)

@@ -103,6 +103,16 @@ def check_transition(conn: sa.Connection, proposal_id: int, target: str) -> None
         )
 
 
+def check_events(conn: sa.Connection, proposal_id: int, events: list[tuple[str, dict]]) -> None:
+    """The state machine's hook: check a change's events (``("status", {"to_status": ...})``, ``("extension", ...)``)
+    against these rules before the change is written."""
+    for kind, values in events:
+        if kind == "extension":
+            check_extension(conn, proposal_id)
+        elif kind == "status":
+            check_transition(conn, proposal_id, values.get("to_status"))
+
+
 def record_evaluation(
     conn: sa.Connection, who, proposal_id: int, outcome: str, summary: str, *, party: str | None, source: str | None
 ) -> int:
