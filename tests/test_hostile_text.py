@@ -40,7 +40,7 @@ from hypothesis import strategies as st
 
 from geo.maps.base import finish, new_map
 from geo.maps.candidates import Tables
-from geo.maps.layers import AreaLayer, CandidateCluster, Legend, LineLayer, SearchControl, encode_areas
+from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, encode_areas
 from geo.maps.reception import reception_layer, unlocated_legend
 from geo.maps.services import service_layers, service_legend
 from geo.settings import PROJECT_ROOT
@@ -247,8 +247,8 @@ def test_template_source_in_the_maps_is_constant():
 
 
 def hostile_map(values: list[str]) -> str:
-    """A map through the real text paths of the builders: services, reception, legends, areas, lines, candidates,
-    search, layer names and title; ``values`` cycle over the slots."""
+    """A map through the real text paths of the builders: services, reception, legends, areas, candidates, search,
+    layer names and title; ``values`` cycle over the slots (a proposal's nearest lines: the database tests)."""
     v = lambda i: values[i % len(values)]  # noqa: E731
     e = html.escape
     services = gpd.GeoDataFrame(
@@ -281,7 +281,6 @@ def hostile_map(values: list[str]) -> str:
     reception_layer(reception, "nl").add_to(m)
     area = shapely.box(6.12, 52.0, 6.14, 52.02)
     AreaLayer("areas", v(1), encode_areas([area], [{"t": e(v(2))}]), {"color": "#000"}).add_to(m)
-    LineLayer("nearest", v(3), [[52.01, 6.13, 52.02, 6.14, "#ff0000", e(v(4))]]).add_to(m)
     tables = Tables("nl")
     row = [52.01, 6.13, e(v(5)), 0.5, 0, 1, 40, [0.5, 0.5, 0.5], [0.1, 0.1, 0.1], [], 10, 20, tables.flags([]), e(v(6))]
     tables.name(v(7))
