@@ -637,3 +637,13 @@ def test_served_map_csp_allows_its_own_code_and_blocks_injected(hostile, chromiu
     violations = page.evaluate("() => window.__violations")
     assert any(v.startswith("script-src") for v in violations), violations
     page.close()
+    # with OSM tiles the tile requests pass the CSP (and reach the network guard, which refuses them here)
+    del chromium_context.refused[:]
+    page, _errors, _dialogs = open_page(
+        chromium_context, f"{hostile['url']}/maps/proposals/{pid}?tiles=osm", hostile["keys"]["doesburg"]
+    )
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__violations") == []
+    assert any(u.startswith("https://tile.openstreetmap.org/") for u in chromium_context.refused)
+    del chromium_context.refused[:]
+    page.close()
