@@ -460,7 +460,7 @@ def check_served(response: httpx.Response, values: list[str]) -> None:
     assert header == html.unescape(page.meta_csp) + "; frame-ancestors 'none'"
 
 
-@settings(max_examples=4, phases=PHASES, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=3, phases=PHASES, deadline=None, suppress_health_check=SLOW)
 @given(st.lists(SHORT, min_size=3, max_size=3))
 @example([NASTY, "{{", "<img src=x onerror=alert(1)>{% endif %}"])
 def test_hostile_names_through_loaders_and_api(hostile, tmp_path_factory, texts):
@@ -573,7 +573,7 @@ def check_in_browser(page, errors, dialogs, values: list[str]) -> str:
 
 
 @pytest.mark.browser
-@settings(max_examples=2, phases=PHASES, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=1, phases=PHASES, deadline=None, suppress_health_check=SLOW)
 @given(st.lists(SHORT, min_size=3, max_size=3))
 @example(
     [
