@@ -6,6 +6,7 @@ The bulk engine and the API work on this snapshot; it carries the data vintage i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +17,7 @@ from scipy.spatial import cKDTree
 from sqlalchemy.engine import Engine
 
 from geo.db.status import data_vintage
+from geo.reception import COUNTED, UNDATED, counting_sites
 from geo.score.zorder import z_order
 
 LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "municipality"}
@@ -51,7 +53,8 @@ class AreaLayer:
     codes: np.ndarray
     names: np.ndarray
     population: np.ndarray  # float, NaN = no data
-    existing: np.ndarray  # reception places already there
+    existing: np.ndarray  # reception places already there (counted: open on the reference date)
+    undated: np.ndarray  # places of open reception rows not known to be open on the reference date (not counted)
     geoms: np.ndarray
     tree: shapely.STRtree = field(init=False, repr=False)
 
@@ -178,9 +181,12 @@ class ScoringData:
         return self._cached("per_municipality", build)
 
     @classmethod
-    def load(cls, engine: Engine, *, period: str = "2024") -> ScoringData:
-        """Read services, areas, reception places, tasks and CBS proximity from the database."""
-        from geo.task import placement_tasks
+    def load(cls, engine: Engine, *, period: str = "2024", on: date | None = None) -> ScoringData:
+        """Read services, areas, reception places, tasks and CBS proximity from the database.
+
+        Reception places count as the task counts them (:mod:`geo.reception`, on the period's reference date or
+        ``on``); the reference share is the task's (:func:`geo.task.reference_share`)."""
+        from geo.task import placement_tasks, reference_date
 
         notes: list[str] = []
         with engine.connect() as conn:
@@ -196,17 +202,11 @@ class ScoringData:
                     sa.text("SELECT area_code, category, distance_km, year FROM area_proximity")
                 )
             }
-            unplaced = _add_reception(conn, areas)
+            unplaced = _add_reception(counting_sites(conn, reference_date(period, on)), areas)
         if unplaced:
             notes.append(f"{unplaced} reception location(s) could not be matched to a municipality")
-        tasks = placement_tasks(engine, period).set_index("region_code")
-        provinces = tasks[tasks["level"] == "province"]
-        population = float(np.nansum(areas["municipality"].population))
-        share = float(provinces["required"].sum()) / population if population else float("nan")
-        note = (
-            f"national reference share f = {int(provinces['required'].sum()):,} places (sum of the province tasks, "
-            f"period {period}) / {int(population):,} inhabitants = {share:.4%}"
-        )
+        tasks = placement_tasks(engine, period, on=on).set_index("region_code")
+        share, note = tasks.attrs["reference_share"], tasks.attrs["reference_note"]
         return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes)
 
 
@@ -226,6 +226,7 @@ def _areas(conn: sa.Connection, level: str, table: str) -> AreaLayer:
         names=frame["name"].to_numpy(dtype=object),
         population=frame["population"].astype("float64").to_numpy(),
         existing=np.zeros(len(frame)),
+        undated=np.zeros(len(frame)),
         geoms=np.asarray(frame.geometry.values, dtype=object),
     )
 
@@ -252,27 +253,21 @@ def _services(conn: sa.Connection, municipalities: AreaLayer) -> dict[str, Servi
     return layers
 
 
-def _add_reception(conn: sa.Connection, areas: dict[str, AreaLayer]) -> int:
-    """Add existing reception places to every area holding them; returns how many could not be placed."""
-    rows = conn.execute(
-        sa.text("""
-        SELECT r.capacity, r.geom IS NOT NULL, ST_X(r.geom), ST_Y(r.geom),
-               coalesce(r.municipality_code, m.code)
-        FROM reception_location r
-        LEFT JOIN municipality m ON r.municipality_code IS NULL AND lower(m.name) = lower(r.municipality_name)
-        WHERE r.capacity IS NOT NULL ORDER BY r.id""")
-    ).all()
+def _add_reception(sites: pd.DataFrame, areas: dict[str, AreaLayer]) -> int:
+    """Add the reception places that count (and, apart, the undated ones) to every area holding them: by
+    coordinates where known (every level), else by municipality; returns how many could not be placed."""
     unplaced = 0
     municipalities = areas["municipality"]
     index = {code: i for i, code in enumerate(municipalities.codes)}
-    for capacity, located, x, y, code in rows:
-        if located:
+    for row in sites[sites["status"].isin([COUNTED, UNDATED])].itertuples():
+        target = "existing" if row.status == COUNTED else "undated"
+        if pd.notna(row.x):
             for layer in areas.values():
-                where = layer.locate(np.array([[x, y]]))[0]
+                where = layer.locate(np.array([[row.x, row.y]]))[0]
                 if where >= 0:
-                    layer.existing[where] += capacity
-        elif code in index:
-            municipalities.existing[index[code]] += capacity
+                    getattr(layer, target)[where] += row.capacity
+        elif row.municipality_code in index:
+            getattr(municipalities, target)[index[row.municipality_code]] += row.capacity
         else:
             unplaced += 1
     return unplaced

@@ -1,0 +1,172 @@
+"""Domain rules decided once (issue 12, items 4-9): which reception sites count, the reference share, where a
+location lies, coverage of service layers, and flags for every clipped, assumed or estimated value."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+import shapely
+
+from geo.errors import DataError
+from geo.io.tables import load_reception, partial_date
+from geo.reception import site_status
+from geo.score import ScoringData, profile_for_group, score_location
+from geo.task import NATIONAL_TOTALS, placement_tasks, reference_date, task_summary
+
+
+@pytest.fixture(scope="module")
+def data(demo_engine) -> ScoringData:
+    return ScoringData.load(demo_engine)
+
+
+@pytest.fixture(scope="module")
+def tasks(demo_engine) -> pd.DataFrame:
+    return placement_tasks(demo_engine, "2024")
+
+
+def _municipality(data: ScoringData, name: str) -> tuple[str, shapely.Geometry]:
+    layer = data.areas["municipality"]
+    i = list(layer.names).index(name)
+    return layer.codes[i], layer.geoms[i]
+
+
+# --- item 4: one rule decides which reception sites count ------------------------------------------------------
+
+
+def test_fit_and_task_count_the_same_reception_places(data, tasks):
+    """Old code: the fit counted closed, planned and summary rows (Weert 1,000, Doetinchem 675, Dordrecht 670,
+    Sliedrecht 250) where the task counted 0, 225, 170, 0."""
+    mun = tasks[tasks.level == "municipality"].set_index("region_code")
+    layer = data.areas["municipality"]
+    fit = pd.Series(layer.existing, index=layer.codes)
+    assert (fit.reindex(mun.index).fillna(0).astype(int) == mun.realised).all()
+    undated = pd.Series(layer.undated, index=layer.codes)
+    assert (undated.reindex(mun.index).fillna(0).astype(int) == mun.undated).all()
+    for name in ("Weert", "Doetinchem", "Dordrecht", "Sliedrecht"):
+        code, _ = _municipality(data, name)
+        assert fit[code] == mun.realised[code] == 0, name
+
+
+def test_a_closed_azc_no_longer_weighs_on_a_small_location(data):
+    """Weert, 40 places for families: old code 0.617 (fit 0: 1,000 places of an azc closed in 2019)."""
+    _, geom = _municipality(data, "Weert")
+    result = score_location(data, shapely.point_on_surface(geom), 40, profile_for_group("families"))
+    assert result["proportional_fit"]["levels"]["municipality"]["existing_places"] == 0
+    assert result["components"]["proportional_fit"]["value"] == 1.0
+    assert result["total"] > 0.95
+
+
+# --- item 5: validity on the reference date -------------------------------------------------------------------
+
+
+def test_expired_and_temporary_sites_are_not_realised(tasks):
+    """Old code: Wassenaar (Duinrell winter shelter 2020-21, 650) and Lelystad (emergency shelter 2015, 230)
+    counted, and 8 municipalities and Flevoland had a negative gap."""
+    mun = tasks[tasks.level == "municipality"].set_index("name")
+    assert mun.realised["Wassenaar"] == 0 and mun.realised["Lelystad"] == 0
+    assert mun.undated["Lelystad"] == 230  # opened 2015, no end date: listed as undated
+    negative = tasks[(tasks.gap < 0)]
+    # Only Maastricht: its permanent azc (650, in use since 2020, no end) exceeds its computed share.
+    assert list(negative.name) == ["Maastricht"]
+    skipped = {(r["municipality_name"], r["status"]) for r in tasks.attrs["skipped_reception"]}
+    assert ("Wassenaar", "expired") in skipped and ("Weert", "not_open") in skipped
+    assert ("Gorinchem", "undated") in skipped and ("Lelystad", "undated") in skipped
+    assert tasks.attrs["reference_date"] == "2024-02-01"
+
+
+def test_undated_places_are_shown_beside_realised(tasks):
+    lines = task_summary(tasks)
+    assert any(line.startswith("undated ") for line in lines)
+    assert any("Gorinchem" in line and "undated: no start date" in line for line in lines)
+    prov = tasks[tasks.level == "province"]
+    assert prov.undated.sum() == tasks[tasks.level == "municipality"].undated.sum() > 0
+
+
+def test_the_reference_date_decides(demo_engine):
+    """On 1 Oct 2022 the Doetinchem crisis shelter (Aug-Dec 2022) and Musselkanaal (Sep 2020 - Sep 2023) count."""
+    on_2022 = placement_tasks(demo_engine, "2024", on=date(2022, 10, 1)).set_index("name")
+    assert on_2022.realised["Doetinchem"] == 225 and on_2022.realised["Stadskanaal"] == 428
+    assert on_2022.realised["Wassenaar"] == 0  # ended 15 March 2021
+
+
+def test_site_status_rule():
+    """The rule in one function: open, with a capacity, valid on the date; undated when that cannot be told."""
+    rows = pd.DataFrame(
+        [
+            ("azc", 100, date(2020, 1, 1), None, True),  # counted: open-ended
+            ("azc", 100, date(2020, 1, 1), date(2024, 2, 1), False),  # counted: last day
+            ("azc", 100, date(2020, 1, 1), date(2024, 1, 31), False),  # expired
+            ("azc", 100, date(2024, 2, 2), None, True),  # not yet open
+            ("azc", 100, date(2020, 1, 1), None, False),  # undated: no end
+            ("azc", 100, None, None, False),  # undated: no start
+            ("azc", 100, None, date(2030, 1, 1), False),  # undated: no start
+            ("azc (gesloten)", 100, date(2020, 1, 1), None, True),  # not open
+            ("azc (voorgenomen)", 100, None, None, False),  # planned
+            ("azc", None, date(2020, 1, 1), None, True),  # no capacity
+        ],
+        columns=["kind", "capacity", "valid_from", "valid_until", "open_ended"],
+    )
+    status = site_status(rows, date(2024, 2, 1))
+    assert list(status.status) == [
+        "counted",
+        "counted",
+        "expired",
+        "not_yet_open",
+        "undated",
+        "undated",
+        "undated",
+        "not_open",
+        "not_open",
+        "no_capacity",
+    ]
+    assert pd.isna(status.reason[0]) and "no end date" in status.reason[4] and "no start date" in status.reason[5]
+
+
+def test_reception_dates_are_read_as_stated_and_checked(tmp_path):
+    assert partial_date("2021-11", end=True) == date(2021, 11, 30)
+    assert partial_date("2021-11", end=False) == date(2021, 11, 1)
+    assert partial_date("2020", end=True) == date(2020, 12, 31)
+    good = tmp_path / "constructed_reception.csv"
+    good.write_text(
+        "gemeente,name,capacity,valid_from,valid_until,places\n"
+        "Weert,a,'630 terug naar 400',2020,open,400\nWeert,b,50,,,\n",
+        encoding="utf-8",
+    )
+    frame = load_reception(good).frame
+    assert frame.capacity.iloc[0] == 400 and pd.isna(frame.capacity.iloc[1])  # the places column decides
+    assert frame.open_ended.tolist() == [True, False]
+    assert frame.valid_from.iloc[0] == date(2020, 1, 1) and frame.valid_from.iloc[1] is None
+    for body, field in (
+        ("gemeente,name,valid_from\nWeert,a,zomer 2020\n", "valid_from"),
+        ("gemeente,name,valid_from,valid_until\nWeert,a,2022,2021\n", "valid_from"),
+        ("gemeente,name,places\nWeert,a,vijftig\n", "places"),
+    ):
+        bad = tmp_path / "constructed_bad_reception.csv"
+        bad.write_text(body, encoding="utf-8")
+        with pytest.raises(DataError) as caught:
+            load_reception(bad)
+        assert caught.value.field == field and caught.value.row == "line 2"
+
+
+def test_shipped_capacity_is_the_current_figure(demo_engine):
+    """Katwijk '630, terug naar 400': the old loader took 630, the first number."""
+    sites = pd.read_sql("SELECT name, capacity FROM reception_location", demo_engine).set_index("name")
+    assert sites.capacity["azc Katwijk"] == 400 and sites.capacity["azc Dronten"] == 1000
+
+
+# --- item 8: one national reference share -----------------------------------------------------------------------
+
+
+def test_one_reference_share_for_fit_and_task(data, tasks):
+    """Old code: the fit used 96,002 (sum of the province figures) / population, the task 96,000."""
+    population = tasks.attrs["national_population"]
+    assert data.reference_share == tasks.attrs["reference_share"] == NATIONAL_TOTALS["2024"].places / population
+    assert "96,000" in data.reference_note and "96,002" not in data.reference_note
+
+
+def test_reference_date_of_a_period():
+    assert reference_date("2024") == date(2024, 2, 1)
+    assert reference_date("2025-07") == date(2025, 7, 1)
+    assert reference_date("2024", date(2023, 1, 1)) == date(2023, 1, 1)
