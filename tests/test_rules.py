@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -170,3 +171,77 @@ def test_reference_date_of_a_period():
     assert reference_date("2024") == date(2024, 2, 1)
     assert reference_date("2025-07") == date(2025, 7, 1)
     assert reference_date("2024", date(2023, 1, 1)) == date(2023, 1, 1)
+
+
+# --- item 6: a point outside every municipality is outside -----------------------------------------------------
+
+ENCLAVES = [(4.92990, 51.43832), (4.9297, 51.4419)]  # Baarle-Hertog (Belgium), inside Baarle-Nassau's outline
+ABROAD_IN_BOX = [(4.40, 51.22), (7.2, 52.3)]  # Antwerp, Germany: inside the Dutch bounding box
+
+
+def _rd(lon: float, lat: float) -> tuple[float, float]:
+    from pyproj import Transformer
+
+    return Transformer.from_crs(4326, 28992, always_xy=True).transform(lon, lat)
+
+
+@pytest.mark.parametrize("lon, lat", ENCLAVES + ABROAD_IN_BOX)
+def test_territory_abroad_is_not_scored_as_dutch(data, lon, lat):
+    """Old code: the enclaves were scored as Baarle-Nassau (GM0744, snapped in by the 250 m tolerance) and the
+    others returned a result marked excluded."""
+    from geo.errors import OutsideError
+
+    with pytest.raises(OutsideError) as caught:
+        score_location(data, shapely.Point(*_rd(lon, lat)), 40, profile_for_group("families"))
+    assert ("abroad" in str(caught.value)) == ((lon, lat) in ENCLAVES)
+
+
+def test_bulk_and_reference_paths_leave_abroad_outside(demo_engine, data):
+    from geo.score.measure import measure
+    from geo.score.reference import reference_measure
+
+    xy = np.array([_rd(lon, lat) for lon, lat in ENCLAVES + ABROAD_IN_BOX] + [_rd(4.9426, 51.4440)])  # + Baarle
+    fast = measure(data, xy, ["supermarket"])
+    slow = reference_measure(demo_engine, data, xy, ["supermarket"])
+    for level in fast.area_index:
+        assert (fast.area_index[level] == slow.area_index[level]).all(), level
+        assert (fast.area_index[level][:4] == -1).all(), level
+    assert data.areas["municipality"].codes[fast.area_index["municipality"][4]] == "GM0744"
+
+
+def test_the_api_refuses_places_abroad_with_a_422(demo_settings, demo_engine):
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.api_helpers import assert_problem, clean_up, make_keys
+
+    keys = make_keys(demo_engine)
+    try:
+        with TestClient(create_app(demo_settings)) as client:
+            headers = {"X-API-Key": keys["coa"], "content-type": "application/json"}
+            for lon, lat in ENCLAVES + ABROAD_IN_BOX:
+                body = {"location": {"type": "Point", "coordinates": [lon, lat]}, "capacity": 40}
+                response = client.post(
+                    "/score", content=json.dumps({**body, "target_group": "families"}), headers=headers
+                )
+                assert_problem(response, 422, "abroad" if (lon, lat) in ENCLAVES else "outside the Netherlands")
+                proposal = {
+                    **body,
+                    "title": "constructed test proposal",
+                    "description": "abroad",
+                    "target_group": "families",
+                    "municipality_code": "GM0744",
+                }
+                response = client.post("/proposals", content=json.dumps(proposal), headers=headers)
+                assert_problem(response, 422)
+            baarle = {"type": "Point", "coordinates": [4.9426, 51.4440]}
+            ok = client.post(
+                "/score",
+                content=json.dumps({"location": baarle, "capacity": 40, "target_group": "families"}),
+                headers=headers,
+            )
+            assert ok.status_code == 200 and ok.json()["task"]["municipality"] == "GM0744"
+    finally:
+        clean_up(demo_engine)

@@ -21,9 +21,13 @@ from geo.reception import COUNTED, UNDATED, counting_sites
 from geo.score.zorder import z_order
 
 LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "municipality"}
-# CBS boundaries in the shipped files are generalised: a point inside none of the areas of a level but
-# within this distance of one is assigned to the nearest (lowest code on ties).
+# CBS boundaries in the shipped files are generalised: a point inside a municipality but inside none of the buurten
+# or wijken is assigned to the nearest within this distance (lowest code on ties). Never at municipality level: a
+# point outside every municipality is outside, whatever is near (see :func:`in_netherlands`).
 BOUNDARY_TOLERANCE_M = 250.0
+# Territory abroad inside Dutch outlines: CBS codes it as municipality GM0998, wijk WK099899 "Buitenland" (the
+# Baarle-Hertog enclaves in Baarle-Nassau).
+ABROAD_MUNICIPALITY_CODES = ("GM0998",)
 # Below this many points, testing each point against the area tree beats testing block by block.
 FEW_POINTS = 2_000
 # Many points are located in blocks of this many consecutive points.
@@ -56,6 +60,7 @@ class AreaLayer:
     existing: np.ndarray  # reception places already there (counted: open on the reference date)
     undated: np.ndarray  # places of open reception rows not known to be open on the reference date (not counted)
     geoms: np.ndarray
+    tolerance: float = BOUNDARY_TOLERANCE_M  # 0 for municipalities
     tree: shapely.STRtree = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -66,7 +71,7 @@ class AreaLayer:
         """Index of the area holding each point of ``xy`` (N x 2; -1 if none; the lowest code on shared
         boundaries).
 
-        Points in no area but within :data:`BOUNDARY_TOLERANCE_M` of one get the nearest. Many points
+        Points in no area but within ``tolerance`` of one get the nearest. Many points
         are located in blocks of :data:`BLOCK` neighbours along a Z-curve (``in_spatial_order``: ``xy``
         already is): a block whose box lies inside an area is assigned whole, the others point by point."""
         xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
@@ -83,9 +88,9 @@ class AreaLayer:
             point_idx = order[point_idx]
         self._assign(found, point_idx, area_idx)
         missing = np.flatnonzero(found < 0)
-        if len(missing):
+        if len(missing) and self.tolerance > 0:
             point_idx, area_idx = self.tree.query_nearest(
-                shapely.points(xy[missing]), max_distance=BOUNDARY_TOLERANCE_M, all_matches=True
+                shapely.points(xy[missing]), max_distance=self.tolerance, all_matches=True
             )
             self._assign(found, missing[point_idx], area_idx)
         return found
@@ -125,6 +130,45 @@ class AreaLayer:
 
 
 @dataclass
+class Abroad:
+    """Territory abroad inside the Dutch outlines (CBS 'Buitenland' wijken), with a quick box test."""
+
+    geoms: np.ndarray
+    tree: shapely.STRtree = field(init=False, repr=False)
+    bounds: tuple[float, float, float, float] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tree = shapely.STRtree(self.geoms)
+        shapely.prepare(self.geoms)
+        self.bounds = tuple(shapely.total_bounds(self.geoms)) if len(self.geoms) else None
+
+    def contains(self, xy: np.ndarray) -> np.ndarray:
+        """For each point: does it lie in territory abroad? Only points in the box of that territory are tested."""
+        inside = np.zeros(len(xy), dtype=bool)
+        if self.bounds is None or len(xy) == 0:
+            return inside
+        x0, y0, x1, y1 = self.bounds
+        near = np.flatnonzero((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
+        if len(near):
+            point_idx, _ = self.tree.query(shapely.points(xy[near]), predicate="intersects")
+            inside[near[point_idx]] = True
+        return inside
+
+
+def in_netherlands(area_index: dict[str, np.ndarray], xy: np.ndarray, abroad: Abroad | None) -> np.ndarray:
+    """The locate rule: a point is in the Netherlands when it lies inside a municipality and not in territory
+    abroad (CBS 'Buitenland'). Points elsewhere get no area at any level (``area_index`` is changed in place);
+    they are outside, whatever is near. Returns the mask of points inside."""
+    inside = area_index["municipality"] >= 0
+    if abroad is not None:
+        inside &= ~abroad.contains(xy)
+    if not inside.all():
+        for values in area_index.values():
+            values[~inside] = -1
+    return inside
+
+
+@dataclass
 class ScoringData:
     services: dict[str, ServiceLayer]
     areas: dict[str, AreaLayer]
@@ -135,6 +179,7 @@ class ScoringData:
     cbs_distance_km: dict[tuple[str, str], tuple[float, int | None]]
     vintage: dict
     notes: list[str]
+    abroad: Abroad | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def _cached(self, key, build):
@@ -191,6 +236,8 @@ class ScoringData:
         notes: list[str] = []
         with engine.connect() as conn:
             areas = {level: _areas(conn, level, table) for level, table in LEVEL_TABLES.items()}
+            areas["municipality"].tolerance = 0.0
+            abroad = Abroad(_abroad(conn))
             municipalities = areas["municipality"]
             services = _services(conn, municipalities)
             province_of = dict(
@@ -207,7 +254,7 @@ class ScoringData:
             notes.append(f"{unplaced} reception location(s) could not be matched to a municipality")
         tasks = placement_tasks(engine, period, on=on).set_index("region_code")
         share, note = tasks.attrs["reference_share"], tasks.attrs["reference_note"]
-        return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes)
+        return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes, abroad)
 
 
 def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -217,8 +264,12 @@ def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
 
 
 def _areas(conn: sa.Connection, level: str, table: str) -> AreaLayer:
+    where = "WHERE municipality_code <> ALL(:abroad)" if table != "municipality" else ""
     frame = gpd.read_postgis(
-        sa.text(f'SELECT code, name, population, geom FROM "{table}" ORDER BY code'), conn, geom_col="geom"
+        sa.text(f'SELECT code, name, population, geom FROM "{table}" {where} ORDER BY code'),
+        conn,
+        geom_col="geom",
+        params={"abroad": list(ABROAD_MUNICIPALITY_CODES)},
     )
     return AreaLayer(
         level=level,
@@ -229,6 +280,18 @@ def _areas(conn: sa.Connection, level: str, table: str) -> AreaLayer:
         undated=np.zeros(len(frame)),
         geoms=np.asarray(frame.geometry.values, dtype=object),
     )
+
+
+def _abroad(conn: sa.Connection) -> np.ndarray:
+    """Wijken (and buurten) CBS codes as abroad: the territory no Dutch municipality holds."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT ST_AsBinary(geom) FROM district WHERE municipality_code = ANY(:abroad) UNION ALL "
+            "SELECT ST_AsBinary(geom) FROM neighbourhood WHERE municipality_code = ANY(:abroad)"
+        ),
+        {"abroad": list(ABROAD_MUNICIPALITY_CODES)},
+    ).scalars()
+    return np.array([shapely.from_wkb(bytes(wkb)) for wkb in rows], dtype=object)
 
 
 def _services(conn: sa.Connection, municipalities: AreaLayer) -> dict[str, ServiceLayer]:
