@@ -66,6 +66,7 @@ class CandidateTable:
                 "flags": list(row["flags"]),
                 "capacity": int(row["capacity"]),
                 "capacity_method": row["capacity_method"],
+                "capacity_estimate": int(row["capacity_estimate"]),
                 "floor_area_m2": _clean(row["floor_area"], 1),
                 "status": row["status"],
                 "municipality_code": row["municipality_code"],

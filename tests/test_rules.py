@@ -245,3 +245,66 @@ def test_the_api_refuses_places_abroad_with_a_422(demo_settings, demo_engine):
             assert ok.status_code == 200 and ok.json()["task"]["municipality"] == "GM0744"
     finally:
         clean_up(demo_engine)
+
+
+# --- item 9: every clipped, assumed or estimated value carries a flag ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def doesburg(demo_engine, data):
+    from geo.score import score_candidates
+
+    return score_candidates(demo_engine, profile_for_group("families"), data, municipality="GM0221").frame
+
+
+def test_a_capped_capacity_is_flagged(doesburg):
+    """Old code: the 19,434 m2 hall (estimated 1,295 places) became an eligible '150 places' without a flag."""
+    hall = doesburg.loc[doesburg.capacity_estimate.idxmax()]
+    assert hall.capacity_estimate > 1000 and hall.capacity == 150
+    assert "capacity_capped" in hall["flags"]
+    capped = doesburg.capacity_estimate > doesburg.capacity
+    assert capped.any()
+    assert (doesburg["flags"].map(lambda f: "capacity_capped" in f) == capped).all()
+    one_storey = doesburg.capacity_method == "footprint_1_storey_assumed"
+    assert (doesburg["flags"].map(lambda f: "one_storey_assumed" in f) == one_storey).all()
+    assert doesburg["flags"].map(lambda f: "capacity_estimated" in f).all()
+    # the floor-area rule is not applied where the capacity comes from that floor area
+    assert not doesburg["flags"].map(lambda f: "floor_area_too_small" in f).any()
+
+
+def test_the_floor_area_rule_checks_a_given_capacity(data):
+    _, geom = _municipality(data, "Doesburg")
+    point = shapely.point_on_surface(geom)
+    small = score_location(data, point, 40, profile_for_group("families"), floor_area=300.0)  # 40 x 15 m2 = 600
+    assert "floor_area_too_small" in small["flags"] and small["excluded"]
+    roomy = score_location(data, point, 40, profile_for_group("families"), floor_area=900.0)
+    assert "floor_area_too_small" not in roomy["flags"]
+
+
+def test_flags_reach_the_cli_list_the_map_popup_and_the_api(demo_settings, demo_engine, data, tmp_path):
+    import orjson
+
+    from api.candidates import CandidateTable
+    from geo.maps.candidates import Tables, candidate_rows
+    from geo.score import score_candidates
+    from tests.helpers import cli_env, opvangmatch
+
+    run = opvangmatch(
+        ["score", "--profile", "families", "--municipality", "GM0221", "--top", "500", "--no-store"],
+        cli_env(demo_settings, tmp_path),
+    )
+    assert run.returncode == 0, run.stderr
+    listed = [line for line in run.stdout.splitlines() if line.strip()[:1].isdigit()]
+    capped_line = next(line for line in listed if "capacity_capped" in line)
+    assert "estimated)" in capped_line  # e.g. '150 ... footprint_1_storey_assumed (of 1,295 estimated)'
+    scores = score_candidates(demo_engine, profile_for_group("families"), data, municipality="GM0221")
+    hall = int(scores.frame.capacity_estimate.idxmax())
+    tables = Tables("en")
+    rows = candidate_rows(scores, tables)
+    assert "capacity capped at the profile&#x27;s maximum" in tables.flagsets[rows[hall][12]]  # map popup
+    table = CandidateTable(scores, 0)
+    hall_id = scores.frame.id[hall]
+    feature = orjson.loads(table.features[table.row_of(hall_id)])  # GET /candidates
+    assert "capacity_capped" in feature["properties"]["flags"]
+    assert feature["properties"]["capacity_estimate"] > feature["properties"]["capacity"] == 150
+    assert "capacity_capped" in table.explanation(hall_id)["flags"]  # GET /candidates/{id}

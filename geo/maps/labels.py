@@ -177,6 +177,9 @@ FLAGS = {
     "nl": {
         "capacity_outside_band": "capaciteit buiten kleinschalige band",
         "floor_area_too_small": "vloeroppervlak te klein voor capaciteit",
+        "capacity_capped": "capaciteit afgekapt op het maximum van het profiel",
+        "capacity_estimated": "capaciteit geschat uit vloeroppervlak",
+        "one_storey_assumed": "één bouwlaag aangenomen",
         "outside_municipalities": "buiten alle gemeenten",
         "not_in_use": "pand niet in gebruik",
         "no_population_data": "geen inwonersgegevens",
@@ -190,6 +193,9 @@ FLAGS = {
     "en": {
         "capacity_outside_band": "capacity outside the small-scale band",
         "floor_area_too_small": "floor area too small for the capacity",
+        "capacity_capped": "capacity capped at the profile's maximum",
+        "capacity_estimated": "capacity estimated from floor area",
+        "one_storey_assumed": "one storey assumed",
         "outside_municipalities": "outside every municipality",
         "not_in_use": "building not in use",
         "no_population_data": "no population data",

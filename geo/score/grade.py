@@ -94,6 +94,11 @@ def grade(
     floor_area: np.ndarray | None = None,
     extra_flags: dict[str, np.ndarray] | None = None,
 ) -> Graded:
+    """Components, total and flags of N measured locations.
+
+    ``floor_area`` is a floor area given beside the capacity (a proposal, ``POST /score``): ``floor_area_too_small``
+    fires when it holds fewer than capacity x m2 per place. Candidate buildings, whose capacity is derived from
+    their floor area, pass none (their flags come from :func:`geo.score.candidates.capacity_flags`)."""
     n = len(measures)
     capacity = np.asarray(capacity, dtype="float64")
     flags = Flags(n)
