@@ -85,6 +85,7 @@ class CandidateTable:
                 "proximity": {
                     c: {
                         "distance_m": _clean(row[f"{c}_distance"], 1),
+                        "upper_bound": bool(row[f"{c}_bound"]),
                         "estimate_m": _clean(row[f"{c}_estimate"], 0),
                         "nearest": row[f"{c}_nearest"],
                         "score": _clean(row[f"{c}_score"]),

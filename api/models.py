@@ -81,7 +81,7 @@ class ProportionalFit(Open):
 
 
 class ProximityItem(Open):
-    status: Literal["measured", "estimated", "missing"]
+    status: Literal["measured", "upper_bound", "estimated", "missing"]
     nearest: str | None
     distance_m: float | None
     estimate_m: float | None

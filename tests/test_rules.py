@@ -308,3 +308,70 @@ def test_flags_reach_the_cli_list_the_map_popup_and_the_api(demo_settings, demo_
     assert "capacity_capped" in feature["properties"]["flags"]
     assert feature["properties"]["capacity_estimate"] > feature["properties"]["capacity"] == 150
     assert "capacity_capped" in table.explanation(hall_id)["flags"]  # GET /candidates/{id}
+
+
+# --- item 7: coverage is declared per layer, category and area ------------------------------------------------
+
+
+def test_a_partial_layer_never_gives_a_far_measurement_beside_a_near_estimate(doesburg):
+    """Old code: a building of the Doesburg run lying in Zevenaar (one Jumbo there) got a 'measured' 8.4 km
+    (score 0) while its Doesburg neighbours got the CBS estimate of 700 m (score 1)."""
+    zevenaar = doesburg[doesburg.municipality_code == "GM0299"].iloc[0]
+    assert np.isnan(zevenaar.supermarket_distance) and zevenaar.supermarket_estimate == 1100
+    assert "estimated_supermarket" in zevenaar["flags"] and zevenaar.supermarket_score > 0.9
+    # the Jumbo layer is partial everywhere: no supermarket distance is ever a measurement
+    assert (np.isnan(doesburg.supermarket_distance) | doesburg.supermarket_bound).all()
+
+
+def test_complete_layers_measure_partial_layers_bound(data):
+    _, doesburg = _municipality(data, "Doesburg")
+    result = score_location(data, shapely.point_on_surface(doesburg), 40, load_default())
+    assert result["proximity"]["bus_stop"]["status"] == "measured"  # GTFS stops: complete in GM0221
+    assert result["proximity"]["train_station"]["status"] == "measured"  # CHB: complete nationwide
+    # next to a Jumbo in Dordrecht: the known point is nearer than the CBS estimate, so it is used as an upper bound
+    layer = data.services["supermarket"]
+    _, dordrecht = _municipality(data, "Dordrecht")
+    shapely.prepare(dordrecht)
+    x, y = next(p for p in layer.xy if dordrecht.contains(shapely.Point(p)))
+    near = score_location(data, shapely.Point(x + 30, y), 40, load_default())
+    item = near["proximity"]["supermarket"]
+    assert item["status"] == "upper_bound" and item["distance_m"] < item["good_m"] and item["score"] == 1.0
+    assert "upper_bound_supermarket" in near["flags"] and "bound_note" in item
+
+
+def load_default():
+    from geo.score import load_profile
+
+    return load_profile("default")
+
+
+def test_coverage_is_declared_when_loading(demo_engine, demo_settings, tmp_path):
+    import sqlalchemy as sa
+
+    from geo.errors import InputError
+    from geo.io import parse_coverage, prepare
+    from geo.settings import PROJECT_ROOT
+    from tests.helpers import cli_env, opvangmatch
+
+    libraries = PROJECT_ROOT / "data" / "drechtsteden" / "osm_bibliotheken.geojson"
+    prepared = prepare("points", libraries, category="library", coverage="complete:GM0505;partial:PV28")
+    assert prepared.coverage == {"library": {"GM0505": "complete", "PV28": "partial"}}
+    assert prepare("points", libraries, category="library").coverage == {"library": {"NL": "partial"}}
+    for bad in ("full", "complete:Dordrecht", "partial:GM05"):
+        with pytest.raises(InputError):
+            parse_coverage(bad)
+    with pytest.raises(InputError, match="service layers"):
+        prepare(
+            "reception",
+            PROJECT_ROOT / "data" / "reception" / "coa_locaties_overig_uit_paginas.csv",
+            coverage="complete",
+        )
+    run = opvangmatch(
+        ["load", "points", str(libraries), "--category", "library", "--coverage", "everything"],
+        cli_env(demo_settings, tmp_path),
+    )
+    assert run.returncode != 0 and "--coverage must be one of" in run.stderr + run.stdout
+    with demo_engine.connect() as conn:
+        stored = dict(conn.execute(sa.text("SELECT source, coverage FROM dataset WHERE coverage IS NOT NULL")).all())
+    assert stored["points:jumbo_stores"] == {"supermarket": {"NL": "partial"}}
+    assert stored["chb-stations:stations"] == {"train_station": {"NL": "complete"}}

@@ -186,6 +186,7 @@ FLAGS = {
         "no_service_data": "geen voorzieningengegevens",
         "no_task_data": "geen opgavegegevens",
         "estimated_": "geschat (CBS): ",
+        "upper_bound_": "bovengrens (laag onvolledig): ",
         "missing_": "ontbreekt: ",
         "no_population_": "te weinig inwoners: ",
         "no_": "geen gegevens: ",
@@ -202,6 +203,7 @@ FLAGS = {
         "no_service_data": "no service data",
         "no_task_data": "no task data",
         "estimated_": "estimated (CBS): ",
+        "upper_bound_": "upper bound (layer incomplete): ",
         "missing_": "missing: ",
         "no_population_": "too few inhabitants: ",
         "no_": "no data: ",
@@ -228,7 +230,7 @@ def flag(name: str, lang: str) -> str:
     words = FLAGS[check_lang(lang)]
     if name in words:
         return words[name]
-    for prefix in ("estimated_", "missing_", "no_population_"):
+    for prefix in ("estimated_", "upper_bound_", "missing_", "no_population_"):
         if name.startswith(prefix):
             rest = name[len(prefix) :]
             return words[prefix] + (category(rest, lang) if prefix != "no_population_" else text(lang).get(rest, rest))

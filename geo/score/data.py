@@ -28,6 +28,8 @@ BOUNDARY_TOLERANCE_M = 250.0
 # Territory abroad inside Dutch outlines: CBS codes it as municipality GM0998, wijk WK099899 "Buitenland" (the
 # Baarle-Hertog enclaves in Baarle-Nassau).
 ABROAD_MUNICIPALITY_CODES = ("GM0998",)
+COVERAGE = ("none", "partial", "complete")
+"""What a service layer covers in an area; declared when it is loaded (``opvangmatch load --coverage``)."""
 # Below this many points, testing each point against the area tree beats testing block by block.
 FEW_POINTS = 2_000
 # Many points are located in blocks of this many consecutive points.
@@ -42,7 +44,6 @@ class ServiceLayer:
     xy: np.ndarray
     names: np.ndarray
     ids: np.ndarray
-    municipalities: frozenset[str]
     tree: cKDTree = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -180,6 +181,7 @@ class ScoringData:
     vintage: dict
     notes: list[str]
     abroad: Abroad | None = None
+    declared: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # category -> per layer {area: kind}
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def _cached(self, key, build):
@@ -187,15 +189,26 @@ class ScoringData:
             self._cache[key] = build()
         return self._cache[key]
 
-    def presence(self, category: str) -> np.ndarray:
-        """Per municipality (in layer order): does the category have a point there?"""
+    def coverage(self, category: str) -> np.ndarray:
+        """Per municipality (in layer order): the declared coverage of the category's points there, as an index
+        into :data:`COVERAGE` (0 none, 1 partial, 2 complete); the best declaration of any loaded layer wins."""
 
         def build():
-            layer = self.services.get(category)
             codes = self.areas["municipality"].codes
-            return np.isin(codes, list(layer.municipalities)) if layer is not None else np.zeros(len(codes), bool)
+            out = np.zeros(len(codes), dtype=np.int8)
+            province = np.array([self.province_of.get(code) for code in codes], dtype=object)
+            for declaration in self.declared.get(category, []):
+                for area, kind in declaration.items():
+                    if area == "NL":
+                        where = np.ones(len(codes), dtype=bool)
+                    elif area.startswith("PV"):
+                        where = province == area
+                    else:
+                        where = codes == area
+                    out[where] = np.maximum(out[where], COVERAGE.index(kind))
+            return out
 
-        return self._cached(("presence", category), build)
+        return self._cached(("coverage", category), build)
 
     def cbs_estimate_m(self, category: str) -> np.ndarray:
         """Per municipality (in layer order): the CBS mean road distance in metres, NaN where unknown."""
@@ -238,8 +251,7 @@ class ScoringData:
             areas = {level: _areas(conn, level, table) for level, table in LEVEL_TABLES.items()}
             areas["municipality"].tolerance = 0.0
             abroad = Abroad(_abroad(conn))
-            municipalities = areas["municipality"]
-            services = _services(conn, municipalities)
+            services = _services(conn)
             province_of = dict(
                 conn.execute(sa.text("SELECT municipality_code, province_code FROM municipality_province")).all()
             )
@@ -249,12 +261,13 @@ class ScoringData:
                     sa.text("SELECT area_code, category, distance_km, year FROM area_proximity")
                 )
             }
+            declared = _declared(conn)
             unplaced = _add_reception(counting_sites(conn, reference_date(period, on)), areas)
         if unplaced:
             notes.append(f"{unplaced} reception location(s) could not be matched to a municipality")
         tasks = placement_tasks(engine, period, on=on).set_index("region_code")
         share, note = tasks.attrs["reference_share"], tasks.attrs["reference_note"]
-        return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes, abroad)
+        return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes, abroad, declared)
 
 
 def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -282,6 +295,20 @@ def _areas(conn: sa.Connection, level: str, table: str) -> AreaLayer:
     )
 
 
+def _declared(conn: sa.Connection) -> dict[str, list[dict[str, str]]]:
+    """Declared coverage of every loaded service layer, per category (a layer loaded without one: partial)."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT DISTINCT s.category, d.source, d.coverage FROM service s JOIN dataset d ON d.source = s.source "
+            "ORDER BY s.category, d.source"
+        )
+    ).all()
+    out: dict[str, list[dict[str, str]]] = {}
+    for category, _source, coverage in rows:
+        out.setdefault(category, []).append((coverage or {}).get(category, {"NL": "partial"}))
+    return out
+
+
 def _abroad(conn: sa.Connection) -> np.ndarray:
     """Wijken (and buurten) CBS codes as abroad: the territory no Dutch municipality holds."""
     rows = conn.execute(
@@ -294,16 +321,13 @@ def _abroad(conn: sa.Connection) -> np.ndarray:
     return np.array([shapely.from_wkb(bytes(wkb)) for wkb in rows], dtype=object)
 
 
-def _services(conn: sa.Connection, municipalities: AreaLayer) -> dict[str, ServiceLayer]:
+def _services(conn: sa.Connection) -> dict[str, ServiceLayer]:
     rows = conn.execute(
         sa.text("SELECT category, id, coalesce(name, ''), ST_X(geom), ST_Y(geom) FROM service ORDER BY category, id")
     ).all()
     if not rows:
         return {}
     frame = pd.DataFrame(rows, columns=["category", "id", "name", "x", "y"])
-    xy = frame[["x", "y"]].to_numpy(dtype="float64")
-    where = municipalities.locate(xy)
-    frame["municipality"] = np.where(where >= 0, municipalities.codes[np.maximum(where, 0)], None)
     layers = {}
     for category, group in frame.groupby("category", sort=True):
         layers[category] = ServiceLayer(
@@ -311,7 +335,6 @@ def _services(conn: sa.Connection, municipalities: AreaLayer) -> dict[str, Servi
             xy=group[["x", "y"]].to_numpy(dtype="float64"),
             names=group["name"].to_numpy(dtype=object),
             ids=group["id"].to_numpy(),
-            municipalities=frozenset(group["municipality"].dropna()),
         )
     return layers
 
