@@ -153,3 +153,46 @@ def test_cli_creates_a_key_that_is_shown_once_and_stored_hashed(demo_settings, d
     assert missing.returncode == 2 and "GM9999" in missing.stderr
     with demo_engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM api_key WHERE label = 'tests'"))
+
+
+def test_cli_revokes_exactly_one_key_by_its_listed_prefix_and_refuses_ambiguity(demo_settings, demo_engine, tmp_path):
+    env = cli_env(demo_settings, tmp_path)
+    keys = [create_key(demo_engine, "viewer", label="tests") for _ in range(2)]
+    first, second = keys
+    try:
+        with demo_engine.begin() as conn:  # a second key whose listed prefix shares 8 characters with the first
+            conn.execute(
+                sa.text("UPDATE api_key SET prefix = :p WHERE key_hash = :h"),
+                {"p": first[:8] + "zz", "h": hash_key(second)},
+            )
+        shared = opvangmatch(["apikey", "revoke", first[:8]], env)
+        assert shared.returncode != 0 and "matches 2 keys" in shared.stderr and "nothing revoked" in shared.stderr
+        none = opvangmatch(["apikey", "revoke", "om_00000000"[:9]], env)
+        assert none.returncode != 0 and "no key starts with" in none.stderr
+        short = opvangmatch(["apikey", "revoke", first[:7]], env)
+        assert short.returncode != 0 and "at least the first 8" in short.stderr
+        with TestClient(create_app(demo_settings)) as client:
+            assert client.get("/conformance", headers={"X-API-Key": first}).status_code == 200
+            for length in (8, 9):  # without and with om_: what 'apikey list' shows, cut at 8 or 9 characters
+                other = create_key(demo_engine, "viewer", label="tests")
+                typed = other[:length] if length == 8 else other[3:length]
+                done = opvangmatch(["apikey", "revoke", typed], env)
+                assert done.returncode == 0, done.stderr
+                assert done.stdout.strip() == f"revoked key {other[:10]}..."
+                with demo_engine.connect() as conn:
+                    revoked = conn.execute(
+                        sa.text("SELECT revoked_at IS NOT NULL FROM api_key WHERE key_hash = :h"), {"h": hash_key(other)}
+                    ).scalar_one()
+                assert revoked
+                again = opvangmatch(["apikey", "revoke", typed], env)
+                assert again.returncode != 0 and "already revoked" in again.stderr
+            whole = opvangmatch(["apikey", "revoke", first], env)  # the whole key matches by its hash
+            assert whole.returncode == 0 and first[:10] in whole.stdout
+        with demo_engine.connect() as conn:
+            states = conn.execute(
+                sa.text("SELECT key_hash, revoked_at IS NOT NULL FROM api_key WHERE key_hash IN (:a, :b)"),
+                {"a": hash_key(first), "b": hash_key(second)},
+            ).all()
+        assert dict(states) == {hash_key(first): True, hash_key(second): False}
+    finally:
+        clean_up(demo_engine)
