@@ -69,7 +69,11 @@ def create_key(engine: Engine, role: str, municipality_code: str | None = None, 
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         conn.execute(
             sa.insert(ApiKey).values(
-                key_hash=hash_key(key), prefix=key[:PREFIX_CHARS], role=role, municipality_code=municipality_code, label=label
+                key_hash=hash_key(key),
+                prefix=key[:PREFIX_CHARS],
+                role=role,
+                municipality_code=municipality_code,
+                label=label,
             )
         )
     return key
@@ -114,8 +118,7 @@ def revoke_key(engine: Engine, prefix: str) -> str:
         if len(rows) > 1:
             listed = ", ".join(f"{r.prefix}... ({r.role}{', revoked' if r.revoked_at else ''})" for r in rows)
             raise InputError(
-                f"{text!r} matches {len(rows)} keys ({listed}); give more characters or the whole key; "
-                "nothing revoked"
+                f"{text!r} matches {len(rows)} keys ({listed}); give more characters or the whole key; nothing revoked"
             )
         (row,) = rows
         if row.revoked_at is not None:

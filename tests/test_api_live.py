@@ -181,7 +181,8 @@ def test_cli_revokes_exactly_one_key_by_its_listed_prefix_and_refuses_ambiguity(
                 assert done.stdout.strip() == f"revoked key {other[:10]}..."
                 with demo_engine.connect() as conn:
                     revoked = conn.execute(
-                        sa.text("SELECT revoked_at IS NOT NULL FROM api_key WHERE key_hash = :h"), {"h": hash_key(other)}
+                        sa.text("SELECT revoked_at IS NOT NULL FROM api_key WHERE key_hash = :h"),
+                        {"h": hash_key(other)},
                     ).scalar_one()
                 assert revoked
                 again = opvangmatch(["apikey", "revoke", typed], env)
