@@ -25,9 +25,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     uvicorn.run("api.cli:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
-def uvicorn_command(port: int, *, workers: int = 1, access_log: bool = True) -> list[str]:
+def uvicorn_command(port: int, *, workers: int = 1, access_log: bool = True, log_level: str = "warning") -> list[str]:
     """The command line that serves the environment's app on 127.0.0.1:``port`` in a process of its own (the live
     tests and the API benchmark run it; the environment must name the database)."""
     command = [sys.executable, "-m", "uvicorn", "api.cli:app_from_env", "--factory", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    command += ["--port", str(port), "--workers", str(workers), "--log-level", log_level]
     return command + ([] if access_log else ["--no-access-log"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,8 @@ from geo.db import prepare_database
 from tests.api_helpers import assert_problem, clean_up
 from tests.helpers import cli_env, opvangmatch, scratch_cluster
 
+LOGS: dict[str, Path] = {}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -30,13 +33,18 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def live(demo_settings, demo_engine, tmp_path_factory):
-    """A uvicorn server on a free port (its own process), serving the demo database."""
+    """A uvicorn server on a free port (its own process, logging at info level with access lines into
+    ``LOGS[url]``), serving the demo database."""
     key = create_key(demo_engine, "viewer", label="tests")
     port = free_port()
+    home = tmp_path_factory.mktemp("home")
+    log = open(home / "server.log", "wb")  # noqa: SIM115 (closed below, after the server)
     server = subprocess.Popen(
-        uvicorn_command(port),
-        env=cli_env(demo_settings, tmp_path_factory.mktemp("home")),
+        uvicorn_command(port, log_level="info"),
+        env=cli_env(demo_settings, home),
         cwd=str(Path(__file__).resolve().parents[1]),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -49,10 +57,12 @@ def live(demo_settings, demo_engine, tmp_path_factory):
                 time.sleep(0.2)
         else:
             pytest.fail("the API server did not start")
+        LOGS[url] = home / "server.log"
         yield url, key
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
         clean_up(demo_engine)
 
 
@@ -197,3 +207,54 @@ def test_cli_revokes_exactly_one_key_by_its_listed_prefix_and_refuses_ambiguity(
         assert dict(states) == {hash_key(first): True, hash_key(second): False}
     finally:
         clean_up(demo_engine)
+
+
+TEXT_FIELDS = ("title", "description", "motivation", "task_relation", "address")
+
+
+def test_nul_in_any_text_is_a_422_naming_it_and_the_server_log_never_holds_a_request_value(live, demo_engine):
+    url, _ = live
+    secret = "zq7secret" + uuid.uuid4().hex[:8]
+    municipality = create_key(demo_engine, "municipality", "GM0505", label="tests")
+    headers = {"X-API-Key": municipality}
+    base = {"title": "t", "description": "d", "target_group": "families"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        nul = f"{secret}\u0000"
+        bodies = {field: {**base, field: nul} for field in TEXT_FIELDS}
+        bodies["chain_partners.0"] = {**base, "chain_partners": [nul]}
+        bodies["minimum_standards.safety"] = {**base, "minimum_standards": {"safety": nul}}
+        for field, body in bodies.items():
+            refused = assert_problem(client.post("/proposals", json=body), 422, "NUL")
+            assert [e["field"] for e in refused["errors"]] == [field]
+        made = client.post("/proposals", json=base)
+        assert made.status_code == 201, made.text
+        proposal_id, version = made.json()["id"], made.json()["version"]
+        for field in (*TEXT_FIELDS, "note"):
+            patch = client.patch(f"/proposals/{proposal_id}", json={"version": version, field: nul})
+            assert assert_problem(patch, 422, "NUL")["errors"][0]["field"] == field
+        for path in (
+            f"/candidates?bbox={secret}%00",
+            f"/proposals?municipality=GM%00{secret}",
+            f"/candidates/{secret}%00",
+            f"/collections/{secret}%00/items",
+            f"/collections/services/items/{secret}%00",
+            f"/maps/region?province=PV%00{secret}",
+        ):
+            assert_problem(client.get(path), 422)
+        # A failure inside the database (a constraint added for this test) is a 500 whose log line names the route
+        # and the error class, never the SQL parameters or the row PostgreSQL quotes.
+        with demo_engine.begin() as conn:
+            conn.execute(sa.text(f"ALTER TABLE proposal ADD CONSTRAINT test_no_secret CHECK (title <> '{secret}')"))
+        try:
+            failed = client.post("/proposals", json={**base, "title": secret, "address": secret})
+            assert_problem(failed, 500)
+            assert secret not in failed.text
+        finally:
+            with demo_engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE proposal DROP CONSTRAINT test_no_secret"))
+    time.sleep(0.5)  # let the server flush its log
+    log = LOGS[url].read_text(errors="replace")
+    assert "database error: IntegrityError from CheckViolation (SQLSTATE 23514) in POST /proposals" in log, log[-2000:]
+    for line in ('"POST /proposals HTTP/1.1" 422', '"GET /candidates/%7Bcandidate_id%7D HTTP/1.1" 422'):
+        assert line in log  # access lines name the route
+    assert secret not in log, [line for line in log.splitlines() if secret in line][:3]
