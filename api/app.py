@@ -93,7 +93,7 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
         config=config,
         engine=engine,
         snapshot=Snapshot(engine, config.refresh_seconds),
-        keys=KeyStore(engine, settings.api_keys, config.key_cache_seconds),
+        keys=KeyStore(engine, settings.api_keys, config.key_cache_seconds, config.key_outage_seconds),
         batcher=None,
         owns_engine=owns,
     )

@@ -149,13 +149,19 @@ def list_keys(engine: Engine) -> list[dict]:
 class KeyStore:
     """Resolves a presented key to a :class:`Principal` (database keys, plus keys from ``OPVANGMATCH_API_KEYS``).
 
-    A verified key is remembered for ``ttl`` seconds, so scoring requests need no database round trip;
-    a revoked key stops working within that time.
+    A verified key is remembered for ``ttl`` seconds, so scoring requests need no database round trip; a revoked
+    key stops working within that time. While the database cannot be reached, a key verified at most ``outage``
+    seconds ago stays usable (so ``POST /score``, served from memory, goes on working); a key never verified, or
+    verified longer ago, gets the database's 503. Once the database answers again every key is checked anew, so a
+    key revoked meanwhile stops working at once.
     """
 
-    def __init__(self, engine: Engine, env_keys: tuple[tuple[str, str], ...] = (), ttl: float = 30.0):
+    def __init__(
+        self, engine: Engine, env_keys: tuple[tuple[str, str], ...] = (), ttl: float = 30.0, outage: float = 900.0
+    ):
         self.engine = engine
         self.ttl = ttl
+        self.outage = outage
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._env: dict[str, Principal] = {}
@@ -172,12 +178,17 @@ class KeyStore:
         cached = self._cache.get(digest)
         if cached and now - cached[0] < self.ttl:
             return cached[1]
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(ApiKey.role, ApiKey.municipality_code, ApiKey.prefix).where(
-                    ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
-                )
-            ).first()
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    sa.select(ApiKey.role, ApiKey.municipality_code, ApiKey.prefix).where(
+                        ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
+                    )
+                ).first()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError):
+            if cached and now - cached[0] < self.outage:
+                return cached[1]  # the database is away: the key was verified recently enough
+            raise
         if row is None:
             with self._lock:
                 self._cache.pop(digest, None)

@@ -574,3 +574,14 @@ def test_patch_version_and_dates_are_strict(client, keys, patch, field):
 def test_json_integers_are_fine_for_float_fields(client, keys):
     answer = client.post("/score", json=score_body(floor_area=600, capacity=40), headers=h(keys, "admin"))
     assert answer.status_code == 200, answer.text
+
+
+def test_the_outage_bound_is_a_setting_checked_at_start():
+    from api.cli import config_from_env
+    from geo.errors import ConfigError
+
+    assert config_from_env({}).key_outage_seconds == 900
+    assert config_from_env({"OPVANGMATCH_KEY_OUTAGE_SECONDS": "60"}).key_outage_seconds == 60
+    for bad in ("soon", "-1", "nan"):
+        with pytest.raises(ConfigError, match="OPVANGMATCH_KEY_OUTAGE_SECONDS"):
+            config_from_env({"OPVANGMATCH_KEY_OUTAGE_SECONDS": bad})

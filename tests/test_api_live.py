@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import create_key, hash_key
 from api.cli import uvicorn_command
+from api.config import ApiConfig
 from geo.db import prepare_database
 from tests.api_helpers import assert_problem, clean_up
 from tests.helpers import cli_env, opvangmatch, scratch_cluster
@@ -258,3 +259,50 @@ def test_nul_in_any_text_is_a_422_naming_it_and_the_server_log_never_holds_a_req
     for line in ('"POST /proposals HTTP/1.1" 422', '"GET /candidates/%7Bcandidate_id%7D HTTP/1.1" 422'):
         assert line in log  # access lines name the route
     assert secret not in log, [line for line in log.splitlines() if secret in line][:3]
+
+
+def _load_scoring_minimum(engine) -> None:
+    """The demo files scoring in Doesburg needs (boundaries, provinces, proximity, a few service layers)."""
+    from geo.io import load
+    from geo.io.demo import DEMO
+    from geo.settings import PROJECT_ROOT
+
+    for item in DEMO[:6] + DEMO[-2:]:
+        load(engine, item.kind, PROJECT_ROOT / "data" / item.path, **item.options)
+
+
+def test_keys_verified_before_an_outage_keep_scoring_for_a_bounded_time_and_revoked_keys_stop_after_it():
+    with scratch_cluster(54395, "outage") as (settings, cluster):  # a real PostGIS of our own that we stop
+        engine = prepare_database(settings)
+        _load_scoring_minimum(engine)
+        verified, revoked, unseen = (create_key(engine, "viewer") for _ in range(3))
+        config = ApiConfig(key_cache_seconds=0.5, key_outage_seconds=6)
+        body = {
+            "location": {"type": "Point", "coordinates": [6.1375, 52.0128]},
+            "capacity": 40,
+            "target_group": "families",
+        }
+        with TestClient(create_app(settings, config=config)) as client:
+            for key in (verified, revoked):
+                assert client.post("/score", json=body, headers={"X-API-Key": key}).status_code == 200
+            cluster.down()
+            down_at = time.monotonic()
+            time.sleep(1)  # past the key cache: each request asks the database, which is away
+            for key in (verified, revoked):  # within the bound: served from memory
+                answer = client.post("/score", json=body, headers={"X-API-Key": key})
+                assert answer.status_code == 200, answer.text
+            assert_problem(client.post("/score", json=body, headers={"X-API-Key": unseen}), 503, "database")
+            assert_problem(client.get("/proposals", headers={"X-API-Key": verified}), 503, "database")
+            time.sleep(max(0.0, down_at + 6.5 - time.monotonic()))
+            assert_problem(client.post("/score", json=body, headers={"X-API-Key": verified}), 503, "database")
+            cluster.up()
+            with engine.begin() as conn:  # revoked while the service could not see it
+                conn.execute(
+                    sa.text("UPDATE api_key SET revoked_at = now() WHERE key_hash = :h"), {"h": hash_key(revoked)}
+                )
+            deadline = time.monotonic() + 20
+            while client.get("/health").status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert client.post("/score", json=body, headers={"X-API-Key": verified}).status_code == 200
+            assert_problem(client.post("/score", json=body, headers={"X-API-Key": revoked}), 401, "revoked")
+        engine.dispose()
