@@ -19,7 +19,7 @@ from api.auth import KeyStore
 from api.batch import ScoreBatcher
 from api.config import ApiConfig
 from api.deps import AppState
-from api.errors import PROBLEM_RESPONSES, CatchAll, install_error_handlers
+from api.errors import CatchAll, install_error_handlers
 from api.middleware import BodySizeLimit, RouteInAccessLog
 from api.snapshot import Snapshot
 from geo.db import make_engine
@@ -121,7 +121,6 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
             "Geometries are GeoJSON in EPSG:4326 (longitude, latitude). Errors are application/problem+json."
         ),
         lifespan=lifespan,
-        responses=PROBLEM_RESPONSES,
     )
     app.state.opvangmatch = state
     install_error_handlers(app)

@@ -68,18 +68,26 @@ PROBLEM_SCHEMA = {
     },
     "required": ["title", "status", "detail"],
 }
+PROBLEM_TEXTS = {
+    400: "Malformed request (the body is not JSON, or Content-Length is not a number)",
+    401: "No or unknown API key",
+    403: "The key's role may not do this",
+    404: "Not found (or not visible to this key)",
+    409: "Conflict: a stale version, a status move the stappenplan does not allow, or the intake round closed",
+    413: "Request body too large",
+    422: "Invalid input (every field it names)",
+    503: "Database unavailable or busy",
+}
 PROBLEM_RESPONSES = {
     code: {"description": text, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
-    for code, text in {
-        400: "Malformed request",
-        401: "No or unknown API key",
-        403: "The key's role may not do this",
-        404: "Not found",
-        413: "Request body too large",
-        422: "Invalid input",
-        503: "Database unavailable",
-    }.items()
+    for code, text in PROBLEM_TEXTS.items()
 }
+KEYED = (401, 403, 422, 503)  # every route that needs a key and reads parameters or data
+
+
+def problems(*codes: int) -> dict:
+    """The documented problem+json responses of a route (OpenAPI ``responses``)."""
+    return {code: PROBLEM_RESPONSES[code] for code in sorted(set(codes))}
 
 
 def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from pydantic import Strict as StrictType
 
 from api.errors import NUL_PATTERN
-from geo.score import MAX_CAPACITY
+from geo.score import MAX_CAPACITY, available_profiles
 from geo.score.profile import TARGET_GROUPS
 
 # Every request text is one of these: a NUL character (which PostgreSQL text cannot hold) is refused with 422
@@ -66,7 +66,9 @@ Crs = Literal["EPSG:4326", "EPSG:28992"]
 Location = Annotated[Point | Polygon | MultiPolygon, Field(discriminator="type"), BeforeValidator(_numbers_only)]
 MunicipalityCode = Annotated[str, StringConstraints(pattern=r"^GM\d{4}$")]
 ProvinceCode = Annotated[str, StringConstraints(pattern=r"^PV\d{2}$")]
-ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+ProfileName = Literal[tuple(available_profiles())]  # type: ignore[valid-type]  (the shipped profiles)
+_NUMBER = r"-?\d{1,3}(\.\d{1,15})?"
+BBOX_PATTERN = rf"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"  # ranges and order are checked by parse_bbox
 # Numbers in request bodies are strict: "40" or true is refused, not converted (a JSON integer is a valid float).
 Capacity = Annotated[int, StrictType(), Field(ge=1, le=MAX_CAPACITY, description="number of places")]
 FloorArea = Annotated[
@@ -209,7 +211,9 @@ class ProposalCreate(ProposalFields):
     title: ShortText
     description: LongText
     target_group: TargetGroup
-    municipality_code: MunicipalityCode | None = None
+    municipality_code: MunicipalityCode | None = Field(
+        None, description="required, except for a municipality key (its own code is taken; another is 403)"
+    )
 
 
 class ProposalPatch(ProposalFields):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -17,19 +15,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import create_key, hash_key
-from api.cli import uvicorn_command
 from api.config import ApiConfig
 from geo.db import prepare_database
-from tests.api_helpers import assert_problem, clean_up
+from tests.api_helpers import assert_problem, clean_up, live_server
 from tests.helpers import cli_env, opvangmatch, scratch_cluster
 
 LOGS: dict[str, Path] = {}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -37,33 +28,12 @@ def live(demo_settings, demo_engine, tmp_path_factory):
     """A uvicorn server on a free port (its own process, logging at info level with access lines into
     ``LOGS[url]``), serving the demo database."""
     key = create_key(demo_engine, "viewer", label="tests")
-    port = free_port()
     home = tmp_path_factory.mktemp("home")
-    log = open(home / "server.log", "wb")  # noqa: SIM115 (closed below, after the server)
-    server = subprocess.Popen(
-        uvicorn_command(port, log_level="info"),
-        env=cli_env(demo_settings, home),
-        cwd=str(Path(__file__).resolve().parents[1]),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the API server did not start")
-        LOGS[url] = home / "server.log"
-        yield url, key
+        with live_server(cli_env(demo_settings, home), home / "server.log", log_level="info") as url:
+            LOGS[url] = home / "server.log"
+            yield url, key
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
         clean_up(demo_engine)
 
 
@@ -128,8 +98,9 @@ def test_database_down_gives_503_and_the_service_recovers():
             assert client.get("/health").status_code == 200
             assert client.get("/proposals", headers=headers).status_code == 200
             cluster.down()
-            body = client.get("/health").json()
-            assert client.get("/health").status_code == 503 and body["database"] == "unreachable"
+            down = client.get("/health")
+            assert_problem(down, 503, "database")  # problem+json, with the health fields
+            assert down.json()["database"] == "unreachable" and down.json()["version"]
             assert_problem(client.get("/proposals", headers=headers), 503, "database")
             assert_problem(client.get("/regions/provinces", headers=headers), 503)
             cluster.up()
