@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from pydantic import Strict as StrictType
 
 from api.errors import NUL_PATTERN
+from api.geometry import NL_BOUNDS_RD, NL_BOUNDS_WGS84
 from geo.score import MAX_CAPACITY, available_profiles
 from geo.score.profile import TARGET_GROUPS
 
@@ -82,6 +83,29 @@ PROPOSAL_STATUSES = ("submitted", "in_preparation", "agreement_signed", "active"
 Status = Literal[PROPOSAL_STATUSES]  # type: ignore[valid-type]
 
 
+def _within(bounds: tuple[float, float, float, float]) -> dict:
+    """JSON Schema: every position of ``location`` (Point, Polygon or MultiPolygon) lies within ``bounds``."""
+    x0, y0, x1, y1 = bounds
+    position = {
+        "type": "array",
+        "prefixItems": [
+            {"type": "number", "minimum": x0, "maximum": x1},
+            {"type": "number", "minimum": y0, "maximum": y1},
+        ],
+    }
+    rings = {"type": "array", "items": {"type": "array", "items": position}}
+    coordinates = {"anyOf": [position, rings, {"type": "array", "items": rings}]}
+    return {"properties": {"location": {"properties": {"coordinates": coordinates}}}}
+
+
+# The coordinate ranges the server enforces (api.geometry), by crs: RD New metres or longitude/latitude degrees.
+LOCATION_RANGES = {
+    "if": {"properties": {"crs": {"const": "EPSG:28992"}}, "required": ["crs"]},
+    "then": _within(NL_BOUNDS_RD),
+    "else": _within(NL_BOUNDS_WGS84),
+}
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -99,13 +123,14 @@ class ScoreRequest(Strict):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            **LOCATION_RANGES,
             "examples": [
                 {
                     "location": {"type": "Point", "coordinates": [6.1375, 52.0128]},
                     "capacity": 40,
                     "target_group": "families",
                 }
-            ]
+            ],
         },
     )
 
@@ -191,6 +216,8 @@ class MinimumStandards(Strict):
 
 
 class ProposalFields(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=LOCATION_RANGES)
+
     title: ShortText | None = None
     description: LongText | None = None
     motivation: LongText | None = None
