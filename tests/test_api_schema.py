@@ -34,6 +34,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_status(demo_sett
             command += ["--exclude-path-regex", "^/maps/"]
             run = subprocess.run(
                 command,
+                cwd=tmp_path,  # schemathesis keeps a cache in its working directory
                 capture_output=True,
                 text=True,
                 timeout=300,
