@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from api import proposals as proposal_service
 from api.deps import Connection, Reader, State
+from api.errors import KEYED, problems
 from api.models import MunicipalityCode, ProfileName, ProvinceCode
 from api.routes.candidates import scope_for
 from api.routes.proposals import ProposalId
@@ -33,7 +34,7 @@ def _page(html_text: str) -> HTMLResponse:
     return HTMLResponse(html_text, headers=headers)
 
 
-router = APIRouter(prefix="/maps", tags=["maps"])
+router = APIRouter(prefix="/maps", tags=["maps"], responses=problems(*KEYED))
 Tiles = Annotated[Literal["osm", "none"], Query(description="background tiles (osm needs internet in the browser)")]
 Lang = Annotated[Literal["nl", "en"], Query(description="labels: Dutch or English")]
 
@@ -78,7 +79,12 @@ def region(
     return _page(html_text)
 
 
-@router.get("/proposals/{proposal_id}", response_class=HTMLResponse, summary="Map: one proposal and its score")
+@router.get(
+    "/proposals/{proposal_id}",
+    response_class=HTMLResponse,
+    summary="Map: one proposal and its score",
+    responses=problems(404),
+)
 def proposal(
     proposal_id: ProposalId, who: Reader, state: State, conn: Connection, tiles: Tiles = "osm", lang: Lang = "nl"
 ) -> HTMLResponse:
