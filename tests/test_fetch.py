@@ -1,9 +1,17 @@
-"""``opvangmatch fetch`` without internet: local stand-in servers that answer in each service's format.
+"""``opvangmatch fetch`` without internet: local stand-in servers that answer like the real services.
 
-The stand-ins speak PDOK's OGC API - Features (GeoJSON pages with ``links`` rel=next, ``numberReturned``,
-``numberMatched``), Overpass JSON (``elements`` with ``center`` and meta) and the Locatieserver
-(``response.numFound`` / ``response.docs``), count every request, and can answer 429/503, stall, cut
-an answer short or return nothing. The loads go into a real PostGIS database.
+The stand-ins are built from real captured answers and the servers' own source, listed with their
+origin in ``tests/fixtures/captured_service_answers.json`` (CAPTURED below):
+
+- PDOK OGC API - Features as GoKoala serves it (github.com/PDOK/gokoala ``internal/ogc/features/url.go``):
+  UUID feature ids, BAG v2 relations as ``pand.href`` links ending in the pand's UUID, cursor paging by
+  ``rel=next`` links, ``numberReturned`` and no ``numberMatched``, a ``queryables`` document, and HTTP 400
+  problem+json "unknown query parameter(s) found" for any parameter that is not standard or a filter.
+- Overpass JSON (``elements`` with ``center`` and meta; error ``remark`` texts; ``/api/status`` pages).
+- The Locatieserver (``response.numFound`` / ``response.docs``; only the OpenAPI's parameters, ``rows`` <= 100).
+
+They count every request, and can answer 429/503, stall, cut an answer short or return nothing. The
+loads go into a real PostGIS database.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import csv
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,6 +44,8 @@ from tests.conftest import DATA, fingerprint
 from tests.helpers import cli_env, opvangmatch
 
 REGISTER = DATA / "services/apotheken_vestigingen_igj_20260102.csv"
+CAPTURED = json.loads((Path(__file__).parent / "fixtures/captured_service_answers.json").read_text(encoding="utf-8"))
+BAG_ITEMS = "https://api.pdok.nl/kadaster/bag/ogc/v2/collections/{collection}/items/{id}"
 
 
 # --- the stand-in server -------------------------------------------------------------------------
@@ -135,22 +146,54 @@ def config_for(server: StandIn, cache: Path) -> FetchConfig:
     return FetchConfig(pdok_url=server.url, overpass_url=f"{server.url}/api/interpreter", cache_dir=cache)
 
 
-def ogc_pages(server: StandIn, path: str, features: list[dict], size: int, *, matched: bool = True):
-    """An OGC API items route serving ``features`` ``size`` at a time with ``next`` links (cursor paging)."""
+def problem(name: str) -> Reply:
+    """GoKoala's answer to an unknown query parameter (CAPTURED['gokoala_unknown_parameter'])."""
+    spec = CAPTURED["gokoala_unknown_parameter"]
+    body = dict(spec["body"], detail=spec["body"]["detail"].format(name=name))
+    return Reply(spec["status"], body, {"Content-Type": "application/problem+json"})
+
+
+def ogc_pages(server: StandIn, path: str, features: list[dict], size: int, *, filters=("identificatie",)):
+    """A GoKoala-like items route serving ``features`` ``size`` at a time (cursor paging by ``next`` links,
+    no numberMatched), filterable on ``filters`` only (400 on any other unknown parameter), plus the
+    collection's ``queryables`` route listing those filters."""
+    known = set(CAPTURED["gokoala_unknown_parameter"]["known_parameters"]) | set(filters)
 
     def answer(request: Seen) -> Reply:
+        unknown = sorted(set(request.query) - known)
+        if unknown:
+            return problem(unknown[0])
+        chosen = [
+            f
+            for f in features
+            if all(str(f["properties"].get(k)) == request.query[k][0] for k in filters if k in request.query)
+        ]
         start = int(request.query.get("cursor", ["0"])[0])
-        page = features[start : start + size]
-        body = {"type": "FeatureCollection", "numberReturned": len(page), "features": page, "links": []}
-        if matched:
-            body["numberMatched"] = len(features)
-        body["links"].append({"rel": "self", "href": f"{server.url}{path}?cursor={start}"})
-        if start + size < len(features):
-            href = f"{server.url}{path}?f=json&limit={size}&cursor={start + size}&crs={RD_URI}"
-            body["links"].append({"rel": "next", "type": "application/geo+json", "href": href})
+        page = chosen[start : start + size]
+        self_href = f"{server.url}{path}?cursor={start}&f=json"
+        body = {"type": "FeatureCollection", "timeStamp": "2026-01-10T10:00:00Z", "links": [], "features": page}
+        body["links"].append({"rel": "self", "type": "application/geo+json", "href": self_href})
+        if start + size < len(chosen):
+            kept = "".join(f"&{k}={v[0]}" for k, v in request.query.items() if k not in ("cursor", "f"))
+            href = f"{server.url}{path}?cursor={start + size}&f=json{kept}"
+            body["links"].append({"rel": "next", "title": "Next page", "type": "application/geo+json", "href": href})
+        body["numberReturned"] = len(page)
         return Reply(200, body, {"Content-Type": "application/geo+json", "Content-Crs": f"<{RD_URI}>"})
 
     server.routes[path] = answer
+    queryables_route(server, path.rsplit("/items", 1)[0], filters)
+
+
+def queryables_route(server: StandIn, collection_path: str, filters) -> None:
+    """GoKoala's ``/collections/{name}/queryables``: the geometry and the configured filters."""
+    queryables_path = f"{collection_path}/queryables"
+    shape = CAPTURED["gokoala_queryables"]
+    document = json.loads(json.dumps(shape["body"]))
+    document["$id"], document["title"] = f"{server.url}{queryables_path}", queryables_path.split("/")[-2]
+    document["properties"].update({name: shape["filter_property"] for name in filters})
+    server.routes[queryables_path] = lambda request: (
+        problem(sorted(set(request.query) - {"f"})[0]) if set(request.query) - {"f"} else Reply(200, document)
+    )
 
 
 # --- a database with the municipalities, and test geometry inside Doesburg -----------------------------
@@ -176,48 +219,66 @@ def squares(area: Area, n: int, *, size: float = 8.0) -> list[shapely.Polygon]:
     return out
 
 
-def pand(ident: str, geom, bouwjaar: int) -> dict:
+def feature_id(ident: str) -> str:
+    """A stable UUID feature id, as GoKoala gives every BAG v2 feature (not the identificatie)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, ident))
+
+
+def pand(ident: str, geom, bouwjaar: int, status: str = "Pand in gebruik") -> dict:
     return {
         "type": "Feature",
-        "id": f"uuid-{ident}",
+        "properties": {
+            "bouwjaar": bouwjaar,
+            "identificatie": ident,
+            "rdf_seealso": f"http://bag.basisregistraties.overheid.nl/bag/id/pand/{ident}",
+            "status": status,
+        },
         "geometry": json.loads(shapely.to_geojson(geom)),
-        "properties": {"identificatie": ident, "bouwjaar": bouwjaar, "status": "Pand in gebruik"},
+        "id": feature_id(ident),
     }
 
 
-def vbo(ident: str, point, pand_id: str, use: str, area_m2: int, *, link: bool = False) -> dict:
-    props = {
-        "identificatie": ident,
-        "gebruiksdoel": use,
-        "oppervlakte": area_m2,
-        "status": "Verblijfsobject in gebruik",
+def vbo(ident: str, point, pand_ids, use: str, area_m2: int, *, status: str = "Verblijfsobject in gebruik") -> dict:
+    """A BAG v2 verblijfsobject shaped like the captured one: ``pand.href`` links end in the pand's UUID."""
+    captured = CAPTURED["bag_v2_verblijfsobject_items"]["feature"]
+    pand_ids = [pand_ids] if isinstance(pand_ids, str) else pand_ids
+    props = dict(
+        captured["properties"],
+        identificatie=ident,
+        gebruiksdoel=use,
+        oppervlakte=area_m2,
+        status=status,
+        rdf_seealso=f"http://bag.basisregistraties.overheid.nl/bag/id/verblijfsobject/{ident}",
+    )
+    props["pand.href"] = [BAG_ITEMS.format(collection="pand", id=feature_id(p)) for p in pand_ids]
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": json.loads(shapely.to_geojson(point)),
+        "id": feature_id(ident),
     }
-    if link:
-        props["pand.href"] = [f"https://api.pdok.nl/kadaster/bag/ogc/v2/collections/pand/items/{pand_id}"]
-    else:
-        props["pand_identificatie"] = pand_id
-    return {"type": "Feature", "geometry": json.loads(shapely.to_geojson(point)), "properties": props}
 
 
 AMSTERDAM = shapely.box(121_000, 487_000, 121_010, 487_010)  # inside the Netherlands, outside Doesburg
 
 
 def bag_routes(server: StandIn, area: Area, n: int = 5) -> list[dict]:
-    boxes = squares(area, n)
-    panden = [pand(f"022110000090000{i}", g, 1900 + i) for i, g in enumerate(boxes)]
-    panden.append(pand("036310000099999", AMSTERDAM, 2000))
+    """n standing panden in the area, one demolished, one in Amsterdam; three units, one withdrawn."""
+    boxes = squares(area, n + 1)
+    panden = [pand(f"022110000090000{i}", g, 1900 + i) for i, g in enumerate(boxes[:n])]
+    panden.append(pand("0221100000909999", boxes[n], 1890, "Pand gesloopt"))
+    panden.append(pand("0363100000999999", AMSTERDAM, 2000))
     ogc_pages(server, "/kadaster/bag/ogc/v2/collections/pand/items", panden, 2)
     vbos = [
+        vbo("0221010000900001", shapely.centroid(boxes[0]), "0221100000900000", "woonfunctie", 85),
+        vbo("0221010000900002", shapely.centroid(boxes[1]), "0221100000900001", "kantoorfunctie,woonfunctie", 240),
         vbo(
-            "0221010000900001", shapely.centroid(boxes[0]), panden[0]["properties"]["identificatie"], "woonfunctie", 85
-        ),
-        vbo(
-            "0221010000900002",
-            shapely.centroid(boxes[1]),
-            panden[1]["properties"]["identificatie"],
-            "kantoorfunctie,woonfunctie",
-            240,
-            link=True,
+            "0221010000900009",
+            shapely.centroid(boxes[n]),
+            "0221100000909999",
+            "woonfunctie",
+            60,
+            status="Verblijfsobject ingetrokken",
         ),
     ]
     ogc_pages(server, "/kadaster/bag/ogc/v2/collections/verblijfsobject/items", vbos, 10)
@@ -237,24 +298,29 @@ def test_bag_pages_through_next_links_and_loads_buildings_and_residences(server,
     config, messages = config_for(server, tmp_path), []
     with client_for(tmp_path) as client:
         downloads = fetch_bag(client, config, doesburg, progress=messages.append)
-    assert server.count("/pand/items") == 3  # 6 panden, 2 per page
+    assert server.count("/pand/items") == 4  # 7 panden, 2 per page
     first = next(s for s in server.seen if s.path.endswith("/pand/items"))
     assert first.query["crs"] == [RD_URI] and first.query["bbox-crs"] == [RD_URI] and first.query["f"] == ["json"]
     bbox = [float(v) for v in first.query["bbox"][0].split(",")]
     assert bbox == pytest.approx(list(doesburg.bbox), abs=0.01)
     assert any("left out 1 features outside GM0221" in m for m in messages)
-    assert any("page 3, 6 of 6 features" in m for m in messages)
+    assert any("page 4, 7 features" in m for m in messages)
 
     reports = load_downloads(fetch_engine, downloads)
     assert [r.rows for r in reports] == [5, 2]
+    assert [r.skipped for r in reports] == [1, 1]
+    assert "left out 1 that no longer or never stood: Pand gesloopt 1" in reports[0].notes
+    assert "left out 1 that no longer or never stood: Verblijfsobject ingetrokken 1" in reports[1].notes
     assert scalar(fetch_engine, "SELECT count(*) FROM building WHERE source = 'pdok-bag:pand:GM0221'") == 5
     assert scalar(fetch_engine, "SELECT min(build_year) FROM building WHERE source = 'pdok-bag:pand:GM0221'") == 1900
-    assert scalar(fetch_engine, "SELECT count(*) FROM building WHERE id = '036310000099999'") == 0
+    assert scalar(fetch_engine, "SELECT count(*) FROM building WHERE id = '0363100000999999'") == 0
     with fetch_engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT id, building_ids, use, floor_area FROM residence ORDER BY id")).all()
+        rows = conn.execute(
+            sa.text("SELECT id, building_ids, use, floor_area, status FROM residence ORDER BY id")
+        ).all()
     assert rows == [
-        ("0221010000900001", ["0221100000900000"], "woonfunctie", 85.0),
-        ("0221010000900002", ["0221100000900001"], "kantoorfunctie,woonfunctie", 240.0),
+        ("0221010000900001", ["0221100000900000"], "woonfunctie", 85.0, "Verblijfsobject in gebruik"),
+        ("0221010000900002", ["0221100000900001"], "kantoorfunctie,woonfunctie", 240.0, "Verblijfsobject in gebruik"),
     ]
 
 
@@ -264,15 +330,15 @@ def test_a_second_run_reads_the_cache_and_makes_no_request(server, tmp_path, fet
     with client_for(tmp_path) as client:
         first = fetch_bag(client, config, doesburg)
     before = len(server.seen)
-    assert before == 4 and client.network_requests == 4
+    assert before == 5 and client.network_requests == 5
     with client_for(tmp_path) as again:
         second = fetch_bag(again, config, doesburg)
     assert len(server.seen) == before  # zero requests
-    assert again.network_requests == 0 and again.cache_hits == 4
+    assert again.network_requests == 0 and again.cache_hits == 5
     assert [d.path.read_bytes() for d in first] == [d.path.read_bytes() for d in second]
     with client_for(tmp_path, refresh=True) as fresh:
         fetch_bag(fresh, config, doesburg)
-    assert len(server.seen) == before + 4 and fresh.cache_hits == 0
+    assert len(server.seen) == before + 5 and fresh.cache_hits == 0
 
 
 def test_the_cache_is_keyed_by_the_whole_request():
@@ -320,13 +386,16 @@ def test_cbs_retries_429_and_503_honouring_retry_after(server, tmp_path, fetch_e
         Reply(200, wijken),
     ]
     server.routes["/cbs/wijken-en-buurten-2024/ogc/v1/collections/buurten/items"] = [Reply(200, buurten)]
+    for collection in ("wijken", "buurten"):  # this stand-in offers the gemeentecode filter
+        queryables_route(server, f"/cbs/wijken-en-buurten-2024/ogc/v1/collections/{collection}", ["gemeentecode"])
     messages = []
     started = time.monotonic()
     with client_for(tmp_path, progress=messages.append) as client:
         downloads = fetch_cbs(client, config_for(server, tmp_path), doesburg, year=2024)
     assert time.monotonic() - started >= 1.0  # waited as Retry-After asked
     assert server.count("/wijken/items") == 3 and server.count("/buurten/items") == 1
-    assert [s.query.get("gemeentecode") for s in server.seen] == [["GM0221"]] * 4
+    items = [s for s in server.seen if s.path.endswith("/items")]
+    assert [s.query.get("gemeentecode") for s in items] == [["GM0221"]] * 4
     assert "HTTP 429" in messages[0] and "retry 1/2 in 1 s" in messages[0] and "HTTP 503" in messages[1]
     load_downloads(fetch_engine, downloads)
     with fetch_engine.connect() as conn:
@@ -532,7 +601,7 @@ def test_overpass_points_keep_id_timestamp_and_category(server, tmp_path, fetch_
     (request,) = server.seen
     query = request.form["data"][0]
     assert request.method == "POST" and query.startswith("[out:json]") and query.rstrip().endswith("out center meta;")
-    assert 'node["amenity"="doctors"]' in query and 'way["shop"="supermarket"]' in query
+    assert 'nwr["amenity"="doctors"]' in query and 'nwr["shop"="supermarket"]' in query
     assert any("1 school without isced:level" in m for m in messages)
     assert any("left out 1 points outside GM0221" in m for m in messages)
     load_downloads(fetch_engine, downloads)
@@ -571,7 +640,8 @@ def test_the_overpass_query_asks_for_every_table_row(doesburg):
     south, west, north, east = doesburg.bbox_wgs84()
     assert 51.9 < south < north < 52.1 and 6.0 < west < east < 6.3
     for key, value in [*OSM_TAGS, ("amenity", "school")]:
-        assert f'node["{key}"="{value}"]' in query and f'way["{key}"="{value}"]' in query
+        assert f'nwr["{key}"="{value}"]' in query  # nodes, ways and relations (multipolygons)
+    assert query.rstrip().endswith("out center meta;")
 
 
 # --- Locatieserver geocoding ----------------------------------------------------------------------------
@@ -686,17 +756,20 @@ def test_a_broken_locatieserver_answer_is_named(server, tmp_path):
 # --- the loaders accept PDOK's OGC API field names --------------------------------------------------------
 
 
-def test_residence_loader_reads_pand_links_and_building_loader_reads_bouwjaar(tmp_path):
+def test_residence_loader_refuses_uuid_pand_links_and_building_loader_reads_bouwjaar(tmp_path):
+    """A BAG v2 file straight from the OGC API (captured shape: pand.href ends in a UUID) is refused with
+    a clear message instead of 'value too long for type character varying(20)' at the database."""
     from geo.fetch.store import write_geojson
 
     point = shapely.Point(200_000, 445_000)
     path = write_geojson(
-        tmp_path / "vbo.geojson",
-        [vbo("0221010000900001", point, "0221100000900000", "woonfunctie", 70, link=True)],
-        epsg=28992,
+        tmp_path / "vbo.geojson", [vbo("0221010000900001", point, "0221100000900000", "woonfunctie", 70)], epsg=28992
     )
-    frame = prepare("residences", path).frame
-    assert frame["building_ids"].tolist() == [["0221100000900000"]] and frame["floor_area"].tolist() == [70.0]
+    with pytest.raises(DataError) as info:
+        prepare("residences", path)
+    message = str(info.value)
+    assert "vbo.geojson, feature 1 (0221010000900001), field 'pand.href'" in message
+    assert "a PDOK OGC API feature id (UUID), not a BAG identificatie" in message
     path = write_geojson(
         tmp_path / "pand.geojson", [pand("0221100000900000", shapely.buffer(point, 5), 1931)], epsg=28992
     )
