@@ -836,10 +836,12 @@ def test_a_fetch_of_several_files_loads_all_or_nothing(server, tmp_path, fetch_e
     clash = tmp_path / "other_units.geojson"
     from geo.fetch.store import write_geojson
 
-    write_geojson(clash, [vbo_linked("0221010000900002", squares(doesburg, 2)[1])], epsg=28992)
+    write_geojson(clash, [vbo_linked("0221010000900077", squares(doesburg, 2)[1])], epsg=28992)
     load(fetch_engine, "residences", clash, source="residences:other")
     try:
         bag_routes(server, doesburg, n=3)  # a different set of panden than any earlier load
+        unit = vbo("0221010000900077", shapely.centroid(squares(doesburg, 2)[1]), "0221100000900001", "woonfunctie", 50)
+        ogc_pages(server, "/kadaster/bag/ogc/v2/collections/verblijfsobject/items", [unit], 10)
         with client_for(tmp_path) as client:
             downloads = fetch_bag(client, config_for(server, tmp_path), doesburg)
         before = fingerprint(fetch_engine)
@@ -939,11 +941,11 @@ def test_cbs_without_a_gemeentecode_filter_asks_the_bbox_and_keeps_the_municipal
     neighbour = shapely.box(doesburg.bbox[0], doesburg.bbox[1], doesburg.bbox[0] + 100, doesburg.bbox[1] + 100)
     base = "/cbs/wijken-en-buurten-2023/ogc/v1/collections"
     wijken = [
-        cbs_feature("wijk", "WK022101", "GM0221", inside, 1200, 560),
+        cbs_feature("wijk", "WK022102", "GM0221", inside, 1200, 560),
         cbs_feature("wijk", "WK029901", "GM0299", neighbour, 900, 400),
     ]
     buurten = [
-        cbs_feature("buurt", "BU02210101", "GM0221", inside, -99997, 300),
+        cbs_feature("buurt", "BU02210201", "GM0221", inside, -99997, 300),
         cbs_feature("buurt", "BU02990101", "GM0299", neighbour, 900, 400),
     ]
     ogc_pages(server, f"{base}/wijken/items", wijken, 10, filters=())
@@ -959,7 +961,7 @@ def test_cbs_without_a_gemeentecode_filter_asks_the_bbox_and_keeps_the_municipal
     load_downloads(fetch_engine, downloads)
     with fetch_engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT code, population FROM neighbourhood WHERE year = 2023")).all()
-    assert rows == [("BU02210101", None)]
+    assert rows == [("BU02210201", None)]
 
 
 def test_answers_that_fail_validation_are_never_cached(server, tmp_path, doesburg):
