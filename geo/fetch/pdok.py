@@ -100,7 +100,12 @@ def queryables(client: HttpClient, base: str, collection: str, *, what: str) -> 
         if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
             raise FetchError(f"{what} ({url}): not a queryables document (no 'properties' object)")
 
-    body = client.get_json(url, {"f": "json"}, what=what, check=check)
+    try:
+        body = client.get_json(url, {"f": "json"}, what=what, check=check)
+    except FetchError as exc:
+        if exc.status in (400, 404):  # a server without queryables offers no filter we can trust
+            return set()
+        raise
     return set(body["properties"])
 
 

@@ -10,6 +10,7 @@ counted per status in the load report.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from geo.models import Building, Residence
 
 UNKNOWN_BUILD_YEAR = 9999
 PAND_REF_COLUMNS = ("pandRef", "pand_identificatie", "pand.href")  # LV-BAG, BAG GeoPackage, PDOK OGC API
-BAG_ID = r"^\d{16}$"
+BAG_ID = re.compile(r"\d{16}")
 # BAG 2.0 status values (Catalogus BAG 2018; as in LV-BAG extracts and PDOK's BAG OGC API v2) of
 # objects that do not stand: they add no floor area and are no candidates.
 GONE_STATUSES = {
@@ -170,7 +171,7 @@ def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) 
 def _check_pand_refs(path: Path, refs: pd.Series, ids: pd.Series, *, field: str) -> None:
     """Every pand reference must be a 16-digit BAG identificatie (not a PDOK feature UUID)."""
     for i, values in enumerate(refs):
-        bad = next((v for v in values if not pd.Series([v]).str.match(BAG_ID).iloc[0]), None)
+        bad = next((v for v in values if not BAG_ID.fullmatch(str(v))), None)
         if bad is not None:
             hint = (
                 "a PDOK OGC API feature id (UUID), not a BAG identificatie; 'opvangmatch fetch bag' maps "
