@@ -30,11 +30,12 @@ MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After is an outage, not a hic
 class FetchError(OpvangmatchError, ConnectionError):
     """A download failed: names the URL, the HTTP status or network problem and, where known, the page.
 
-    ``status`` is the HTTP status of a refused request (``None`` for network problems and bad answers)."""
+    ``upstream_status`` is the HTTP status the service refused the request with (``None`` for network
+    problems and bad answers)."""
 
-    def __init__(self, message: str, *, status: int | None = None):
+    def __init__(self, message: str, *, upstream_status: int | None = None):
         super().__init__(message)
-        self.status = status
+        self.upstream_status = upstream_status
 
 
 Check = Callable[[object], None]
@@ -178,7 +179,7 @@ class HttpClient:
                     return response.content
                 if status not in RETRY_STATUSES:
                     raise FetchError(
-                        f"{label}: HTTP {status} {response.reason_phrase}{_detail(response)}", status=status
+                        f"{label}: HTTP {status} {response.reason_phrase}{_detail(response)}", upstream_status=status
                     )
                 problem = f"HTTP {status} {response.reason_phrase}"
                 if status == 429 and wait_on_429 is not None:

@@ -103,7 +103,7 @@ def queryables(client: HttpClient, base: str, collection: str, *, what: str) -> 
     try:
         body = client.get_json(url, {"f": "json"}, what=what, check=check)
     except FetchError as exc:
-        if exc.status in (400, 404):  # a server without queryables offers no filter we can trust
+        if exc.upstream_status in (400, 404):  # a server without queryables offers no filter we can trust
             return set()
         raise
     return set(body["properties"])
