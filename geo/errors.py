@@ -35,6 +35,10 @@ class ForbiddenError(OpvangmatchError, PermissionError):
     """The caller's role may not do this (e.g. a municipality writing another municipality's records)."""
 
 
+class OutsideError(InputError):
+    """A location lies in no Dutch municipality (abroad, also inside the Dutch outlines, or at sea)."""
+
+
 class DataError(OpvangmatchError, ValueError):
     """A data file cannot be loaded. Names the file and, where known, the row and field."""
 

@@ -516,15 +516,14 @@ def test_pilots_on_the_maps_with_status_months_left_and_lights(client, keys, csv
     )
     assert any(f"#{csv_pilot} " in r[2] for r in _layer_rows(region.text, "pilots"))
     own = client.get("/maps/overview", params={"tiles": "none"}, headers=h(keys, "dordrecht")).text
-    seen = _layer_rows(own, "pilots") if 'opvangmatch.register("pilots"' in own else []
+    seen = _layer_rows(own, "pilots") if '"key":"pilots"' in own else []
     assert not any(f"#{csv_pilot} " in r[2] for r in seen)  # Dordrecht's key does not see Doesburg's pilot
 
 
 def _layer_rows(page: str, key: str) -> list:
-    """The rows of a PointLayer in a map page (the JSON literal before its registration)."""
-    marker = f'opvangmatch.register("{key}"'
-    assert marker in page, f"no {key} layer"
-    before = page[: page.index(marker)]
-    start = before.rindex("var rows = ") + len("var rows = ")
-    end = before.index(";\n", start)
-    return json.loads(before[start:end])
+    """The rows of a PointLayer in a map page (the page's JSON data block, by the layer's key)."""
+    start = page.index('<script type="application/json" id="opvangmatch-data">')
+    block = page[page.index(">", start) + 1 : page.index("</script>", start)]
+    found = [p["rows"] for p in json.loads(block).values() if isinstance(p, dict) and p.get("key") == key]
+    assert found, f"no {key} layer"
+    return found[0]

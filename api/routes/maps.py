@@ -1,5 +1,8 @@
 """The Folium maps as HTML pages (``GET /maps/...``), with the same access rules as the data behind them.
 
+Each page is sent with the Content-Security-Policy it carries in its meta element (its own inline scripts and
+styles by hash, images from the tile servers only), plus ``frame-ancestors 'none'``, which only a header can set.
+
 Every role may see the overview (the placement task is the same table as ``GET /task``). A municipality key sees
 the region map of its own municipality only, and only the proposals it may read through ``GET /proposals/{id}``.
 """
@@ -13,6 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from api import proposals as proposal_service
 from api.deps import Connection, Reader, State
+from api.errors import KEYED, problems
 from api.models import MunicipalityCode, ProfileName, ProvinceCode
 from api.routes.candidates import scope_for
 from api.routes.proposals import ProposalId
@@ -24,7 +28,19 @@ def _reference(state):
     return CostReference.from_settings(state.settings)
 
 
-router = APIRouter(prefix="/maps", tags=["maps"])
+def _page(html_text: str) -> HTMLResponse:
+    """A map page with its CSP as a header (and nosniff); the page's own meta element says the same."""
+    from geo.maps.document import page_policy
+
+    headers = {
+        "Content-Security-Policy": page_policy(html_text) + "; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return HTMLResponse(html_text, headers=headers)
+
+
+router = APIRouter(prefix="/maps", tags=["maps"], responses=problems(*KEYED))
 Tiles = Annotated[Literal["osm", "none"], Query(description="background tiles (osm needs internet in the browser)")]
 Lang = Annotated[Literal["nl", "en"], Query(description="labels: Dutch or English")]
 
@@ -40,7 +56,7 @@ def overview(
     """Provinces and municipalities coloured by the placement task, wijken with population, reception."""
     from geo.maps import overview_map
 
-    return HTMLResponse(
+    return _page(
         overview_map(state.engine, colour=color, tiles=tiles, lang=lang, who=who, cost_reference=_reference(state))
     )
 
@@ -70,10 +86,15 @@ def region(
         who=who,
         cost_reference=_reference(state),
     )
-    return HTMLResponse(html_text)
+    return _page(html_text)
 
 
-@router.get("/proposals/{proposal_id}", response_class=HTMLResponse, summary="Map: one proposal and its score")
+@router.get(
+    "/proposals/{proposal_id}",
+    response_class=HTMLResponse,
+    summary="Map: one proposal and its score",
+    responses=problems(404),
+)
 def proposal(
     proposal_id: ProposalId, who: Reader, state: State, conn: Connection, tiles: Tiles = "osm", lang: Lang = "nl"
 ) -> HTMLResponse:
@@ -81,4 +102,4 @@ def proposal(
     from geo.maps import proposal_map
 
     proposal_service.read(conn, proposal_id, who)  # not visible to this key: 404, as GET /proposals/{id}
-    return HTMLResponse(proposal_map(state.engine, proposal_id, tiles=tiles, lang=lang, data=state.snapshot.data()))
+    return _page(proposal_map(state.engine, proposal_id, tiles=tiles, lang=lang, data=state.snapshot.data()))

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Connection, Reader, State, Writer
-from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, ApiProblem
+from api.errors import KEYED, PROBLEM_JSON, PROBLEM_SCHEMA, ApiProblem, problems
 from geo.monitoring import lifecycle, records
 from geo.monitoring.evaluate import evaluate
 from geo.monitoring.indicators import CHAIN_PARTNERS, INDICATORS, OUTCOMES, PARTIES, CostReference
 from geo.monitoring.report import as_json, chart_svg, html_report, to_csv
 
-router = APIRouter(tags=["monitoring"])
+router = APIRouter(tags=["monitoring"], responses=problems(*KEYED))
 ProposalId = Annotated[int, Path(ge=1, le=2_147_483_647, description="proposal (pilot) id")]
 PeriodText = Annotated[str, StringConstraints(pattern=r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$")]
 Format = Literal["json", "csv", "html"]
@@ -32,7 +32,7 @@ def _problem(text: str) -> dict:
     return {"description": text, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
 
 
-CONFLICT = {409: _problem("The pilot's state refuses it (not active, a lifecycle rule)")}
+CONFLICT = problems(404, 409)
 REPORT = {
     200: {
         "description": "The evaluation: JSON (default), CSV (format=csv) or an HTML page (format=html)",

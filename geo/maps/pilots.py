@@ -1,7 +1,8 @@
 """Pilots on the maps: status, months left and a traffic light per evaluated dimension, linking to the evaluation.
 
-The lights use the Okabe-Ito colours and a symbol each (so they read without colour); the link goes to the API's
-HTML evaluation (``/evaluation/pilots/{id}?format=html``), which resolves when the map is served by the API.
+The lights use the Okabe-Ito colours (classes ``om-light-*`` in ``static/opvangmatch/maps.css``) and a symbol
+each, so they read without colour; the link goes to the API's HTML evaluation (``/evaluation/pilots/{id}?format=
+html``), which resolves when the map is served by the API.
 """
 
 from __future__ import annotations
