@@ -33,6 +33,7 @@ def _problem(text: str) -> dict:
 
 
 CONFLICT = problems(404, 409)
+WRITE = problems(400, 404, 409, 413)  # a JSON body: malformed (400) or too large (413)
 REPORT = {
     200: {
         "description": "The evaluation: JSON (default), CSV (format=csv) or an HTML page (format=html)",
@@ -81,9 +82,7 @@ def _reference(state) -> CostReference:
     return CostReference.from_settings(state.settings)
 
 
-@router.post(
-    "/proposals/{proposal_id}/monitoring", summary="Record a pilot's figures for one period", responses=CONFLICT
-)
+@router.post("/proposals/{proposal_id}/monitoring", summary="Record a pilot's figures for one period", responses=WRITE)
 def record_period(proposal_id: ProposalId, body: PeriodIn, who: Writer, conn: Connection) -> dict[str, Any]:
     """Write (or correct) values for a period; each value carries its source, and who entered it is recorded."""
     written = records.record(conn, who, proposal_id, body.period, [v.model_dump() for v in body.values])
@@ -91,7 +90,7 @@ def record_period(proposal_id: ProposalId, body: PeriodIn, who: Writer, conn: Co
     return {"written": written, **records.read(conn, who, proposal_id, body.period)}
 
 
-@router.get("/proposals/{proposal_id}/monitoring", summary="A pilot's records per period")
+@router.get("/proposals/{proposal_id}/monitoring", summary="A pilot's records per period", responses=problems(404))
 def read_records(
     proposal_id: ProposalId, who: Reader, conn: Connection, period: PeriodText | None = None
 ) -> dict[str, Any]:
@@ -101,7 +100,7 @@ def read_records(
 @router.post(
     "/monitoring/import",
     summary="Import monitoring records from CSV (all or nothing)",
-    responses={415: _problem("The body is not sent as text/csv")},
+    responses={**problems(413), 415: _problem("The body is not sent as text/csv")},
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def import_records(request: Request, who: Writer, state: State) -> dict[str, Any]:
@@ -122,7 +121,7 @@ async def import_records(request: Request, who: Writer, state: State) -> dict[st
     "/proposals/{proposal_id}/evaluations",
     status_code=201,
     summary="Record an evaluation of a pilot",
-    responses=CONFLICT,
+    responses=WRITE,
 )
 def record_evaluation(proposal_id: ProposalId, body: EvaluationIn, who: Writer, conn: Connection) -> dict[str, Any]:
     """Record COA's or the municipality's judgement. An extension needs both parties' latest to be positive;
@@ -134,7 +133,7 @@ def record_evaluation(proposal_id: ProposalId, body: EvaluationIn, who: Writer, 
     return {"evaluations": lifecycle.evaluations(conn, who, proposal_id)}
 
 
-@router.get("/proposals/{proposal_id}/evaluations", summary="A pilot's recorded evaluations")
+@router.get("/proposals/{proposal_id}/evaluations", summary="A pilot's recorded evaluations", responses=problems(404))
 def list_evaluations(proposal_id: ProposalId, who: Reader, conn: Connection) -> dict[str, Any]:
     return {"evaluations": lifecycle.evaluations(conn, who, proposal_id)}
 
