@@ -497,6 +497,16 @@ def test_text_in_csv_reports_cannot_become_a_formula(client, keys):
     assert row.startswith(f"{pid},\"'=HYPERLINK(")
 
 
+def test_text_from_users_is_escaped_in_the_html_report_and_the_map(client, keys):
+    evil = "<script>alert(1)</script>{{7*7}}"
+    pid = make_pilot(client, keys, title=evil)
+    page = client.get(f"/evaluation/pilots/{pid}", params={"format": "html"}, headers=h(keys, "coa")).text
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in page
+    overview = client.get("/maps/overview", params={"tiles": "none"}, headers=h(keys, "coa")).text
+    mine = next(r for r in _layer_rows(overview, "pilots") if f"#{pid} " in r[2])
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in mine[2] and "<script>" not in mine[2]
+
+
 # --- maps ---------------------------------------------------------------------------------------------------------
 
 
