@@ -7,9 +7,7 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -22,17 +20,10 @@ from api.deps import AppState
 from api.errors import PROBLEM_RESPONSES, install_error_handlers
 from api.middleware import BodySizeLimit
 from api.snapshot import Snapshot
+from api.version import app_version
 from geo.db import make_engine
 from geo.errors import ConfigError
 from geo.settings import Settings
-
-
-@functools.cache
-def app_version() -> str:
-    try:
-        return version("opvangmatch")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def _engine_for(settings: Settings, config: ApiConfig) -> Engine:

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import create_key, hash_key
-from api.cli import uvicorn_command
+from api.server import uvicorn_command
 from geo.db import prepare_database
 from tests.api_helpers import assert_problem, clean_up
 from tests.helpers import cli_env, opvangmatch, scratch_cluster

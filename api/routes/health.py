@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import State
 from api.models import Health
+from api.version import app_version
 
 router = APIRouter(tags=["health"])
 
@@ -19,7 +20,6 @@ router = APIRouter(tags=["health"])
     summary="Service health (no key needed)",
 )
 def health(state: State):
-    from api.app import app_version
     from geo.db.status import data_vintage
 
     snapshot = state.snapshot

@@ -9,6 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from cli.context import Context
 from geo.errors import InputError
 
 FORMATS = ("table", "csv", "geojson")
@@ -190,8 +191,8 @@ def compare_command(engine, a: str, b: str, candidates: Path | None, period: str
     typer.echo("\n".join(compare_portfolios(*portfolios).lines(a, b)))
 
 
-def register(app: typer.Typer, engine_factory, say) -> None:
-    """Add the commands to the main ``app``; ``engine_factory`` gives the prepared engine."""
+def add_commands(app: typer.Typer, ctx: Context) -> None:
+    """Add ``task``, ``pilots`` and ``pilots-compare`` to ``app``."""
 
     @app.command("task")
     def task(
@@ -206,7 +207,7 @@ def register(app: typer.Typer, engine_factory, say) -> None:
         output: Annotated[Path | None, typer.Option(help="write to this file instead of standard output")] = None,
     ) -> None:
         """The placement task per province and municipality: required, realised, pipeline, gap, and sources."""
-        task_command(engine_factory(), province, period, national_total, fmt, output, say)
+        task_command(ctx.engine(), province, period, national_total, fmt, output, ctx.say)
 
     @app.command("pilots")
     def pilots(
@@ -230,7 +231,7 @@ def register(app: typer.Typer, engine_factory, say) -> None:
     ) -> None:
         """Choose the pilot portfolio: up to k locations of highest total score under the constraints."""
         constraints = constraints_from(k, max_per_province, min_capacity, max_total_capacity, target_groups)
-        pilots_command(engine_factory(), candidates, profile, period, constraints, fmt, say)
+        pilots_command(ctx.engine(), candidates, profile, period, constraints, fmt, ctx.say)
 
     @app.command("pilots-compare")
     def pilots_compare(
@@ -245,4 +246,4 @@ def register(app: typer.Typer, engine_factory, say) -> None:
 
         A scenario is KEY=VALUE pairs separated by commas: profile, k, max-per-province, min-capacity,
         max-total-capacity, target-groups (separated by ';')."""
-        compare_command(engine_factory(), a, b, candidates, period, say)
+        compare_command(ctx.engine(), a, b, candidates, period, ctx.say)

@@ -1,4 +1,5 @@
-"""What ``opvangmatch serve`` and ``opvangmatch apikey ...`` run (registered in geo/cli.py, imported lazily)."""
+"""How the API is served: the uvicorn factory of the environment's app, ``serve`` (``opvangmatch serve``) and the
+command line that the live tests and the API benchmark start."""
 
 from __future__ import annotations
 
@@ -22,12 +23,12 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     from geo.db import prepare_database
 
     prepare_database(settings).dispose()
-    uvicorn.run("api.cli:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run("api.server:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
 def uvicorn_command(port: int, *, workers: int = 1, access_log: bool = True) -> list[str]:
     """The command line that serves the environment's app on 127.0.0.1:``port`` in a process of its own (the live
     tests and the API benchmark run it; the environment must name the database)."""
-    command = [sys.executable, "-m", "uvicorn", "api.cli:app_from_env", "--factory", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "uvicorn", "api.server:app_from_env", "--factory", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     return command + ([] if access_log else ["--no-access-log"])
