@@ -8,12 +8,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from api.deps import Reader, State
-from api.errors import Forbidden
 from api.geometry import parse_bbox
 from api.models import FeatureCollectionOut, MunicipalityCode, ProfileName, ProvinceCode
 from api.responses import GEOJSON, GeoJSONResponse
 from api.routes.score import profile_named
-from geo.errors import NotFoundError
+from geo.errors import NotFoundError, PermissionDenied
 from geo.score import POINT_NOTE
 
 router = APIRouter(prefix="/candidates", tags=["candidates"])
@@ -27,7 +26,7 @@ def scope_for(who, municipality: str | None) -> str | None:
     if who.sees_all:
         return municipality
     if municipality and municipality != who.municipality_code:
-        raise Forbidden(f"a municipality key sees candidates in {who.municipality_code} only")
+        raise PermissionDenied(f"a municipality key sees candidates in {who.municipality_code} only")
     return who.municipality_code
 
 
