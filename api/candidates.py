@@ -11,13 +11,10 @@ import math
 import numpy as np
 import orjson
 import pandas as pd
-from pyproj import Transformer
 
+from geo.domain import LEVELS, rd_to_wgs84
 from geo.errors import NotFoundError
 from geo.score import POINT_NOTE, explain, summary_lines
-from geo.score.profile import LEVELS
-
-_TO_WGS84 = Transformer.from_crs(28992, 4326, always_xy=True)
 
 
 def _clean(value, digits: int = 4):
@@ -46,7 +43,7 @@ class CandidateTable:
         self.frame = frame
         self.position = {cid: i for i, cid in enumerate(scores.frame["id"])}  # row in scores.graded
         self.ids = frame["id"].to_numpy(dtype=object)
-        self.lon, self.lat = _TO_WGS84.transform(frame["x"].to_numpy(), frame["y"].to_numpy())
+        self.lon, self.lat = rd_to_wgs84().transform(frame["x"].to_numpy(), frame["y"].to_numpy())
         self.municipality = frame["municipality_code"].to_numpy(dtype=object)
         self.province = frame["province_code"].to_numpy(dtype=object)
         self.total = frame["total"].to_numpy(dtype=float)

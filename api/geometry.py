@@ -7,16 +7,9 @@ import json
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
+from geo.domain import NL_BOUNDS_RD, NL_BOUNDS_WGS84, RD, WGS84, rd_to_wgs84, wgs84_to_rd
 from geo.errors import InputError
-
-WGS84, RD = "EPSG:4326", "EPSG:28992"
-# The Netherlands (with its territorial sea) in WGS84 and in RD New metres.
-NL_BOUNDS_WGS84 = (3.2, 50.7, 7.3, 53.7)
-NL_BOUNDS_RD = (-7_000.0, 289_000.0, 300_000.0, 629_000.0)
-_TO_RD = Transformer.from_crs(4326, 28992, always_xy=True)
-_TO_WGS84 = Transformer.from_crs(28992, 4326, always_xy=True)
 
 
 def _inside(xy: np.ndarray, bounds) -> bool:
@@ -66,7 +59,7 @@ def location_to_rd(geometry: dict, crs: str = WGS84, *, max_vertices: int = 10_0
     if not shapely.is_valid(shape):
         raise InputError(f"the location geometry is invalid: {shapely.is_valid_reason(shape)}")
     if crs == WGS84:
-        shape = shapely.transform(shape, lambda c: np.column_stack(_TO_RD.transform(c[:, 0], c[:, 1])))
+        shape = shapely.transform(shape, lambda c: np.column_stack(wgs84_to_rd().transform(c[:, 0], c[:, 1])))
     return shape
 
 
@@ -74,7 +67,7 @@ def rd_to_geojson(shape: shapely.Geometry | None, digits: int = 7) -> dict | Non
     """A stored EPSG:28992 geometry as a GeoJSON dict in EPSG:4326."""
     if shape is None:
         return None
-    wgs = shapely.transform(shape, lambda c: np.column_stack(_TO_WGS84.transform(c[:, 0], c[:, 1])))
+    wgs = shapely.transform(shape, lambda c: np.column_stack(rd_to_wgs84().transform(c[:, 0], c[:, 1])))
     return json.loads(shapely.to_geojson(shapely.transform(wgs, lambda c: np.round(c, digits))))
 
 

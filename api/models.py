@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from geojson_pydantic import MultiPolygon, Point, Polygon
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from geo.domain import PROPOSAL_STATUSES, TARGET_GROUPS
 from geo.score import MAX_CAPACITY
-from geo.score.profile import TARGET_GROUPS
 
 TargetGroup = Literal[TARGET_GROUPS]  # type: ignore[valid-type]
 Crs = Literal["EPSG:4326", "EPSG:28992"]
@@ -21,7 +21,6 @@ Capacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY, description="number of pl
 FloorArea = Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False, description="gross floor area, m2")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(max_length=5000)]
-PROPOSAL_STATUSES = ("submitted", "in_preparation", "agreement_signed", "active", "evaluated", "withdrawn")
 Status = Literal[PROPOSAL_STATUSES]  # type: ignore[valid-type]
 
 

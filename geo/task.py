@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from geo.errors import DatabaseError, DataError, InputError, NotFoundError
+from geo.errors import DataError, InputError, NotFoundError
+from geo.proposals import pipeline_places
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,6 @@ NATIONAL_TOTALS: dict[str, NationalTotal] = {
     ),
 }
 """National totals per task period. The only place the 96,000 lives."""
-
-PIPELINE_STATUSES = ("in_preparation", "agreement_signed")
-"""Proposal statuses that count as pipeline (accepted or in preparation)."""
 
 NOT_REALISED_KINDS = ("gesloten", "voorgenomen", "samenvatting", "geen locatie")
 """Words in ``reception_location.kind`` that mean the row holds no existing places: closed sites, planned sites
@@ -184,30 +182,6 @@ def realised_places(engine) -> tuple[pd.Series, pd.DataFrame]:
         ["id", "name", "municipality_name", "kind", "capacity", "reason"]
     ]
     return per_code, skipped.reset_index(drop=True)
-
-
-def pipeline_places(engine) -> pd.Series:
-    """Places in proposals that are in preparation or have a signed agreement, per municipality code.
-
-    Zero everywhere while no ``proposal`` table exists.
-    """
-    inspector = sa.inspect(engine)
-    if not inspector.has_table("proposal"):
-        return pd.Series(dtype=np.int64)
-    columns = {c["name"] for c in inspector.get_columns("proposal")}
-    missing = {"status", "capacity", "municipality_code"} - columns
-    if missing:
-        raise DatabaseError(f"table 'proposal' lacks the column(s) {', '.join(sorted(missing))} the pipeline needs")
-    with engine.connect() as conn:
-        rows = pd.read_sql(
-            sa.text(
-                "SELECT municipality_code AS code, sum(capacity)::bigint AS places FROM proposal "
-                "WHERE status = ANY(:statuses) AND municipality_code IS NOT NULL GROUP BY municipality_code"
-            ),
-            conn,
-            params={"statuses": list(PIPELINE_STATUSES)},
-        )
-    return rows.set_index("code").places.fillna(0).astype(np.int64)
 
 
 def _fill(regions: pd.DataFrame, official: pd.DataFrame, total: int, computed_source: str) -> pd.DataFrame:

@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from api import proposals as proposal_service
 from api.deps import Connection, Reader, State
 from api.models import MunicipalityCode, ProfileName, ProvinceCode
 from api.routes.candidates import scope_for
 from api.routes.proposals import ProposalId
+from geo import proposals
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 Tiles = Annotated[Literal["osm", "none"], Query(description="background tiles (osm needs internet in the browser)")]
@@ -69,5 +69,5 @@ def proposal(
     """The proposal with its nearest service per category, 500 m / 1 km circles, its buurt and wijk."""
     from geo.maps import proposal_map
 
-    proposal_service.read(conn, proposal_id, who)  # not visible to this key: 404, as GET /proposals/{id}
+    proposals.read(conn, proposal_id, who)  # not visible to this key: 404, as GET /proposals/{id}
     return HTMLResponse(proposal_map(state.engine, proposal_id, tiles=tiles, lang=lang, data=state.snapshot.data()))

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from pyproj import Transformer
 from sqlalchemy.engine import Engine
 
+from geo.domain import NL_BOUNDS_RD, rd_to_wgs84
 from geo.errors import InputError, NotFoundError
-from geo.io._read import NL_BOUNDS_RD
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Area:
 
     def bbox_wgs84(self) -> tuple[float, float, float, float]:
         """(south, west, north, east) in degrees, as Overpass wants it."""
-        west, south, east, north = Transformer.from_crs(28992, 4326, always_xy=True).transform_bounds(*self.bbox)
+        west, south, east, north = rd_to_wgs84().transform_bounds(*self.bbox)
         return south, west, north, east
 
     def keep(self, points_rd) -> np.ndarray:

@@ -13,11 +13,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.domain import NL_BOUNDS_RD, RD, SRID_RD
 from geo.errors import DataError
 
-RD = "EPSG:28992"
-# The area of use of EPSG:28992 (Netherlands, onshore and offshore), in RD metres.
-NL_BOUNDS_RD = (-7_000.0, 289_000.0, 300_000.0, 629_000.0)
 NO_DATA_CODES = {-99999999, -99999998, -99999997, -99999995}
 
 
@@ -95,7 +93,7 @@ def to_rd(path: Path, frame: gpd.GeoDataFrame, *, assume_crs: str | None = None)
                 path, "the file has no coordinate reference system (CRS); pass --crs to state it", field="crs"
             )
         frame = frame.set_crs(assume_crs)
-    return frame.to_crs(RD) if frame.crs.to_epsg() != 28992 else frame
+    return frame.to_crs(RD) if frame.crs.to_epsg() != SRID_RD else frame
 
 
 def feature_label(kind: str, index: int, ident: object = None) -> str:

@@ -10,14 +10,13 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from pyproj import Transformer
 from sqlalchemy.engine import Engine
 
+from geo.domain import rd_to_wgs84
 from geo.errors import InputError, NotFoundError
 
 DECIMALS = 5
 AREA_TABLES = {"province": "province", "municipality": "municipality", "wijk": "district", "buurt": "neighbourhood"}
-_TO_WGS84 = Transformer.from_crs(28992, 4326, always_xy=True)
 
 
 def to_wgs84(geoms: np.ndarray, tolerance: float = 0.0, decimals: int = DECIMALS) -> np.ndarray:
@@ -27,14 +26,14 @@ def to_wgs84(geoms: np.ndarray, tolerance: float = 0.0, decimals: int = DECIMALS
         geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
 
     def project(coords: np.ndarray) -> np.ndarray:
-        lon, lat = _TO_WGS84.transform(coords[:, 0], coords[:, 1])
+        lon, lat = rd_to_wgs84().transform(coords[:, 0], coords[:, 1])
         return np.round(np.column_stack([lon, lat]), decimals)
 
     return shapely.transform(geoms, project)
 
 
 def lat_lon(x: np.ndarray, y: np.ndarray, decimals: int = DECIMALS) -> tuple[np.ndarray, np.ndarray]:
-    lon, lat = _TO_WGS84.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    lon, lat = rd_to_wgs84().transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     return np.round(lat, decimals), np.round(lon, decimals)
 
 

@@ -84,18 +84,15 @@ def municipality_tooltip(row, province_name: str | None, unlocated: list[str], l
     return '<div style="max-width:420px;white-space:normal">' + "<br>".join(lines) + "</div>"
 
 
-def figure_sources(lang: str, engine: Engine) -> dict:
-    import sqlalchemy as sa
-
-    has_proposals = sa.inspect(engine).has_table("proposal")
+def figure_sources(lang: str) -> dict:
     if lang == "nl":
         return {
             "realised": "opvanglocaties in de database (bestaande plaatsen; gesloten/voorgenomen niet meegeteld)",
-            "pipeline": "voorstellen in voorbereiding of met overeenkomst" if has_proposals else "geen voorstellen",
+            "pipeline": "voorstellen in voorbereiding of met overeenkomst",
         }
     return {
         "realised": "reception locations in the database (existing places; closed/planned not counted)",
-        "pipeline": "proposals in preparation or with an agreement" if has_proposals else "no proposals",
+        "pipeline": "proposals in preparation or with an agreement",
     }
 
 
@@ -120,7 +117,7 @@ def overview_map(
     reception = read_reception(engine)
     unlocated = unlocated_by_municipality(reception, lang)
     province_names = dict(zip(provinces.code, provinces.name, strict=True))
-    sources = figure_sources(lang, engine)
+    sources = figure_sources(lang)
     classes, labels = (GAP_CLASSES, GAP_LABELS) if colour == "gap_per_1000" else (SHARE_CLASSES, SHARE_LABELS)
 
     west, south, east, north = to_wgs84(np.array([shapely.box(*provinces.total_bounds)]))[0].bounds

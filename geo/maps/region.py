@@ -66,7 +66,7 @@ def region_map(
     bounds = to_wgs84(np.array([shapely.box(*in_scope.total_bounds)]))[0].bounds
     m = new_map(bounds, tiles=tiles, title=t["title_region"].format(name=name), lang=lang)
 
-    sources = figure_sources(lang, engine)
+    sources = figure_sources(lang)
     props = []
     for code in municipalities.code:
         row = measures.loc[code]

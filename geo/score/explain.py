@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
+from geo.domain import LEVELS
 from geo.score.data import ScoringData
 from geo.score.grade import POINT_NOTE, Graded
 from geo.score.measure import RADII
-from geo.score.profile import LEVELS
 
 DISTANCE_NOTE = "distances are straight lines in EPSG:28992 metres (not network distances)"
 

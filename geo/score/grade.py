@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from geo.domain import LEVELS
 from geo.score.data import ScoringData
 from geo.score.measure import RADII, Measures
-from geo.score.profile import LEVELS, Profile
+from geo.score.profile import Profile
 
 EXCLUDING = {"capacity_outside_band", "floor_area_too_small", "outside_municipalities", "not_in_use"}
 POINT_NOTE = "buildings are measured from a representative point inside the footprint (ST_PointOnSurface)"
