@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import typer
 from sqlalchemy.engine import Engine
 
 from geo.settings import Settings
+
+Period = Annotated[str | None, typer.Option(help="task period (default: the setting OPVANGMATCH_TASK_PERIOD)")]
 
 
 @dataclass

@@ -119,7 +119,7 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
                 category=category,
                 name_field=name_field,
                 id_field=id_field,
-                period=period,
+                period=period or (ctx.settings.task_period if kind == "task" else None),
                 skip_outside=skip_outside,
             )
             typer.echo(str(report))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.context import Context
+from cli.context import Context, Period
 from geo.errors import InputError
 
 Tiles = Annotated[str, typer.Option(help="background tiles: osm (needs internet) or none (everything else offline)")]
@@ -35,12 +35,16 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
         color: Annotated[str, typer.Option(help="gap_per_1000 or share_realised")] = "gap_per_1000",
         tiles: Tiles = "osm",
         lang: Lang = "nl",
-        period: Annotated[str, typer.Option(help="task period")] = "2024",
+        period: Period = None,
     ) -> None:
         """The Netherlands by province and municipality, coloured by the placement task; wijken as a layer."""
         from geo.maps import overview_map
 
-        _write(out, overview_map(ctx.engine(), colour=color, tiles=tiles, lang=lang, period=period), ctx.say)
+        _write(
+            out,
+            overview_map(ctx.engine(), colour=color, tiles=tiles, lang=lang, period=period or ctx.settings.task_period),
+            ctx.say,
+        )
 
     @maps.command("region")
     def region_cmd(
@@ -55,7 +59,13 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
         from geo.maps import region_map
 
         html_text = region_map(
-            ctx.engine(), province, municipality=municipality, profile=profile, tiles=tiles, lang=lang
+            ctx.engine(),
+            province,
+            municipality=municipality,
+            profile=profile,
+            tiles=tiles,
+            lang=lang,
+            period=ctx.settings.task_period,
         )
         _write(out, html_text, ctx.say)
 
@@ -69,4 +79,8 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
         """One proposal: score, nearest service per category, 500 m / 1 km circles, its buurt and wijk."""
         from geo.maps import proposal_map
 
-        _write(out, proposal_map(ctx.engine(), proposal_id, tiles=tiles, lang=lang), ctx.say)
+        _write(
+            out,
+            proposal_map(ctx.engine(), proposal_id, tiles=tiles, lang=lang, period=ctx.settings.task_period),
+            ctx.say,
+        )

@@ -39,7 +39,7 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
         say = ctx.say
         started = time.perf_counter()
         say("reading scoring data ...")
-        data = ScoringData.load(eng)
+        data = ScoringData.load(eng, period=ctx.settings.task_period)
         results = {}
         for prof in profiles:
             say(f"scoring with profile {prof.name} ({prof.version}) ...")

@@ -13,7 +13,7 @@ figure of period ``2025-07`` never stands in for one of period ``2024``.
 
 Examples
 --------
->>> tasks = placement_tasks(engine, "2024")  # doctest: +SKIP
+>>> tasks = placement_tasks(engine, settings.task_period)  # doctest: +SKIP
 >>> tasks.query("level == 'province'")[["name", "required", "gap"]]  # doctest: +SKIP
 """
 
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import DataError, InputError, NotFoundError
 from geo.proposals import pipeline_places
 
@@ -203,7 +204,7 @@ def _fill(regions: pd.DataFrame, official: pd.DataFrame, total: int, computed_so
     )
 
 
-def placement_tasks(engine, period: str = "2024", *, national_total: int | None = None) -> pd.DataFrame:
+def placement_tasks(engine, period: str = DEFAULT_TASK_PERIOD, *, national_total: int | None = None) -> pd.DataFrame:
     """The placement task of every province and municipality in a period.
 
     Parameters

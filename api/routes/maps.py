@@ -33,7 +33,9 @@ def overview(
     """Provinces and municipalities coloured by the placement task, wijken with population, reception."""
     from geo.maps import overview_map
 
-    return HTMLResponse(overview_map(state.engine, colour=color, tiles=tiles, lang=lang))
+    return HTMLResponse(
+        overview_map(state.engine, colour=color, tiles=tiles, lang=lang, period=state.settings.task_period)
+    )
 
 
 @router.get("/region", response_class=HTMLResponse, summary="Map: a region with services and scored candidates")
@@ -58,6 +60,7 @@ def region(
         tiles=tiles,
         lang=lang,
         data=state.snapshot.data(),
+        period=state.settings.task_period,
     )
     return HTMLResponse(html_text)
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter
 
 from api.deps import Reader, State
 from api.models import ProvinceCode, TaskTable
-from api.snapshot import TASK_PERIOD
 
 router = APIRouter(tags=["task"])
 
@@ -29,7 +28,7 @@ def task(
     if province:
         tasks = tasks[(tasks["province_code"] == province) | (tasks["region_code"] == province)]
     return {
-        "period": report.get("period", TASK_PERIOD),
+        "period": report.get("period", state.snapshot.period),
         "national_total": report.get("national_total"),
         "national_total_source": report.get("national_total_source"),
         "notes": list(report.get("notes", [])),

@@ -9,6 +9,7 @@ import pandas as pd
 import shapely
 from sqlalchemy.engine import Engine
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import InputError
 from geo.maps.base import finish, legend_classes, new_map
 from geo.maps.geodata import read_areas, read_reception, to_wgs84
@@ -102,7 +103,12 @@ def area_features(frame, level: str, properties: list[dict]) -> str:
 
 
 def overview_map(
-    engine: Engine, *, colour: str = "gap_per_1000", tiles: str = "osm", lang: str = "nl", period: str = "2024"
+    engine: Engine,
+    *,
+    colour: str = "gap_per_1000",
+    tiles: str = "osm",
+    lang: str = "nl",
+    period: str = DEFAULT_TASK_PERIOD,
 ) -> str:
     """The overview map as self-contained HTML."""
     check_lang(lang)

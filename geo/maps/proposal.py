@@ -10,6 +10,7 @@ import numpy as np
 import shapely
 from sqlalchemy.engine import Engine
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.maps.base import finish, new_map
 from geo.maps.candidates import Tables, explanation_row, meta
 from geo.maps.geodata import lat_lon, read_area_codes, to_wgs84
@@ -21,9 +22,15 @@ from geo.score import Profile, ScoringData, profile_for_group, score_location
 
 
 def proposal_map(
-    engine: Engine, proposal_id: int, *, tiles: str = "osm", lang: str = "nl", data: ScoringData | None = None
+    engine: Engine,
+    proposal_id: int,
+    *,
+    tiles: str = "osm",
+    lang: str = "nl",
+    data: ScoringData | None = None,
+    period: str = DEFAULT_TASK_PERIOD,
 ) -> str:
-    """The map of a stored proposal, scored with its target group's profile."""
+    """The map of a stored proposal, scored with its target group's profile (task figures of ``period``)."""
     p = located(engine, proposal_id)
     return location_map(
         engine,
@@ -35,7 +42,7 @@ def proposal_map(
         floor_area=p["floor_area"],
         tiles=tiles,
         lang=lang,
-        data=data,
+        data=data or ScoringData.load(engine, period=period),
     )
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import shapely
 from sqlalchemy.engine import Engine
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.maps.base import finish, legend_classes, new_map
 from geo.maps.candidates import SCORE_CLASSES, SCORE_LABELS, Tables, candidate_rows, meta
 from geo.maps.geodata import check_scope, read_areas, read_reception, read_services, to_wgs84
@@ -40,7 +41,7 @@ def region_map(
     tiles: str = "osm",
     lang: str = "nl",
     data: ScoringData | None = None,
-    period: str = "2024",
+    period: str = DEFAULT_TASK_PERIOD,
 ) -> str:
     """The region map as self-contained HTML (candidates scored with ``profile``)."""
     check_lang(lang)

@@ -16,6 +16,7 @@ from scipy.spatial import cKDTree
 from sqlalchemy.engine import Engine
 
 from geo.db.status import data_vintage
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.score.zorder import z_order
 
 LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "municipality"}
@@ -178,7 +179,7 @@ class ScoringData:
         return self._cached("per_municipality", build)
 
     @classmethod
-    def load(cls, engine: Engine, *, period: str = "2024") -> ScoringData:
+    def load(cls, engine: Engine, *, period: str = DEFAULT_TASK_PERIOD) -> ScoringData:
         """Read services, areas, reception places, tasks and CBS proximity from the database."""
         from geo.task import placement_tasks
 

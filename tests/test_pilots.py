@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.errors import InputError
-from geo.pilot_candidates import municipal_candidates
-from geo.select import SCORE_RESOLUTION, Constraints, choose_portfolio, compare_portfolios
+from geo.pilots.portfolio import SCORE_RESOLUTION, Constraints, choose_portfolio, compare_portfolios
+from geo.pilots.provisional import municipal_candidates
 from tests.helpers import opvangmatch
 from tests.test_task import _env
 
