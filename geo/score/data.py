@@ -124,6 +124,22 @@ class AreaLayer:
 
 @dataclass
 class ScoringData:
+    """Everything scoring reads from the database, loaded once (:meth:`load`) and kept in memory.
+
+    Attributes
+    ----------
+    services : per service category, its points (coordinates, names, ids, municipalities).
+    areas : per level (``buurt``, ``wijk``, ``municipality``), its areas (codes, names, population, existing
+        reception places, outlines for locating points).
+    province_of : municipality code -> province code.
+    tasks : the placement task of the period, indexed by region code (required, realised, pipeline, gap, basis).
+    reference_share : the national share of reception places in the population, the yardstick of proportional fit.
+    reference_note : how ``reference_share`` was computed, shown with every explanation.
+    cbs_distance_km : (municipality code, category) -> CBS average distance and its year, the fallback estimate.
+    vintage : the data vintage (sources and load times) the scores were computed from.
+    notes : remarks about the data shown with results.
+    """
+
     services: dict[str, ServiceLayer]
     areas: dict[str, AreaLayer]
     province_of: dict[str, str]

@@ -1,4 +1,7 @@
-"""From raw measures to components, total, flags and an explanation (shared by both measure paths)."""
+"""From raw measures to components, total and flags (shared by both measure paths: numpy and the SQL reference).
+
+:func:`grade` runs one step per component; :func:`rank` orders the eligible locations.
+"""
 
 from __future__ import annotations
 
@@ -87,6 +90,26 @@ class Graded:
         return {name: values[i] for name, values in self.columns.items()}
 
 
+@dataclass
+class _Grading:
+    """What every component step reads (the data, the measures, capacity and profile) and writes (columns, flags)."""
+
+    data: ScoringData
+    measures: Measures
+    capacity: np.ndarray
+    profile: Profile
+    columns: dict[str, np.ndarray]
+    flags: Flags
+
+    @property
+    def n(self) -> int:
+        return len(self.measures)
+
+    def per_point(self, values: np.ndarray, missing) -> np.ndarray:
+        """A per-municipality array read at each location's municipality (``missing`` outside)."""
+        return take(values, self.measures.area_index["municipality"], missing)
+
+
 def grade(
     data: ScoringData,
     measures: Measures,
@@ -95,32 +118,59 @@ def grade(
     floor_area: np.ndarray | None = None,
     extra_flags: dict[str, np.ndarray] | None = None,
 ) -> Graded:
-    n = len(measures)
+    """Score N measured locations with ``profile``: each component, the rules, the total and the flags.
+
+    Parameters
+    ----------
+    data : the scoring data the locations were measured against (areas, services, task figures).
+    measures : what :func:`geo.score.measure.measure` (or the SQL reference) found for each location.
+    capacity : places per location (N).
+    profile : weights and thresholds of a target group.
+    floor_area : m2 per location (N), where known: checked against the profile's m2 per place.
+    extra_flags : further named masks (N) added to the flags (e.g. ``not_in_use``).
+
+    The steps, in order: where each location lies (:func:`_where`), :func:`_proportional_fit`,
+    :func:`_proximity`, :func:`_task_contribution`, the exclusion :func:`_rules`, then the weighted total.
+    Each adds its columns (raw measures beside scores, so every number can be explained) and its flags.
+    """
     capacity = np.asarray(capacity, dtype="float64")
-    flags = Flags(n)
+    flags = Flags(len(measures))
     for name, mask in (extra_flags or {}).items():
         flags.add(name, mask)
-    columns: dict[str, np.ndarray] = {"capacity": capacity}
+    g = _Grading(data, measures, capacity, profile, {"capacity": capacity}, flags)
+    _where(g)
+    _proportional_fit(g)
+    _proximity(g)
+    _task_contribution(g)
+    _rules(g, floor_area)
+    columns = g.columns
+    w = profile.weights
+    columns["total"] = (
+        w["proportional_fit"] * columns["proportional_fit"]
+        + w["proximity"] * columns["proximity"]
+        + w["task_contribution"] * columns["task_contribution"]
+    ) / sum(w.values())
+    columns["excluded"] = flags.any_of(EXCLUDING)
+    columns["flags"] = flags.as_lists()
+    return Graded(columns, measures, profile)
 
-    # --- where: municipality and province ------------------------------------------------------------------------
-    mun_idx = measures.area_index["municipality"]
-    found = mun_idx >= 0
-    by_municipality = data.per_municipality()
 
-    def per_point(values: np.ndarray, missing):
-        """A per-municipality array read at each location's municipality (``missing`` outside)."""
-        return take(values, mun_idx, missing)
+def _where(g: _Grading) -> None:
+    """The municipality and province of each location; a location in no municipality is flagged (and excluded)."""
+    by_municipality = g.data.per_municipality()
+    g.columns["municipality_code"] = g.per_point(g.data.areas["municipality"].codes, None)
+    g.columns["province_code"] = g.per_point(by_municipality["province_code"], None)
+    g.flags.add("outside_municipalities", ~(g.measures.area_index["municipality"] >= 0))
 
-    columns["municipality_code"] = per_point(data.areas["municipality"].codes, None)
 
-    columns["province_code"] = per_point(by_municipality["province_code"], None)
-    flags.add("outside_municipalities", ~found)
-
-    # --- proportional fit --------------------------------------------------------------------------------------
+def _proportional_fit(g: _Grading) -> None:
+    """Per level, the share of reception places (existing + this capacity) in the population, against the
+    profile's good / too-much multiples of the national reference share; the component is the weakest level."""
+    data, profile, capacity, columns, n = g.data, g.profile, g.capacity, g.columns, g.n
     f = data.reference_share
     level_fits = []
     for level in LEVELS:
-        layer, idx = data.areas[level], measures.area_index[level]
+        layer, idx = data.areas[level], g.measures.area_index[level]
         found = idx >= 0
         population = take(layer.population, idx, np.nan)
         existing = take(layer.existing, idx, 0.0)
@@ -136,23 +186,29 @@ def grade(
         columns[f"{level}_allowed"] = np.broadcast_to(rule.good * f, n)  # one value for all
         columns[f"{level}_fit"] = fit
         level_fits.append(fit)
-        flags.add(f"no_{level}_data", ~found)
-        flags.add(f"no_population_{level}", found & ~usable)
+        g.flags.add(f"no_{level}_data", ~found)
+        g.flags.add(f"no_population_{level}", found & ~usable)
     stacked = np.vstack(level_fits)
     has_fit = np.isfinite(stacked).any(axis=0)
-    prop = np.where(has_fit, np.nanmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=0), 0.0)
-    flags.add("no_population_data", ~has_fit)
-    columns["proportional_fit"] = prop
+    g.flags.add("no_population_data", ~has_fit)
+    columns["proportional_fit"] = np.where(
+        has_fit, np.nanmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=0), 0.0
+    )
 
-    # --- proximity ---------------------------------------------------------------------------------------------
+
+def _proximity(g: _Grading) -> None:
+    """Per service category, the distance to the nearest point scored good .. too far; a CBS estimate stands in
+    (flagged) where the measured point is missing or too far away in a municipality without one; the component is
+    the weighted mean over the categories that have a value."""
+    data, profile, measures, columns, n = g.data, g.profile, g.measures, g.columns, g.n
     weighted, weights = np.zeros(n), np.zeros(n)
     for category, rule in profile.categories.items():
         distance = measures.distance.get(category, np.full(n, np.inf))
         layer = data.services.get(category)
-        in_municipality = per_point(data.presence(category), False).astype(bool)
+        in_municipality = g.per_point(data.presence(category), False).astype(bool)
         measured = np.isfinite(distance) & (in_municipality | (distance <= rule.too_far))
         if profile.use_cbs_estimate:
-            estimate = per_point(data.cbs_estimate_m(category), np.nan)
+            estimate = g.per_point(data.cbs_estimate_m(category), np.nan)
             estimate[measured] = np.nan
         else:
             estimate = np.full(n, np.nan)
@@ -172,42 +228,36 @@ def grade(
         if rule.weight > 0:
             np.add(weighted, score * rule.weight, out=weighted, where=available)
             np.add(weights, rule.weight, out=weights, where=available)
-            flags.add(f"missing_{category}", ~available)
-            flags.add(f"estimated_{category}", ~measured & available)
-    proximity = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
-    flags.add("no_service_data", weights == 0)
-    columns["proximity"] = proximity
+            g.flags.add(f"missing_{category}", ~available)
+            g.flags.add(f"estimated_{category}", ~measured & available)
+    g.flags.add("no_service_data", weights == 0)
+    columns["proximity"] = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
 
-    # --- task contribution -------------------------------------------------------------------------------------
+
+def _task_contribution(g: _Grading) -> None:
+    """The share of the capacity that closes the municipality's open task (its gap), 0 where there is no gap."""
+    by_municipality, columns, capacity = g.data.per_municipality(), g.columns, g.capacity
     for level in ("municipality", "province"):
-        columns[f"{level}_gap"] = per_point(by_municipality[f"{level}_gap"].astype(float), np.nan)
-        columns[f"{level}_required"] = per_point(by_municipality[f"{level}_required"].astype(float), np.nan)
-        columns[f"{level}_task_basis"] = per_point(by_municipality[f"{level}_required_basis"], None)
+        columns[f"{level}_gap"] = g.per_point(by_municipality[f"{level}_gap"].astype(float), np.nan)
+        columns[f"{level}_required"] = g.per_point(by_municipality[f"{level}_required"].astype(float), np.nan)
+        columns[f"{level}_task_basis"] = g.per_point(by_municipality[f"{level}_required_basis"], None)
     gap = columns["municipality_gap"]
     closes = np.where(np.isfinite(gap), np.minimum(capacity, np.maximum(gap, 0.0)), np.nan)
     columns["closes_places"] = closes
-    task = np.where(np.isfinite(closes) & (capacity > 0), closes / np.where(capacity > 0, capacity, 1), 0.0)
-    flags.add("no_task_data", ~np.isfinite(gap))
-    columns["task_contribution"] = task
+    g.flags.add("no_task_data", ~np.isfinite(gap))
+    columns["task_contribution"] = np.where(
+        np.isfinite(closes) & (capacity > 0), closes / np.where(capacity > 0, capacity, 1), 0.0
+    )
 
-    # --- rules ---------------------------------------------------------------------------------------------------
-    outside_band = (capacity < profile.min_places) | (capacity > profile.max_places)
-    flags.add("capacity_outside_band", outside_band)
+
+def _rules(g: _Grading, floor_area: np.ndarray | None) -> None:
+    """The profile's capacity band and m2 per place: a location that breaks one is flagged and excluded."""
+    capacity, profile = g.capacity, g.profile
+    g.flags.add("capacity_outside_band", (capacity < profile.min_places) | (capacity > profile.max_places))
     if floor_area is not None:
         floor_area = np.asarray(floor_area, dtype="float64")
-        too_small = np.isfinite(floor_area) & (floor_area < capacity * profile.m2_per_place)
-        flags.add("floor_area_too_small", too_small)
-        columns["floor_area"] = floor_area
-
-    # --- total ---------------------------------------------------------------------------------------------------
-    w = profile.weights
-    total = (w["proportional_fit"] * prop + w["proximity"] * proximity + w["task_contribution"] * task) / sum(
-        w.values()
-    )
-    columns["total"] = total
-    columns["excluded"] = flags.any_of(EXCLUDING)
-    columns["flags"] = flags.as_lists()
-    return Graded(columns, measures, profile)
+        g.flags.add("floor_area_too_small", np.isfinite(floor_area) & (floor_area < capacity * profile.m2_per_place))
+        g.columns["floor_area"] = floor_area
 
 
 def rank(frame: pd.DataFrame, ids: pd.Series) -> np.ndarray:
