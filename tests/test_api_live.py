@@ -21,6 +21,8 @@ from geo.db import prepare_database
 from tests.api_helpers import assert_problem, clean_up
 from tests.helpers import cli_env, opvangmatch, scratch_cluster
 
+pytestmark = pytest.mark.live
+
 
 def free_port() -> int:
     with socket.socket() as s:

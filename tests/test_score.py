@@ -98,9 +98,10 @@ def test_a_bad_profile_file_is_refused_with_the_reason(tmp_path, old, new, messa
 
 
 def test_unknown_profile_and_group_are_named():
-    with pytest.raises(ConfigError, match="unknown profile 'pensioners'"):
+    # a name the caller chose is the caller's input (422 / exit 2), not a server fault like a broken profile file
+    with pytest.raises(InputError, match="unknown profile 'pensioners'"):
         load_profile("pensioners")
-    with pytest.raises(ConfigError, match="unknown target group 'tourists'"):
+    with pytest.raises(InputError, match="unknown target group 'tourists'"):
         profile_for_group("tourists")
 
 
