@@ -12,6 +12,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from api.geometry import feature_collection
 from geo.domain import LEVELS, rd_to_wgs84
 from geo.errors import NotFoundError
 from geo.score import POINT_NOTE, explain, summary_lines
@@ -125,8 +126,7 @@ class CandidateTable:
     def collection(self, rows: np.ndarray, offset: int, limit: int, extra: dict) -> bytes:
         """A FeatureCollection of ``rows[offset:offset+limit]`` as JSON (UTF-8), with ``extra`` members."""
         page = rows[offset : offset + limit]
-        head = orjson.dumps({"type": "FeatureCollection", **extra})[:-1]
-        return head + b',"features":[' + b",".join([self.features[i] for i in page]) + b"]}"
+        return feature_collection([self.features[i] for i in page], **extra)
 
     def row_of(self, candidate_id: str) -> int:
         where = np.flatnonzero(self.ids == candidate_id)

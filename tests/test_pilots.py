@@ -195,6 +195,7 @@ def test_compare_two_scenarios(candidates):
     assert len(cmp.lines()) > 4
 
 
+@pytest.mark.slow
 def test_cli_pilots_and_compare(demo_settings, tmp_path, unchanged):
     env = _env(demo_settings, tmp_path)
     out = opvangmatch(

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from api.deps import Reader, State
-from api.geometry import parse_bbox
 from api.models import FeatureCollectionOut, MunicipalityCode, ProfileName, ProvinceCode
 from api.responses import GEOJSON, GeoJSONResponse
 from api.routes.score import profile_named
+from geo.domain import WGS84
 from geo.errors import NotFoundError, PermissionDenied
+from geo.regions import parse_bbox
 from geo.score import POINT_NOTE
 
 router = APIRouter(prefix="/candidates", tags=["candidates"])
@@ -49,7 +50,7 @@ def list_candidates(
 ):
     """Every candidate building scored with ``profile`` on the current data, filtered, ranked best first (excluded
     ones last). Each feature carries total, rank, components, shares, distances, flags and the gap it closes."""
-    box = parse_bbox(bbox)
+    box = None if bbox is None else parse_bbox(bbox, WGS84, name="bbox")
     table = state.snapshot.candidates(profile_named(profile))
     rows = table.select(municipality=scope_for(who, municipality), province=province, bbox=box, min_score=min_score)
     extra = {

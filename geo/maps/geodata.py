@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from geo.domain import rd_to_wgs84
-from geo.errors import InputError, NotFoundError
 
 DECIMALS = 5
 AREA_TABLES = {"province": "province", "municipality": "municipality", "wijk": "district", "buurt": "neighbourhood"}
@@ -64,32 +63,6 @@ def read_area_codes(engine: Engine, level: str, codes: list[str]):
     table = AREA_TABLES[level]
     sql = f"SELECT code, name, population, geom FROM {table} WHERE code = ANY(:codes) ORDER BY code"
     return gpd.read_postgis(sa.text(sql), engine, geom_col="geom", params={"codes": list(codes)})
-
-
-def check_scope(engine: Engine, province: str, municipality: str | None) -> dict:
-    """The province (and municipality) of a region map; clear errors for unknown or mismatched codes."""
-    with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT code, name FROM province WHERE code = :c"), {"c": province}).first()
-        if row is None:
-            known = conn.execute(sa.text("SELECT string_agg(code, ', ' ORDER BY code) FROM province")).scalar()
-            raise NotFoundError(f"province {province!r} is not loaded (known: {known or 'none'})")
-        scope = {"province": row.code, "province_name": row.name, "municipality": None, "municipality_name": None}
-        if municipality:
-            mun = conn.execute(
-                sa.text(
-                    "SELECT m.code, m.name, mp.province_code FROM municipality m "
-                    "LEFT JOIN municipality_province mp ON mp.municipality_code = m.code WHERE m.code = :c"
-                ),
-                {"c": municipality},
-            ).first()
-            if mun is None:
-                raise NotFoundError(f"municipality {municipality!r} is not loaded")
-            if mun.province_code != province:
-                raise InputError(
-                    f"municipality {municipality} ({mun.name}) lies in {mun.province_code}, not {province}"
-                )
-            scope.update(municipality=mun.code, municipality_name=mun.name)
-    return scope
 
 
 def read_services(engine: Engine, geometry: shapely.Geometry, margin_m: float = 2000.0) -> gpd.GeoDataFrame:
