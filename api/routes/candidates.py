@@ -13,7 +13,7 @@ from api.responses import GEOJSON, GeoJSONResponse
 from api.routes.score import profile_named
 from geo.domain import WGS84
 from geo.errors import NotFoundError, PermissionDenied
-from geo.regions import parse_bbox
+from geo.scope import parse_bbox
 from geo.score import POINT_NOTE
 
 router = APIRouter(prefix="/candidates", tags=["candidates"])

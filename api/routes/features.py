@@ -22,7 +22,7 @@ from api.routes.candidates import scope_for
 from api.routes.score import profile_named
 from geo.domain import WGS84
 from geo.errors import NotFoundError
-from geo.regions import parse_bbox
+from geo.scope import parse_bbox
 
 router = APIRouter(tags=["ogc features"])
 MAX_LIMIT = 10_000

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from geo.domain import rd_to_wgs84
 from geo.errors import InputError
-from geo.regions import find_region, parse_bbox
+from geo.scope import find_region, parse_bbox
 
 
 @dataclass(frozen=True)

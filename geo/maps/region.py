@@ -17,7 +17,7 @@ from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, 
 from geo.maps.overview import figure_sources, municipality_tooltip, task_measures
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_legend
 from geo.maps.services import service_layers, service_legend
-from geo.regions import map_scope
+from geo.scope import map_scope
 from geo.score import ScoringData, load_profile, score_candidates
 from geo.task import placement_tasks
 

@@ -11,7 +11,7 @@ from psycopg import sql
 from sqlalchemy.engine import Engine
 
 from geo.errors import InputError
-from geo.regions import find_region, municipalities_outline
+from geo.scope import find_region, municipalities_outline
 from geo.score.data import BOUNDARY_TOLERANCE_M
 from geo.score.profile import Profile
 
