@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +20,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 EXAMPLES = 4
 
 
+@pytest.mark.slow
 def test_no_server_errors_and_responses_match_the_schema(demo_settings, demo_engine):
     app = create_app(demo_settings)
     keys = make_keys(demo_engine)
