@@ -17,8 +17,8 @@ from api.auth import KeyStore
 from api.batch import ScoreBatcher
 from api.config import ApiConfig
 from api.deps import AppState
-from api.errors import PROBLEM_RESPONSES, install_error_handlers
-from api.middleware import BodySizeLimit
+from api.errors import CatchAll, install_error_handlers
+from api.middleware import BodySizeLimit, RouteInAccessLog
 from api.snapshot import Snapshot
 from api.version import app_version
 from geo.db import make_engine
@@ -84,7 +84,7 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
         config=config,
         engine=engine,
         snapshot=Snapshot(engine, settings.task_period, config.refresh_seconds),
-        keys=KeyStore(engine, settings.api_keys, config.key_cache_seconds),
+        keys=KeyStore(engine, settings.api_keys, config.key_cache_seconds, config.key_outage_seconds),
         batcher=None,
         owns_engine=owns,
     )
@@ -112,11 +112,12 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
             "Geometries are GeoJSON in EPSG:4326 (longitude, latitude). Errors are application/problem+json."
         ),
         lifespan=lifespan,
-        responses=PROBLEM_RESPONSES,
     )
     app.state.opvangmatch = state
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(CatchAll)  # also catches what the body limit or a route let through
+    app.add_middleware(RouteInAccessLog)  # outermost of ours
 
     from api.routes import candidates, features, health, proposals, regions, score, task
 

@@ -83,6 +83,13 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
         period: Annotated[
             str | None, typer.Option(help="task period for task figures (default: the task period setting)")
         ] = None,
+        coverage: Annotated[
+            str | None,
+            typer.Option(
+                help="service layers: what the layer covers, complete|partial|none[:AREA,...] with AREA NL, PVxx or "
+                "GMxxxx (default partial:NL: distances are upper bounds)"
+            ),
+        ] = None,
         skip_outside: Annotated[
             bool | None,
             typer.Option(
@@ -120,6 +127,7 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
                 name_field=name_field,
                 id_field=id_field,
                 period=period or (ctx.settings.task_period if kind == "task" else None),
+                coverage=coverage,
                 skip_outside=skip_outside,
             )
             typer.echo(str(report))

@@ -9,6 +9,7 @@ either). Each class says once how it is answered: ``status`` and ``title`` for t
 class                  status  exit  meaning
 =====================  ======  ====  =============================================================
 InputError              422     2    a request or argument is invalid
+OutsideError            422     2    a location lies in no Dutch municipality (an InputError)
 DataError               422     2    a data file cannot be loaded (names file, row, field)
 NotFoundError           404     2    a requested object does not exist
 PermissionDenied        403     2    the caller's role may not do this
@@ -45,6 +46,10 @@ class InputError(OpvangmatchError, ValueError):
     """A request or argument is invalid (bad geometry, capacity, option, transition...)."""
 
     status, title = 422, "Invalid input"
+
+
+class OutsideError(InputError):
+    """A location lies in no Dutch municipality (abroad, also inside the Dutch outlines, or at sea)."""
 
 
 class DataError(OpvangmatchError, ValueError):
@@ -126,9 +131,16 @@ class DatabaseError(OpvangmatchError, RuntimeError):
 
 
 class FetchError(OpvangmatchError, ConnectionError):
-    """A download from an open-data service failed (after retries), or its answer is not what was expected."""
+    """A download from an open-data service failed (after retries), or its answer is not what was expected.
+
+    ``upstream_status`` is the HTTP status the service refused the request with (``None`` for network problems
+    and bad answers)."""
 
     status, title = 502, "Upstream service failed"
+
+    def __init__(self, message: str, *, upstream_status: int | None = None):
+        super().__init__(message)
+        self.upstream_status = upstream_status
 
 
 def http_status(error: OpvangmatchError) -> int:

@@ -44,6 +44,8 @@ class Settings:
     pdok_url, overpass_url : base URLs that ``opvangmatch fetch`` downloads from.
     fetch_cache : folder for cached downloads of ``opvangmatch fetch``.
     debug : let the command line show the traceback of an unforeseen error (``OPVANGMATCH_DEBUG``).
+    key_outage_seconds : while the database is unreachable, how long after its last verification an API key stays
+        usable (``OPVANGMATCH_KEY_OUTAGE_SECONDS``, 0 to 86400).
     """
 
     database_url: str | None = None
@@ -61,6 +63,7 @@ class Settings:
     overpass_url: str = OVERPASS_URL
     fetch_cache: Path = field(default_factory=lambda: PROJECT_ROOT / ".cache" / "fetch")
     debug: bool = False
+    key_outage_seconds: float = 900.0
 
     @property
     def managed(self) -> bool:
@@ -105,8 +108,20 @@ class Settings:
             values["fetch_cache"] = Path(env["OPVANGMATCH_FETCH_CACHE"]).expanduser().resolve()
         if env.get("OPVANGMATCH_DEBUG"):
             values["debug"] = True
+        if env.get(key := "OPVANGMATCH_KEY_OUTAGE_SECONDS"):
+            values["key_outage_seconds"] = _seconds(key, env[key])
         values.update(overrides)
         return cls(**values)
+
+
+def _seconds(name: str, text: str, most: float = 86_400) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= most:  # NaN fails too
+        raise ConfigError(f"{name} must be a number of seconds from 0 to {most:.0f}, got {text!r}")
+    return value
 
 
 def normalise_url(url: str) -> str:

@@ -15,6 +15,7 @@ from api.middleware import BodySizeLimit
 
 EXPECTED = {
     "InputError": (422, True),
+    "OutsideError": (422, True),
     "DataError": (422, True),
     "NotFoundError": (404, True),
     "PermissionDenied": (403, True),

@@ -16,7 +16,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import Connection, Reader, State
+from api.errors import KEYED, problems
 from api.geometry import feature_collection
+from api.models import BBOX_PATTERN
 from api.responses import GEOJSON, GeoJSONResponse
 from api.routes.candidates import scope_for
 from api.routes.score import profile_named
@@ -24,7 +26,7 @@ from geo.domain import WGS84
 from geo.errors import NotFoundError
 from geo.scope import parse_bbox
 
-router = APIRouter(tags=["ogc features"])
+router = APIRouter(tags=["ogc features"], responses=problems(*KEYED))
 MAX_LIMIT = 10_000
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -81,7 +83,19 @@ TABLES = {
             "Existing reception sites (many without coordinates)",
             "reception_location",
             "id",
-            ("name", "municipality_name", "municipality_code", "kind", "capacity", "period", "source", "year"),
+            (
+                "name",
+                "municipality_name",
+                "municipality_code",
+                "kind",
+                "capacity",
+                "period",
+                "valid_from",
+                "valid_until",
+                "open_ended",
+                "source",
+                "year",
+            ),
             key_is_int=True,
         ),
     )
@@ -165,7 +179,7 @@ def _known(cid: str) -> None:
         raise NotFoundError(f"no collection {cid!r}; the collections are {', '.join(COLLECTION_IDS)}")
 
 
-@router.get("/collections/{collection_id}", summary="One feature collection")
+@router.get("/collections/{collection_id}", summary="One feature collection", responses=problems(404))
 def collection(collection_id: CollectionId, request: Request, who: Reader) -> dict[str, Any]:
     _known(collection_id)
     return next(c for c in _infos(_base(request)) if c["id"] == collection_id)
@@ -208,14 +222,21 @@ def _table_features(conn: sa.Connection, c: TableCollection, where: str, params:
     ]
 
 
-@router.get("/collections/{collection_id}/items", response_class=GeoJSONResponse, summary="Features of a collection")
+@router.get(
+    "/collections/{collection_id}/items",
+    response_class=GeoJSONResponse,
+    summary="Features of a collection",
+    responses=problems(404),
+)
 def items(
     collection_id: CollectionId,
     request: Request,
     who: Reader,
     state: State,
     conn: Connection,
-    bbox: Annotated[str | None, Query(max_length=200, description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
+    bbox: Annotated[
+        str | None, Query(pattern=BBOX_PATTERN, description="minlon,minlat,maxlon,maxlat (CRS84), min <= max")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
@@ -250,7 +271,12 @@ def items(
     return Response(collection, media_type=GEOJSON)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", response_class=GeoJSONResponse, summary="One feature")
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    response_class=GeoJSONResponse,
+    summary="One feature",
+    responses=problems(404),
+)
 def item(
     collection_id: CollectionId, feature_id: FeatureId, request: Request, who: Reader, state: State, conn: Connection
 ):
