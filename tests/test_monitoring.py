@@ -176,6 +176,7 @@ def test_lights_missing_is_its_own_state():
 # --- the walk: active, three quarters (API and CSV), warning, extension refused and accepted, report -----------------
 
 
+@pytest.mark.slow  # runs the console script
 def test_a_pilot_walked_from_active_to_an_extension_and_its_report(client, keys, demo_engine, demo_settings, tmp_path):
     coa, doesburg = h(keys, "coa"), h(keys, "doesburg")
     pid = make_pilot(client, keys)
@@ -287,7 +288,8 @@ def test_a_pilot_walked_from_active_to_an_extension_and_its_report(client, keys,
     assert portfolio.returncode == 0 and portfolio.stdout.startswith("id,title,")
 
 
-def test_the_evaluation_chart_renders_in_chromium(client, keys, demo_engine, output_dir):
+@pytest.mark.browser
+def test_the_evaluation_chart_renders_in_chromium(client, keys, demo_settings, output_dir):
     from geo.maps.browser import chromium
 
     coa = h(keys, "coa")
@@ -299,7 +301,7 @@ def test_the_evaluation_chart_renders_in_chromium(client, keys, demo_engine, out
     assert page_html.status_code == 200 and page_html.headers["content-type"].startswith("text/html")
     path = output_dir / "pilot_evaluation.html"
     path.write_text(page_html.text, encoding="utf-8")
-    with chromium() as context:
+    with chromium(demo_settings.chromium) as context:
         page = context.new_page()
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -478,6 +480,7 @@ def test_csv_duplicates_encoding_and_media_type(client, keys, demo_engine, csv_p
     assert monitoring_rows(demo_engine) == before
 
 
+@pytest.mark.slow  # runs the console script
 def test_cli_import_of_a_bad_file_names_file_row_and_field(demo_settings, demo_engine, csv_pilot, tmp_path):
     path = tmp_path / "constructed_bad.csv"
     path.write_text(_mutate(fixture_csv(csv_pilot), 6, "value", "-1"), encoding="utf-8")

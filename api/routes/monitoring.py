@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Connection, Reader, State, Writer
-from api.errors import KEYED, PROBLEM_JSON, PROBLEM_SCHEMA, ApiProblem, problems
+from api.errors import KEYED, problems
+from geo.errors import UnsupportedMediaType
 from geo.monitoring import lifecycle, records
 from geo.monitoring.evaluate import evaluate
 from geo.monitoring.indicators import CHAIN_PARTNERS, INDICATORS, OUTCOMES, PARTIES, CostReference
@@ -26,10 +27,6 @@ ProposalId = Annotated[int, Path(ge=1, le=2_147_483_647, description="proposal (
 PeriodText = Annotated[str, StringConstraints(pattern=r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$")]
 Format = Literal["json", "csv", "html"]
 CSV = "text/csv; charset=utf-8"
-
-
-def _problem(text: str) -> dict:
-    return {"description": text, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
 
 
 CONFLICT = problems(404, 409)
@@ -45,10 +42,6 @@ REPORT = {
     },
     **CONFLICT,
 }
-
-
-class UnsupportedMedia(ApiProblem):
-    status, title = 415, "Unsupported media type"
 
 
 class ValueIn(BaseModel):
@@ -100,14 +93,14 @@ def read_records(
 @router.post(
     "/monitoring/import",
     summary="Import monitoring records from CSV (all or nothing)",
-    responses={**problems(413), 415: _problem("The body is not sent as text/csv")},
+    responses=problems(413, 415),
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def import_records(request: Request, who: Writer, state: State) -> dict[str, Any]:
     """Send the CSV as the body (``Content-Type: text/csv``; layout in the README). Every row is checked first; an
     error names its row and field and nothing is written. Sending the same file again changes nothing."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "text/csv":
-        raise UnsupportedMedia("send the CSV as the request body with Content-Type: text/csv")
+        raise UnsupportedMediaType("send the CSV as the request body with Content-Type: text/csv")
     data = await request.body()
 
     def run() -> dict:

@@ -8,5 +8,6 @@
 - :mod:`geo.monitoring.evaluate`: the evaluation per pilot and across the portfolio;
 - :mod:`geo.monitoring.report`: the evaluation as text, CSV and HTML with the trade-offs chart.
 
-Nothing here imports the HTTP layer; nothing connects at import.
+Nothing here imports the HTTP layer; nothing connects at import. The command line is ``cli/monitoring.py``
+(``opvangmatch monitoring import``, ``opvangmatch evaluate pilot|portfolio``); the routes ``api/routes/monitoring.py``.
 """

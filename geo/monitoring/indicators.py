@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from geo.domain import TARGET_GROUPS
 from geo.errors import ConfigError, InputError
-from geo.score.profile import TARGET_GROUPS
 
 DIMENSIONS = ("occupancy", "costs", "support", "integration", "return", "standards")
 EVALUATED = ("support", "integration", "return", "costs")

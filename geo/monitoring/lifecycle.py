@@ -14,7 +14,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from geo.errors import ConflictError, ForbiddenError, InputError
+from geo.errors import ConflictError, InputError, PermissionDenied
 from geo.models import ProposalEvent
 from geo.monitoring.indicators import OUTCOMES, PARTIES
 from geo.monitoring.models import PilotEvaluation
@@ -124,7 +124,7 @@ def record_evaluation(
     pilot(conn, proposal_id, who, write=True)
     own = {"municipality": "municipality", "coa": "coa"}.get(who.role)
     if own and party not in (None, own):
-        raise ForbiddenError(f"a {who.role} key records the {own} evaluation, not the {party} one")
+        raise PermissionDenied(f"a {who.role} key records the {own} evaluation, not the {party} one")
     party = party or own
     if party not in PARTIES:
         raise InputError(f"party: name the party whose evaluation this is ({' or '.join(PARTIES)})")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
-from geo.errors import ConflictError, DataError, ForbiddenError, InputError, NotFoundError
+from geo.errors import ConflictError, DataError, InputError, NotFoundError, PermissionDenied
 from geo.models import Proposal
 from geo.monitoring.indicators import FieldError, Period, check_value, period
 from geo.monitoring.models import MonitoringValue
@@ -75,7 +75,7 @@ def pilot(conn: sa.Connection, proposal_id: int, who, *, write: bool = False) ->
         raise NotFoundError(f"pilot {proposal_id} does not exist (or is not visible to this key)")
     if write:
         if who.role not in ("municipality", "coa", "admin"):
-            raise ForbiddenError(f"a {who.role} key reads monitoring records but may not write them")
+            raise PermissionDenied(f"a {who.role} key reads monitoring records but may not write them")
         if row["status"] not in RECORDED_STATUSES:
             raise ConflictError(
                 f"proposal {proposal_id} is {row['status']}: monitoring records are kept for pilots that are active "
@@ -274,7 +274,7 @@ def import_csv(conn: sa.Connection, who, data: bytes | str, name: str) -> dict:
             if proposal_id not in pilots:
                 try:
                     pilots[proposal_id] = pilot(conn, proposal_id, who, write=True)
-                except (NotFoundError, ForbiddenError, ConflictError) as exc:
+                except (NotFoundError, PermissionDenied, ConflictError) as exc:
                     pilots[proposal_id] = exc
             found = pilots[proposal_id]
             if isinstance(found, Exception):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from cli.context import Context
 from geo.errors import DataError, InputError
 
 Format = Annotated[str, typer.Option("--format", help="text, json, csv or html")]
@@ -29,8 +29,9 @@ def _as_of(text: str | None) -> date | None:
         raise InputError(f"--as-of must be a date YYYY-MM-DD, got {text!r}") from None
 
 
-def register(app: typer.Typer, engine: Callable, say: Callable[[str], None], settings: Callable) -> None:
-    """Add the ``monitoring`` and ``evaluate`` command groups; ``engine()`` and ``settings()`` are given."""
+def add_commands(app: typer.Typer, ctx: Context) -> None:
+    """Add the ``monitoring`` and ``evaluate`` command groups to ``app``."""
+    engine, say = ctx.engine, ctx.say
     monitoring = typer.Typer(help="Pilot monitoring records (per pilot and period, with source and author).")
     app.add_typer(monitoring, name="monitoring", no_args_is_help=True)
     evaluate_app = typer.Typer(help="Evaluate pilots: support, integration, return and costs, side by side.")
@@ -67,7 +68,7 @@ def register(app: typer.Typer, engine: Callable, say: Callable[[str], None], set
                 conn,
                 Actor(),
                 as_of=_as_of(as_of),
-                reference=CostReference.from_settings(settings()),
+                reference=CostReference.from_settings(ctx.settings),
                 proposal_id=proposal_id,
             )
         shown = result.summary if proposal_id is None else result.summary[result.summary.id == proposal_id]
