@@ -238,6 +238,26 @@ class TaskRow(BaseModel):
     realised: int
     pipeline: int
     gap: int
+    reported_places: int | None = Field(
+        None, description="published figure of places of this province that realised is compared with"
+    )
+    realised_coverage: float | None = Field(None, description="realised / reported_places (provinces only)")
+    coverage_note: str | None = Field(
+        None, description="how much of the published figure the reception rows cover; says so when it is low"
+    )
+
+
+class Reconciliation(BaseModel):
+    region_code: str
+    name: str
+    realised: int
+    reported_places: int | None
+    reported_kind: str | None
+    reported_indicator: str | None
+    reported_date: str | None
+    reported_source: str | None
+    realised_coverage: float | None
+    coverage_note: str
 
 
 class TaskTable(BaseModel):
@@ -245,4 +265,7 @@ class TaskTable(BaseModel):
     national_total: int | None
     national_total_source: str | None
     notes: list[str]
+    reconciliation: list[Reconciliation] = Field(
+        default_factory=list, description="realised of the country and each province beside its published figure"
+    )
     rows: list[TaskRow]

@@ -235,7 +235,7 @@ def random_weights(measured: MeasuredCandidates, draws: int = 100, seed: int = 0
 # --- scope, data limits, comparisons on shared candidates, rank stability -------------------------------------------
 
 
-class EmptyScope(InputError):
+class EmptyScopeError(InputError):
     """A notebook's scope has nothing to analyse; IPython shows only this message (no traceback)."""
 
     def _render_traceback_(self) -> list[str]:
@@ -243,14 +243,14 @@ class EmptyScope(InputError):
 
 
 def scope_name(engine: Engine, municipality: str) -> str:
-    """The name of a loaded municipality that holds buildings; :class:`EmptyScope` naming the cause otherwise."""
+    """The name of a loaded municipality that holds buildings; :class:`EmptyScopeError` naming the cause otherwise."""
     import sqlalchemy as sa
 
     code = str(municipality).strip().upper()
     with engine.connect() as conn:
         name = conn.execute(sa.text("SELECT name FROM municipality WHERE code = :c"), {"c": code}).scalar()
         if name is None:
-            raise EmptyScope(f"{municipality!r} is not a loaded municipality code (such as GM0221)")
+            raise EmptyScopeError(f"{municipality!r} is not a loaded municipality code (such as GM0221)")
         buildings = conn.execute(
             sa.text(
                 "SELECT count(*) FROM building b JOIN municipality m ON ST_Intersects(b.point, m.geom) "
@@ -259,7 +259,7 @@ def scope_name(engine: Engine, municipality: str) -> str:
             {"c": code},
         ).scalar_one()
     if buildings == 0:
-        raise EmptyScope(
+        raise EmptyScopeError(
             f"{name} ({code}) has no buildings loaded, so there is nothing to score; load its BAG panden first "
             f"('opvangmatch fetch bag' and 'opvangmatch load buildings'), or choose a municipality with buildings "
             "(the demo ships Doesburg, GM0221)"

@@ -77,3 +77,27 @@ def match_municipalities(rows: pd.DataFrame, names: dict[str, str]) -> pd.DataFr
         else:
             out.append((None, None, f"municipality '{name}' not matched"))
     return pd.DataFrame(out, columns=["code", "matched_by", "match_note"], index=rows.index)
+
+
+PROVINCE_CODES = {
+    "groningen": "PV20",
+    "fryslan": "PV21",
+    "friesland": "PV21",
+    "drenthe": "PV22",
+    "overijssel": "PV23",
+    "flevoland": "PV24",
+    "gelderland": "PV25",
+    "utrecht": "PV26",
+    "noord-holland": "PV27",
+    "zuid-holland": "PV28",
+    "zeeland": "PV29",
+    "noord-brabant": "PV30",
+    "limburg": "PV31",
+}
+"""CBS province codes by normalised name (CBS's 'Fryslân' and the Dutch 'Friesland' alike); 'Nederland' is NL."""
+
+
+def region_code_of(name: str) -> str | None:
+    """``NL`` for the country, ``PVxx`` for a province name, None otherwise."""
+    key = normalise(name)
+    return "NL" if key == "nederland" else PROVINCE_CODES.get(key)

@@ -26,6 +26,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.errors import DatabaseError, DataError, InputError, NotFoundError
+from geo.reconcile import LOW_COVERAGE
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ COLUMNS = [
     "realised",
     "pipeline",
     "gap",
+    "reported_places",
+    "realised_coverage",
+    "coverage_note",
 ]
 
 
@@ -321,6 +325,7 @@ def placement_tasks(engine, period: str = "2024", *, national_total: int | None 
         notes.append(f"pipeline proposals in unknown municipalities left out: {', '.join(sorted(unplaced))}")
     out["gap"] = out.required - out.realised - out.pipeline
     out["population"] = out.population.astype(np.int64)
+    reconciliation = _reconcile(engine, out)
     out = out[COLUMNS].sort_values(["level", "region_code"], key=_level_first).reset_index(drop=True)
 
     national_population = int(provinces.population.sum())
@@ -334,8 +339,25 @@ def placement_tasks(engine, period: str = "2024", *, national_total: int | None 
         "notes": notes,
         "skipped_reception": skipped.to_dict("records"),
         "unknown_official": unknown.region_code.tolist(),
+        "reconciliation": reconciliation.astype(object).where(reconciliation.notna(), None).to_dict("records"),
     }
     return out
+
+
+def _reconcile(engine, out: pd.DataFrame) -> pd.DataFrame:
+    """Add ``reported_places``, ``realised_coverage`` and ``coverage_note`` to the task rows (in place): a
+    province's own published figure; a municipality has none and carries its province's note. Returns the
+    reconciliation of the country and the provinces (:func:`geo.reconcile.reconcile`)."""
+    from geo.reconcile import reconcile, reported_figures
+
+    rec = reconcile(out, reported_figures(engine)).set_index("region_code")
+    is_province = (out.level == "province").to_numpy()
+    own = out.region_code.where(is_province)
+    out["reported_places"] = own.map(rec.reported_places).astype("Int64")
+    out["realised_coverage"] = own.map(rec.realised_coverage).astype(float)
+    note = out.province_code.map(rec.coverage_note)
+    out["coverage_note"] = np.where(is_province, note, "no published municipal figure; " + note.fillna(""))
+    return rec.reset_index()
 
 
 def _level_first(column: pd.Series) -> pd.Series:
@@ -366,6 +388,9 @@ def task_summary(tasks: pd.DataFrame) -> list[str]:
         f"{int((mun.required_basis == 'computed').sum())} computed, required {int(mun.required.sum()):,}",
         f"realised {int(prov.realised.sum()):,}, pipeline {int(prov.pipeline.sum()):,}, gap {int(prov.gap.sum()):,}",
     ]
+    for row in a.get("reconciliation", []):
+        if row["region_code"] == "NL" or (row["realised_coverage"] or 0) < LOW_COVERAGE:
+            lines.append(f"realised against published figures: {row['coverage_note']}")
     lines += [f"note: {n}" for n in a.get("notes", [])]
     for row in a.get("skipped_reception", []):
         lines.append(

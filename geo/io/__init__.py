@@ -32,6 +32,7 @@ READERS: dict[str, Callable[..., Prepared]] = {
     "points": services.load_points,
     "reception": tables.load_reception,
     "task": tables.load_task,
+    "reported": tables.load_reported,
 }
 
 DESCRIPTIONS = {
@@ -49,6 +50,7 @@ DESCRIPTIONS = {
     "points": "generic points (GeoJSON/GPKG, OSM exports) with --category, a category column or OSM tags",
     "reception": "existing reception locations (CSV)",
     "task": "placement-task figures (CSV with source_url)",
+    "reported": "published national/provincial counts of reception places, to reconcile realised with (CSV)",
 }
 
 
