@@ -427,3 +427,48 @@ def rank_stability(
     out = out[keep].sort_values(["in_top_share", "base_rank"], ascending=[False, True]).reset_index(drop=True)
     out.attrs = {"draws": draws, "seed": seed, "top": top, "spread": spread, "candidates": len(base)}
     return out
+
+
+def task_limits(engine: Engine, tasks: pd.DataFrame, *, today=None) -> list[str]:
+    """The limits of the data behind a :func:`geo.task.placement_tasks` result, as sentences for a findings cell:
+    how much of the published figures the reception rows cover, the rows not counted, which task figures are
+    computed, and the age of every loaded layer."""
+    import datetime as dt
+
+    from geo.db.status import data_vintage
+    from geo.reconcile import LOW_COVERAGE
+
+    year = (today or dt.date.today()).year
+    a = tasks.attrs
+    rec = pd.DataFrame(a.get("reconciliation", []))
+    out = []
+    if not rec.empty:
+        national = rec[rec.region_code == "NL"].iloc[0]
+        provinces = rec[rec.region_code != "NL"]
+        known = provinces.dropna(subset=["realised_coverage"])
+        share = national.realised_coverage
+        places = national.reported_places
+        out.append(
+            "realised coverage: the reception rows hold "
+            + (
+                f"{share:.0%} of the national published figure ({int(places):,} places)"
+                if share is not None and pd.notna(share)
+                else "an unknown share of the national figure (none loaded)"
+            )
+            + f"; provinces with a published figure {len(known)} of "
+            f"{len(provinces)}, of which {int((known.realised_coverage < LOW_COVERAGE).sum())} below "
+            f"{LOW_COVERAGE:.0%} coverage"
+        )
+    skipped = pd.DataFrame(a.get("skipped_reception", []))
+    if not skipped.empty:
+        reasons = skipped.reason.str.replace(r"'.*'", "'...'", regex=True).value_counts()
+        out.append(
+            f"reception rows not counted: {len(skipped)} (" + "; ".join(f"{r} {n}" for r, n in reasons.items()) + ")"
+        )
+    mun = tasks[tasks.level == "municipality"]
+    out.append(
+        f"municipal task figures: {int((mun.required_basis == 'official').sum())} official, "
+        f"{int((mun.required_basis == 'computed').sum())} computed from population shares (not published figures)"
+    )
+    out.append(layer_ages(data_vintage(engine), year))
+    return out
