@@ -76,7 +76,8 @@ def match_municipalities(rows: pd.DataFrame, names: dict[str, str]) -> pd.DataFr
             out.append((None, None, f"municipality '{name}' is {alias[key].rule}"))
         else:
             out.append((None, None, f"municipality '{name}' not matched"))
-    return pd.DataFrame(out, columns=["code", "matched_by", "match_note"], index=rows.index)
+    frame = pd.DataFrame(out, columns=["code", "matched_by", "match_note"], index=rows.index, dtype=object)
+    return frame.where(frame.notna(), None)
 
 
 PROVINCE_CODES = {

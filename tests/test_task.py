@@ -219,6 +219,10 @@ def test_cli_task_geojson_csv_and_errors(demo_settings, tasks, tmp_path, unchang
     assert table.returncode == 0, table.stderr
     assert len(table.stdout.strip().splitlines()) == len(tasks) + 1
     assert "96,002" in table.stderr
+    shown = opvangmatch(["task", "--province", "PV30"], env)
+    assert shown.returncode == 0, shown.stderr
+    assert "realised/reported" in shown.stdout.splitlines()[0]
+    assert "realised against published figures: Netherlands:" in shown.stderr and "LOW COVERAGE" in shown.stderr
     bad = opvangmatch(["task", "--province", "PV99"], env)
     assert bad.returncode == 2 and "unknown province 'PV99'" in bad.stderr and "Traceback" not in bad.stderr
     nope = opvangmatch(["task", "--format", "xml"], env)
