@@ -81,7 +81,7 @@ class ProportionalFit(Open):
 
 
 class ProximityItem(Open):
-    status: Literal["measured", "estimated", "missing"]
+    status: Literal["measured", "upper_bound", "estimated", "missing"]
     nearest: str | None
     distance_m: float | None
     estimate_m: float | None
@@ -236,6 +236,7 @@ class TaskRow(BaseModel):
     required_basis: str
     required_source: str
     realised: int
+    undated: int = Field(description="places of open reception rows not known to be open on the reference date")
     pipeline: int
     gap: int
     reported_places: int | None = Field(
@@ -251,6 +252,7 @@ class Reconciliation(BaseModel):
     region_code: str
     name: str
     realised: int
+    undated: int = Field(0, description="places of undated reception rows, not in realised")
     reported_places: int | None
     reported_kind: str | None
     reported_indicator: str | None
@@ -260,8 +262,18 @@ class Reconciliation(BaseModel):
     coverage_note: str
 
 
+class ReceptionNotCounted(BaseModel):
+    id: int
+    name: str
+    municipality_name: str
+    capacity: int | None
+    status: str
+    reason: str
+
+
 class TaskTable(BaseModel):
     period: str
+    reference_date: str | None = Field(None, description="reception sites open on this date count as realised")
     national_total: int | None
     national_total_source: str | None
     notes: list[str]
@@ -269,3 +281,6 @@ class TaskTable(BaseModel):
         default_factory=list, description="realised of the country and each province beside its published figure"
     )
     rows: list[TaskRow]
+    reception_not_counted: list[ReceptionNotCounted] = Field(
+        default_factory=list, description="reception rows not in realised (undated, expired, closed...), with why"
+    )

@@ -115,6 +115,13 @@ def load_cmd(
     name_field: Annotated[str | None, typer.Option(help="field holding the name (points)")] = None,
     id_field: Annotated[str | None, typer.Option(help="field holding the id (points)")] = None,
     period: Annotated[str | None, typer.Option(help="task period for task figures, e.g. 2024")] = None,
+    coverage: Annotated[
+        str | None,
+        typer.Option(
+            help="service layers: what the layer covers, complete|partial|none[:AREA,...] with AREA NL, PVxx or "
+            "GMxxxx (default partial:NL: distances are upper bounds)"
+        ),
+    ] = None,
     skip_outside: Annotated[
         bool | None,
         typer.Option(
@@ -152,6 +159,7 @@ def load_cmd(
             name_field=name_field,
             id_field=id_field,
             period=period,
+            coverage=coverage,
             skip_outside=skip_outside,
         )
         typer.echo(str(report))

@@ -37,6 +37,7 @@ RECONCILIATION_COLUMNS = [
     "region_code",
     "name",
     "realised",
+    "undated",
     "reported_places",
     "reported_kind",
     "reported_indicator",
@@ -72,18 +73,20 @@ def _pick(rows: pd.DataFrame) -> pd.Series | None:
     return None
 
 
-def coverage_note(realised: int, figure: pd.Series | None, name: str) -> str:
-    """One sentence on how much of the published figure the rows cover; says so when the coverage is low."""
+def coverage_note(realised: int, figure: pd.Series | None, name: str, undated: int = 0) -> str:
+    """One sentence on how much of the published figure the rows cover; says so when the coverage is low.
+    ``undated``: places of rows not known to be open on the reference date (not in realised), named beside it."""
+    besides = f" (besides {undated:,} places of undated rows, not counted)" if undated else ""
     if figure is None:
         return (
             f"{name}: no published figure of existing or planned places is loaded, so how much the reception rows "
-            "cover is unknown; realised counts only the listed sites"
+            f"cover is unknown; realised ({realised:,}{besides}) counts only the listed sites"
         )
     places = int(figure.places)
     label = (EXISTING | PLANNED)[figure.indicator]
     share = realised / places if places else float("nan")
     text = (
-        f"{name}: the reception rows hold {realised:,} places, {share:.0%} of the {places:,} {label} "
+        f"{name}: the reception rows hold {realised:,} places{besides}, {share:.0%} of the {places:,} {label} "
         f"({figure.reference_date or 'date not stated'}; {figure.source_url or 'no address'})"
     )
     if np.isfinite(share) and share < LOW_COVERAGE:
@@ -103,10 +106,11 @@ def reconcile(tasks: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
     realised, the published figure it is compared with, the coverage and the sentence saying so
     (:data:`RECONCILIATION_COLUMNS`)."""
     prov = tasks[tasks.level == "province"]
-    regions = [("NL", "Netherlands", int(prov.realised.sum()))]
-    regions += [(r.region_code, r.name, int(r.realised)) for r in prov.itertuples()]
+    undated = prov.undated if "undated" in prov else pd.Series(0, index=prov.index)
+    regions = [("NL", "Netherlands", int(prov.realised.sum()), int(undated.sum()))]
+    regions += [(r.region_code, r.name, int(r.realised), int(u)) for r, u in zip(prov.itertuples(), undated, strict=True)]
     out = []
-    for code, name, realised in regions:
+    for code, name, realised, not_dated in regions:
         figure = _pick(reported[reported.region_code == code])
         places = int(figure.places) if figure is not None else None
         out.append(
@@ -114,13 +118,14 @@ def reconcile(tasks: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
                 "region_code": code,
                 "name": name,
                 "realised": realised,
+                "undated": not_dated,
                 "reported_places": places,
                 "reported_kind": figure.kind if figure is not None else None,
                 "reported_indicator": figure.indicator if figure is not None else None,
                 "reported_date": figure.reference_date if figure is not None else None,
                 "reported_source": figure.source_url if figure is not None else None,
                 "realised_coverage": realised / places if places else None,
-                "coverage_note": coverage_note(realised, figure, name),
+                "coverage_note": coverage_note(realised, figure, name, not_dated),
             }
         )
     return pd.DataFrame(out, columns=RECONCILIATION_COLUMNS)

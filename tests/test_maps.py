@@ -161,7 +161,7 @@ def test_location_map_in_browser(demo_engine, browser, scoring, tmp_path, output
     assert page.locator('img[src="x"]').count() == 0
     counts = page.evaluate(COUNTS)
     explanation = score_location(scoring, geometry, 40, profile)
-    measured = [c for c, v in explanation["proximity"].items() if v["status"] == "measured"]
+    measured = [c for c, v in explanation["proximity"].items() if v["status"] in ("measured", "upper_bound")]
     assert len(measured) >= 3
     assert counts["nearest"] == 2 * len(measured)  # a line and an end point per measured category
     assert counts["circles"] == 2 and counts["areas"] >= 1

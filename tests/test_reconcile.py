@@ -156,3 +156,20 @@ def test_maps_and_api_show_the_coverage_beside_realised(demo_engine):
     national = next(r for r in tasks.attrs["reconciliation"] if r["region_code"] == "NL")
     assert "realised beside published figures" in page
     assert f"the reception rows hold {national['realised']:,} places" in page and "LOW COVERAGE" in page
+
+
+def test_reception_rows_reach_their_municipality_through_the_alias(demo_engine):
+    """'Rijswijk' (525 places) and 'Hengelo' used to be dropped as 'not matched'; now they are placed in GM0603 and
+    GM0164 and judged by the counting rule (undated, no capacity), with the alias named."""
+    from geo.reception import counting_sites
+    from geo.task import reference_date
+
+    sites = counting_sites(demo_engine, reference_date("2024")).set_index("municipality_name")
+    assert sites.municipality_code["Rijswijk"] == "GM0603" and sites.municipality_code["Hengelo"] == "GM0164"
+    assert sites.match_note["Rijswijk"] == "'Rijswijk' read as CBS name 'Rijswijk (ZH.)'"
+    tasks = placement_tasks(demo_engine, "2024").set_index("region_code")
+    assert tasks.undated["GM0603"] == 525 and tasks.name["GM0603"] == "Rijswijk (ZH.)"
+    skipped = pd.DataFrame(tasks.attrs["skipped_reception"]).set_index("municipality_name")
+    assert "not matched" not in skipped.reason["Rijswijk"] and "Rijswijk (ZH.)" in skipped.reason["Rijswijk"]
+    assert skipped.reason["Hengelo"].startswith("no capacity figure")
+    assert not any("not matched" in r for r in skipped.reason)

@@ -151,7 +151,7 @@ def test_realised_is_matched_by_name_and_unmatched_rows_are_reported(tasks, demo
     assert tasks.realised[tasks.level == "municipality"].sum() == counted.capacity.sum()
     assert tasks.realised[tasks.level == "province"].sum() == counted.capacity.sum()
     unmatched = rows[~rows.municipality_name.isin(names)]
-    assert len(unmatched) > 0  # e.g. 'Hengelo' is 'Hengelo (O.)' in CBS: reported, not guessed
+    assert len(unmatched) > 0  # e.g. 'Hengelo' (CBS: 'Hengelo (O.)', matched by alias, no capacity): all reported
     assert set(unmatched.id) <= set(skipped.id)
     for row in skipped.itertuples():
         assert row.reason

@@ -33,6 +33,7 @@ class Prepared:
     skipped: int = 0
     notes: list[str] = field(default_factory=list)
     geometry_columns: tuple[str, ...] = ("geom",)
+    coverage: dict | None = None  # service layers: {category: {area code: complete|partial|none}}
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def write(
                 repairs=prepared.repairs,
                 year=prepared.year,
                 notes="\n".join(prepared.notes) or None,
+                coverage=prepared.coverage,
             )
         )
     return LoadReport(

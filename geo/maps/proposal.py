@@ -124,12 +124,13 @@ def location_map(
     nearest = folium.FeatureGroup(name=t["nearest"]).add_to(m)
     for cat, v in explanation["proximity"].items():
         layer = data.services.get(cat)
-        if v["status"] != "measured" or layer is None or layer.tree is None:
-            continue
+        if v["status"] not in ("measured", "upper_bound") or layer is None or layer.tree is None:
+            continue  # an upper bound is a real nearest known point, drawn with its distance marked as such
         _, i = layer.tree.query([origin["x"], origin["y"]])
         (slat,), (slon,) = lat_lon(layer.xy[i : i + 1, 0], layer.xy[i : i + 1, 1])
         colour = STYLE.get(cat, ("#444444", "?"))[0]
-        label = f"{e(category(cat, lang))} {number(v['distance_m'], lang)} m: {e(str(layer.names[i]))}"
+        bound = "&le; " if v["status"] == "upper_bound" else ""
+        label = f"{e(category(cat, lang))} {bound}{number(v['distance_m'], lang)} m: {e(str(layer.names[i]))}"
         folium.PolyLine([[lat, lon], [float(slat), float(slon)]], color=colour, weight=3, tooltip=label).add_to(nearest)
         folium.CircleMarker([float(slat), float(slon)], radius=5, color=colour, fill=True, tooltip=label).add_to(
             nearest

@@ -50,9 +50,11 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
     for category, rule in profile.categories.items():
         distance, estimate = row[f"{category}_distance"], row[f"{category}_estimate"]
         status = "measured" if np.isfinite(distance) else ("estimated" if np.isfinite(estimate) else "missing")
+        if status == "measured" and row[f"{category}_bound"]:
+            status = "upper_bound"
         proximity[category] = {
             "status": status,
-            "nearest": row[f"{category}_nearest"] if status == "measured" else None,
+            "nearest": row[f"{category}_nearest"] if status in ("measured", "upper_bound") else None,
             "distance_m": _num(distance, 1),
             "estimate_m": _num(estimate, 0),
             **{f"within_{r}m": int(row[f"{category}_n{r}"]) for r in RADII},
@@ -63,8 +65,13 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
         }
         if status == "estimated":
             proximity[category]["estimate_source"] = (
-                f"CBS mean road distance for {row['municipality_code']} (nabijheid), used because the loaded data "
-                "has no such point in the municipality or within the too-far distance"
+                f"CBS mean road distance for {row['municipality_code']} (nabijheid), used because the loaded layer "
+                "is not declared complete here and its nearest point (an upper bound) is not nearer"
+            )
+        elif status == "upper_bound":
+            proximity[category]["bound_note"] = (
+                "the layer is not declared complete here: the true nearest may be nearer than this point, so the "
+                "distance is an upper bound and the score a lower bound"
             )
     weights = profile.weights
     return {
@@ -110,6 +117,8 @@ def summary_lines(explanation: dict) -> list[str]:
     for category, v in explanation["proximity"].items():
         if v["weight"] and v["status"] == "measured":
             lines.append(f"{category} {v['distance_m']:,.0f} m")
+        elif v["weight"] and v["status"] == "upper_bound":
+            lines.append(f"{category} <= {v['distance_m']:,.0f} m (upper bound)")
         elif v["weight"] and v["status"] == "estimated":
             lines.append(f"{category} ~{v['estimate_m']:,.0f} m (CBS estimate)")
     task = explanation["task"]
