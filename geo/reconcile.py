@@ -108,7 +108,9 @@ def reconcile(tasks: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
     prov = tasks[tasks.level == "province"]
     undated = prov.undated if "undated" in prov else pd.Series(0, index=prov.index)
     regions = [("NL", "Netherlands", int(prov.realised.sum()), int(undated.sum()))]
-    regions += [(r.region_code, r.name, int(r.realised), int(u)) for r, u in zip(prov.itertuples(), undated, strict=True)]
+    regions += [
+        (r.region_code, r.name, int(r.realised), int(u)) for r, u in zip(prov.itertuples(), undated, strict=True)
+    ]
     out = []
     for code, name, realised, not_dated in regions:
         figure = _pick(reported[reported.region_code == code])
