@@ -461,9 +461,18 @@ def task_limits(engine: Engine, tasks: pd.DataFrame, *, today=None) -> list[str]
         )
     skipped = pd.DataFrame(a.get("skipped_reception", []))
     if not skipped.empty:
-        reasons = skipped.reason.str.replace(r"'.*'", "'...'", regex=True).value_counts()
+        if "status" in skipped:
+            unmatched = skipped.reason.str.contains("not matched|ambiguous", na=False)
+            kinds = skipped.status.where(~unmatched, "name not matched").str.replace("_", " ")
+        else:
+            kinds = skipped.reason.str.replace(r"'.*'", "'...'", regex=True)
+        counts = kinds.value_counts()
+        undated = int(tasks.loc[tasks.level == "province", "undated"].sum()) if "undated" in tasks else 0
         out.append(
-            f"reception rows not counted: {len(skipped)} (" + "; ".join(f"{r} {n}" for r, n in reasons.items()) + ")"
+            f"reception rows not counted on {a.get('reference_date', 'the reference date')}: {len(skipped)} ("
+            + ", ".join(f"{k} {n}" for k, n in counts.items())
+            + ")"
+            + (f"; the undated rows hold {undated:,} places, not in realised" if undated else "")
         )
     mun = tasks[tasks.level == "municipality"]
     out.append(
