@@ -24,6 +24,8 @@ def main() -> None:
         lambda g: "; ".join(f"{r.indicator} {r.waarde} ({r.peildatum_of_bericht})" for r in g.itertuples())
     )
     out = pd.DataFrame({"province": prov.name, "required": prov.required, "realised": prov.realised})
+    if "undated" in prov:
+        out["undated"] = prov.undated
     if "realised_coverage" in prov:
         out["covered"] = prov.realised_coverage.map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
     out["shipped provincial figures"] = prov.name.map(figures).fillna("-")
