@@ -227,11 +227,16 @@ def apikey_list_cmd() -> None:
 
 
 @apikey_app.command("revoke")
-def apikey_revoke_cmd(prefix: Annotated[str, typer.Argument(help="the key or its first 10 characters")]) -> None:
-    """Revoke a key (it stops working within the API's key cache time, 30 s)."""
+def apikey_revoke_cmd(
+    prefix: Annotated[
+        str, typer.Argument(help="the key, or its first 8-10 characters as 'apikey list' shows them (om_ optional)")
+    ],
+) -> None:
+    """Revoke exactly one key (it stops working within the API's key cache time, 30 s). A prefix that matches no
+    key or several is an error, and nothing is revoked."""
     from api.auth import revoke_key
 
-    typer.echo(f"revoked {revoke_key(engine(), prefix)} key(s)")
+    typer.echo(f"revoked key {revoke_key(engine(), prefix)}...")
 
 
 from geo.maps.cli import register as _register_maps  # noqa: E402  (opvangmatch map overview|region|proposal)

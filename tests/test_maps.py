@@ -106,7 +106,7 @@ def test_region_in_browser(demo_engine, browser, scoring, tmp_path, output_dir, 
         gelderland = conn.execute(
             sa.text("SELECT count(*) FROM municipality_province WHERE province_code = 'PV25'")
         ).scalar_one()
-    assert counts["candidates"] == panden == 7797
+    assert counts["candidates"] == panden == 7395
     assert {k.removeprefix("service:"): v for k, v in counts.items() if k.startswith("service:")} == services
     assert counts["municipalities"] == gelderland
 
@@ -236,7 +236,7 @@ def test_xss_probe_stays_text(probe_settings, browser, tmp_path, output_dir):
         """() => {
             const out = [];
             for (const [key, layer] of Object.entries(opvangmatch.layers)) {
-                if (key === "candidates") continue;  // 7,797 popups: one is opened below
+                if (key === "candidates") continue;  // 7,395 popups: one is opened below
                 layer.eachLayer(l => {
                     for (const c of [l.getTooltip && l.getTooltip(), l.getPopup && l.getPopup()]) {
                         if (!c) continue;

@@ -7,10 +7,11 @@ from typing import Literal
 from fastapi import APIRouter
 
 from api.deps import Reader, State
+from api.errors import KEYED, problems
 from api.models import ProvinceCode, TaskTable
 from api.snapshot import TASK_PERIOD
 
-router = APIRouter(tags=["task"])
+router = APIRouter(tags=["task"], responses=problems(*KEYED))
 
 
 @router.get("/task", response_model=TaskTable, summary="The placement-task table")

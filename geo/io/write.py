@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -66,9 +67,12 @@ def file_sha256(path: Path) -> str:
 
 
 def write(
-    engine: Engine, prepared: Prepared, *, source: str, path: Path, progress: Progress | None = None
+    engine: Engine | sa.Connection, prepared: Prepared, *, source: str, path: Path, progress: Progress | None = None
 ) -> LoadReport:
-    """Replace ``source``'s rows in the target table, and record the dataset, in one transaction."""
+    """Replace ``source``'s rows in the target table, and record the dataset, in one transaction.
+
+    Given a connection instead of an engine, the write joins that connection's transaction (so several
+    files can be loaded all or nothing)."""
     table = prepared.table.__table__
     frame = prepared.frame.copy()
     frame["source"] = source
@@ -83,7 +87,7 @@ def write(
         if frame[name].dtype == object:
             frame[name] = frame[name].map(_text)
     say = progress or (lambda _msg: None)
-    with engine.begin() as conn:
+    with engine.begin() if isinstance(engine, Engine) else contextlib.nullcontext(engine) as conn:
         replaced = conn.execute(table.delete().where(table.c.source == source)).rowcount
         say(f"writing {len(frame):,} rows into {table.name} ...")
         _copy(conn, table.name, frame, path=path, say=say)

@@ -85,7 +85,7 @@ def municipality_tooltip(row, province_name: str | None, unlocated: list[str], l
         lines.append(f"<i>{t['coverage']}:</i> {e(note)}")
     if unlocated:
         lines.append(f"<i>{t['unlocated_short']}:</i> " + "; ".join(unlocated))
-    return '<div style="max-width:420px;white-space:normal">' + "<br>".join(lines) + "</div>"
+    return '<div class="om-tip">' + "<br>".join(lines) + "</div>"
 
 
 def figure_sources(lang: str, engine: Engine) -> dict:

@@ -16,7 +16,7 @@ from geo.maps.base import finish, new_map
 from geo.maps.candidates import Tables, explanation_row, meta
 from geo.maps.geodata import lat_lon, read_area_codes, to_wgs84
 from geo.maps.labels import category, number, text
-from geo.maps.layers import AreaLayer, CandidateCluster, Legend, Register, encode_areas
+from geo.maps.layers import AreaLayer, CandidateCluster, Legend, LineLayer, Register, encode_areas
 from geo.maps.services import STYLE
 from geo.score import Profile, ScoringData, profile_for_group, score_location
 
@@ -121,7 +121,7 @@ def location_map(
         folium.Circle([lat, lon], radius=radius, color="#444", weight=1, fill=False, dash_array="5 5").add_to(circles)
     Register("circles", circles).add_to(m)
 
-    nearest = folium.FeatureGroup(name=t["nearest"]).add_to(m)
+    lines = []
     for cat, v in explanation["proximity"].items():
         layer = data.services.get(cat)
         if v["status"] not in ("measured", "upper_bound") or layer is None or layer.tree is None:
@@ -131,11 +131,8 @@ def location_map(
         colour = STYLE.get(cat, ("#444444", "?"))[0]
         bound = "&le; " if v["status"] == "upper_bound" else ""
         label = f"{e(category(cat, lang))} {bound}{number(v['distance_m'], lang)} m: {e(str(layer.names[i]))}"
-        folium.PolyLine([[lat, lon], [float(slat), float(slon)]], color=colour, weight=3, tooltip=label).add_to(nearest)
-        folium.CircleMarker([float(slat), float(slon)], radius=5, color=colour, fill=True, tooltip=label).add_to(
-            nearest
-        )
-    Register("nearest", nearest).add_to(m)
+        lines.append([lat, lon, float(slat), float(slon), colour, label])
+    LineLayer("nearest", t["nearest"], lines).add_to(m)
 
     tables = Tables(lang)
     row = explanation_row(explanation, lat, lon, ident, title, tables)
