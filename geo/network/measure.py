@@ -53,9 +53,7 @@ def nearest_along(net: Network, loc: Snap, svc: Snap) -> tuple[np.ndarray, np.nd
     cols = np.concatenate([base.col, su, sv])
     weights = np.concatenate([base.data, np.maximum(off_u, TINY), np.maximum(off_v, TINY)])
     graph = sp.csr_matrix((weights, (rows, cols)), shape=(n + m, n + m))
-    dist, _, origin = dijkstra(
-        graph, directed=False, indices=n + np.arange(m), min_only=True, return_predecessors=True
-    )
+    dist, _, origin = dijkstra(graph, directed=False, indices=n + np.arange(m), min_only=True, return_predecessors=True)
     a, b, off_a, off_b = _offsets(net, loc)
     via_a, via_b = off_a + dist[a], off_b + dist[b]
     distance = np.minimum(via_a, via_b)
@@ -117,8 +115,9 @@ def counts_along(
             continue
         nodes = np.sort(np.asarray(net.node_tree.query_ball_point(centre, reach), dtype=np.int64))
         sub = graph[nodes][:, nodes]
-        ends = np.unique(np.concatenate([np.concatenate(offsets[c][:2])[np.r_[v, v + len(services[c])]]
-                                         for c, v in near.items()]))
+        ends = np.unique(
+            np.concatenate([np.concatenate(offsets[c][:2])[np.r_[v, v + len(services[c])]] for c, v in near.items()])
+        )
         ends_local = _local(nodes, ends)
         ends, ends_local = ends[ends_local >= 0], ends_local[ends_local >= 0]
         reached = dijkstra(sub, directed=False, indices=ends_local, limit=largest)

@@ -82,7 +82,8 @@ def read_ways(path: Path) -> tuple[pd.DataFrame, dict]:
             way_ids.append(way.id)
             durations.append(way.tags.get("duration"))
     except (RuntimeError, ValueError, OSError) as exc:
-        raise DataError(path, f"cannot read as OSM ({_osm_format(path)}): {str(exc).strip() or type(exc).__name__}") from exc
+        problem = str(exc).strip() or type(exc).__name__
+        raise DataError(path, f"cannot read as OSM ({_osm_format(path)}): {problem}") from exc
     frame = pd.DataFrame(
         {
             "piece": np.asarray(piece_ids, dtype=np.int64),
@@ -100,9 +101,7 @@ def read_ways(path: Path) -> tuple[pd.DataFrame, dict]:
     return frame, pieces
 
 
-def build_network(
-    refs: pd.DataFrame, pieces: dict, xy: np.ndarray | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_network(refs: pd.DataFrame, pieces: dict, xy: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cut node sequences into edges between vertices (nodes shared by ways, and way ends).
 
     ``refs``: one row per node reference (piece, node), in way order; ``xy``: their RD coordinates.
@@ -120,7 +119,7 @@ def build_network(
     last[:-1] = piece[1:] != piece[:-1]
     single = first & last  # a piece of one node: no edge
     piece, node, xy, first, last = piece[~single], node[~single], xy[~single], first[~single], last[~single]
-    uniq, inverse, counts = np.unique(node, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(node, return_inverse=True, return_counts=True)
     vertex = first | last | (counts[inverse] > 1)
     starts = np.flatnonzero(vertex & ~last)
     vertex_pos = np.flatnonzero(vertex)
