@@ -15,6 +15,9 @@ from sqlalchemy.engine import Engine
 
 # Snapping cuts edges into pieces at most this long; the nearest piece is then certain within half of it.
 PIECE_M = 20.0
+# Connected parts of the network with fewer nodes than this (fragments cut off at an extract's edge) take no
+# snapped points, unless no part is that large (then the largest does).
+MIN_PART_NODES = 50
 # Zero-cost edges would vanish from a scipy sparse graph; they cost this instead (far below a millimetre).
 TINY = 1e-9
 
@@ -39,8 +42,8 @@ class Snap:
 class Network:
     """Nodes (OSM ids, RD xy) and undirected edges (node indices, cost and length in metres, geometry).
 
-    Only edges of the largest connected part, and no ferry, take snapped points: a location snapped to a
-    fragment cut off by the extract's edge would reach nothing."""
+    Only edges of connected parts of at least :data:`MIN_PART_NODES` nodes, and no ferry, take snapped
+    points: a location snapped to a fragment cut off by the extract's edge would reach nothing."""
 
     node_ids: np.ndarray
     node_xy: np.ndarray
@@ -128,12 +131,13 @@ class Network:
 
     @property
     def snappable(self) -> np.ndarray:
-        """Edges that take snapped points: in the largest connected part, not a ferry, longer than zero."""
+        """Edges that take snapped points: in a large enough connected part, not a ferry, longer than zero."""
 
         def build():
             _, labels = connected_components(self.graph, directed=False)
-            largest = np.argmax(np.bincount(labels))
-            return (labels[self.edge_u] == largest) & (self.edge_kind != "ferry") & (self.edge_length > 0)
+            sizes = np.bincount(labels)
+            large = sizes >= min(MIN_PART_NODES, sizes.max())
+            return large[labels[self.edge_u]] & (self.edge_kind != "ferry") & (self.edge_length > 0)
 
         return self._cached("snappable", build)
 
