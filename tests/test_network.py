@@ -187,3 +187,118 @@ def test_snapping_is_exact(network):
     distances = shapely.distance(network.edge_geoms[candidates][None, :], shapely.points(locations)[:, None])
     assert np.abs(distances.min(axis=1) - snap.distance).max() < 1e-6
     assert (candidates[distances.argmin(axis=1)] == snap.edge).mean() > 0.99  # ties (at shared nodes) aside
+
+
+# --- the engine: network kinds, snap distances and the straight-line fallback -----------------------------------
+
+BAG_AMSTERDAM = DATA / "bag" / "bag_amsterdam_adresplus_sample99_nlextract.csv"
+
+
+def _amsterdam_unit():
+    """The southernmost of the real BAG units of the sample (inside the Amsterdam extract's box)."""
+    import pandas as pd
+
+    units = pd.read_csv(BAG_AMSTERDAM, sep=";", dtype={"adresseerbaarobject_id": str})
+    return units.sort_values(["lat", "adresseerbaarobject_id"]).iloc[0]
+
+
+def test_amsterdam_proposal_is_scored_along_the_network(demo_engine):
+    import shapely
+
+    from geo.score import ScoringData, load_profile, score_location
+
+    data = ScoringData.load(demo_engine)
+    unit = _amsterdam_unit()
+    point = shapely.Point(float(unit["x"]), float(unit["y"]))
+    result = score_location(
+        data, point, 20, load_profile("families"), floor_area=float(unit["opp_adresseerbaarobject_m2"])
+    )
+    proximity = result["proximity"]
+    assert result["network"]["snap_m"] < 50 and result["network"]["outside"] is False
+    assert "outside_network" not in result["flags"]
+    for category in ("primary_school",):  # the DUO schools in the extract; the nearest Jumbo lies beyond it
+        item = proximity[category]
+        assert item["status"] == "measured" and item["distance_kind"] == "network", (category, item)
+        assert item["service_snap_m"] is not None
+        # along the network is never shorter than the straight line to the same service
+        layer = data.services[category]
+        k = int(np.flatnonzero(layer.ids == item["nearest_id"])[0])
+        assert item["distance_m"] >= np.hypot(*(layer.xy[k] - [point.x, point.y])) - 0.1
+        # and it is what pgRouting finds
+        reference = reference_along(demo_engine, np.array([[point.x, point.y]]), {category: layer.xy}, RADII)
+        assert abs(reference[category].distance[0] - item["distance_m"]) < 1.0
+    assert proximity["train_station"]["distance_kind"] == "straight"  # the profile asks for straight lines there
+    # the nearest Jumbo (Stadhouderskade) lies beyond the network's extent: straight line, flagged, with the reason
+    assert proximity["supermarket"]["distance_kind"] == "straight" and "straight_line_supermarket" in result["flags"]
+    assert "off the network" in proximity["supermarket"]["kind_reason"]
+    assert "network" in result["notes"][0] and "walking" in " ".join(
+        __import__("geo.score", fromlist=["x"]).summary_lines(result)
+    )
+
+
+def test_outside_the_network_the_straight_line_is_used_and_flagged(demo_engine):
+    import shapely
+
+    from geo.score import ScoringData, load_profile, score_location
+
+    data = ScoringData.load(demo_engine)
+    doesburg = shapely.Point(205_500.0, 444_300.0)  # far from both loaded extracts
+    result = score_location(data, doesburg, 20, load_profile("families"))
+    assert "outside_network" in result["flags"]
+    assert result["network"]["snap_m"] is None
+    measured = [v for v in result["proximity"].values() if v["status"] == "measured"]
+    assert measured and all(v["distance_kind"] == "straight" for v in measured)
+    assert all("outside" in v["kind_reason"] for v in measured if v["profile_distance"] == "network")
+
+
+def test_unreachable_services_fall_back_to_the_straight_line_flagged(network):
+    """Constructed services (on Amsterdam's network) measured from Delft: nothing reachable along it."""
+    from geo.score.data import ServiceLayer
+    from geo.score.measure import Measures
+    from geo.score.network import measure_along
+
+    amsterdam, delft = _boxes(network)
+    services = {
+        "gp": ServiceLayer(
+            "gp", _sample(network, amsterdam, 5, 1), np.array(["constructed"] * 5, object), np.arange(5), frozenset()
+        )
+    }
+    xy = np.vstack([_sample(network, delft, 3, 2), _sample(network, amsterdam, 3, 3)])
+    straight = np.min(np.hypot(*(xy[:, None, :] - services["gp"].xy[None, :, :]).transpose(2, 0, 1)), axis=1)
+    measures = Measures(
+        xy,
+        {},
+        {"gp": straight.copy()},
+        {"gp": np.zeros(6, int)},
+        {("gp", 500): np.zeros(6, int), ("gp", 1000): np.zeros(6, int)},
+    )
+    measure_along(network, services, measures, ["gp"])
+    kinds = measures.extra["gp_kind"]
+    assert list(kinds) == ["straight"] * 3 + ["network"] * 3
+    assert measures.flags["straight_line_gp"].tolist() == [True] * 3 + [False] * 3
+    assert np.allclose(measures.distance["gp"][:3], straight[:3])  # the straight line, kept
+    assert (measures.distance["gp"][3:] >= straight[3:] - 1e-6).all()
+    assert not measures.flags["outside_network"].any()
+
+
+def test_services_off_the_network_count_by_straight_line(network):
+    """A constructed service 2 km off the network (beyond the snap limit) is measured by straight line."""
+    from geo.score.data import ServiceLayer
+    from geo.score.measure import Measures
+    from geo.score.network import measure_along
+
+    amsterdam = _boxes(network)[0]
+    xy = _sample(network, amsterdam, 4, 4)
+    far = xy[:1] + np.array([0.0, 2_000.0])  # far beyond the snap limit
+    services = {"gp": ServiceLayer("gp", far, np.array(["constructed"], object), np.arange(1), frozenset())}
+    straight = np.hypot(*(xy - far).T)
+    measures = Measures(
+        xy,
+        {},
+        {"gp": straight.copy()},
+        {"gp": np.zeros(4, int)},
+        {("gp", 500): np.zeros(4, int), ("gp", 1000): np.zeros(4, int)},
+    )
+    measure_along(network, services, measures, ["gp"])
+    assert np.allclose(measures.distance["gp"], straight)
+    assert measures.flags["straight_line_gp"].all() and (measures.extra["gp_kind"] == "straight").all()

@@ -51,7 +51,7 @@ def score_location(
 ) -> dict:
     """Score one location (EPSG:28992 geometry) and explain it item by item."""
     point = check_location(geometry, capacity)
-    measures = measure(data, np.array([[point.x, point.y]]), list(profile.categories))
+    measures = measure(data, np.array([[point.x, point.y]]), list(profile.categories), profile.network_categories)
     graded = grade(
         data, measures, np.array([capacity]), profile, floor_area=None if floor_area is None else np.array([floor_area])
     )

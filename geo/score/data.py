@@ -16,6 +16,7 @@ from scipy.spatial import cKDTree
 from sqlalchemy.engine import Engine
 
 from geo.db.status import data_vintage
+from geo.network.graph import Network
 from geo.score.zorder import z_order
 
 LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "municipality"}
@@ -132,6 +133,7 @@ class ScoringData:
     cbs_distance_km: dict[tuple[str, str], tuple[float, int | None]]
     vintage: dict
     notes: list[str]
+    network: Network | None = None  # the walking network(s), if loaded
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def _cached(self, key, build):
@@ -207,7 +209,8 @@ class ScoringData:
             f"national reference share f = {int(provinces['required'].sum()):,} places (sum of the province tasks, "
             f"period {period}) / {int(population):,} inhabitants = {share:.4%}"
         )
-        return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes)
+        network = Network.load(engine)
+        return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes, network)
 
 
 def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:

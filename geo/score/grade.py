@@ -198,6 +198,11 @@ def grade(
         flags.add("floor_area_too_small", too_small)
         columns["floor_area"] = floor_area
 
+    # --- distance kinds (network measurement, geo.score.network) -------------------------------------------------
+    columns.update(measures.extra)
+    for name, mask in measures.flags.items():
+        flags.add(name, mask)
+
     # --- total ---------------------------------------------------------------------------------------------------
     w = profile.weights
     total = (w["proportional_fit"] * prop + w["proximity"] * proximity + w["task_contribution"] * task) / sum(

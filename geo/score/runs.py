@@ -45,7 +45,7 @@ def score_candidates(
     data = data or ScoringData.load(engine)
     candidates = estimate_capacity(read_candidates(engine, municipality=municipality, province=province), profile)
     xy = candidates[["x", "y"]].to_numpy(dtype=float)
-    measures = measure(data, xy, list(profile.categories))
+    measures = measure(data, xy, list(profile.categories), profile.network_categories)
     not_in_use = {"not_in_use": ~candidates["status"].isin(IN_USE).to_numpy()}
     graded = grade(
         data,
