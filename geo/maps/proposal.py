@@ -18,6 +18,8 @@ from geo.maps.geodata import lat_lon, read_area_codes, to_wgs84
 from geo.maps.labels import category, number, text
 from geo.maps.layers import AreaLayer, CandidateCluster, Legend, Register, encode_areas
 from geo.maps.services import STYLE
+from geo.maps.walking import LABELS as WALK_LABELS
+from geo.maps.walking import walking_areas, walking_route
 from geo.score import Profile, ScoringData, profile_for_group, score_location
 
 
@@ -116,21 +118,35 @@ def location_map(
             {"color": "#b2182b", "weight": 2, "fillOpacity": 0.3},
         ).add_to(m)
 
-    circles = folium.FeatureGroup(name=t["circles"]).add_to(m)
-    for radius in (500, 1000):
-        folium.Circle([lat, lon], radius=radius, color="#444", weight=1, fill=False, dash_array="5 5").add_to(circles)
-    Register("circles", circles).add_to(m)
+    origin_xy = (origin["x"], origin["y"])
+    areas = walking_areas(data.network, origin_xy, lang) if explanation["network"]["snap_m"] is not None else None
+    if areas is not None:  # on the walking network: 10 / 15 minute walking areas instead of circles
+        areas.add_to(m)
+        Register("walking", areas).add_to(m)
+    else:
+        circles = folium.FeatureGroup(name=t["circles"]).add_to(m)
+        for radius in (500, 1000):
+            folium.Circle([lat, lon], radius=radius, color="#444", weight=1, fill=False, dash_array="5 5").add_to(
+                circles
+            )
+        Register("circles", circles).add_to(m)
 
     nearest = folium.FeatureGroup(name=t["nearest"]).add_to(m)
     for cat, v in explanation["proximity"].items():
         layer = data.services.get(cat)
         if v["status"] != "measured" or layer is None or layer.tree is None:
             continue
-        _, i = layer.tree.query([origin["x"], origin["y"]])
+        hit = np.flatnonzero(layer.ids == v.get("nearest_id"))
+        i = int(hit[0]) if len(hit) else int(layer.tree.query([origin["x"], origin["y"]])[1])
         (slat,), (slon,) = lat_lon(layer.xy[i : i + 1, 0], layer.xy[i : i + 1, 1])
         colour = STYLE.get(cat, ("#444444", "?"))[0]
-        label = f"{e(category(cat, lang))} {number(v['distance_m'], lang)} m: {e(str(layer.names[i]))}"
-        folium.PolyLine([[lat, lon], [float(slat), float(slon)]], color=colour, weight=3, tooltip=label).add_to(nearest)
+        walked = walking_route(data.network, origin_xy, layer.xy[i]) if v.get("distance_kind") == "network" else None
+        kind = f" ({WALK_LABELS.get(lang, WALK_LABELS['en'])['walk']})" if walked else ""
+        label = f"{e(category(cat, lang))} {number(v['distance_m'], lang)} m{kind}: {e(str(layer.names[i]))}"
+        line = walked or [[lat, lon], [float(slat), float(slon)]]
+        folium.PolyLine(line, color=colour, weight=3, tooltip=label, dash_array=None if walked else "6 4").add_to(
+            nearest
+        )
         folium.CircleMarker([float(slat), float(slon)], radius=5, color=colour, fill=True, tooltip=label).add_to(
             nearest
         )
