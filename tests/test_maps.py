@@ -199,6 +199,9 @@ def test_location_map_walks_along_the_network_in_amsterdam(demo_engine, browser,
     routes = [n for dash, n in vertices if not dash]
     assert len(routes) == len(walked) and all(n > 2 for n in routes)  # walked lines follow the streets
     assert len(vertices) == len([v for v in explanation["proximity"].values() if v["status"] == "measured"])
+    assert "walking distance along streets: primary school" in page.inner_text("body")
+    page.locator(".leaflet-popup-close-button").click()
+    page.wait_for_timeout(600)  # the popup fades out
     page.screenshot(path=str(output_dir / "map_location_amsterdam_network.png"))
 
 

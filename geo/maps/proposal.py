@@ -19,7 +19,7 @@ from geo.maps.labels import category, number, text
 from geo.maps.layers import AreaLayer, CandidateCluster, Legend, Register, encode_areas
 from geo.maps.services import STYLE
 from geo.maps.walking import LABELS as WALK_LABELS
-from geo.maps.walking import walking_areas, walking_route
+from geo.maps.walking import distance_kinds_note, walking_areas, walking_route
 from geo.score import Profile, ScoringData, profile_for_group, score_location
 
 
@@ -162,7 +162,7 @@ def location_map(
         f"{t['score']} {number(explanation['total'], lang, 2)}<br>"
         f"{t['profile']} {e(profile.name)} {e(profile.version)} &middot; "
         f"{t['vintage']} {e(explanation['data_vintage'])}"
-        f"<br>{t['distance_note']}"
+        f"<br>{distance_kinds_note(explanation, lang, category) or t['distance_note']}"
     )
     Legend(legend).add_to(m)
     return finish(m)

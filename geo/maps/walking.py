@@ -13,9 +13,30 @@ from geo.network.walk import minutes_to_metres, route, walking_area
 
 MINUTES = (10, 15)
 LABELS = {
-    "nl": {"areas": "Loopgebied 10 en 15 minuten (over straten)", "area": "{m} minuten lopen", "walk": "lopend"},
-    "en": {"areas": "Walking areas 10 and 15 minutes (along streets)", "area": "{m} minutes walk", "walk": "walking"},
+    "nl": {
+        "areas": "Loopgebied 10 en 15 minuten (over straten)",
+        "area": "{m} minuten lopen",
+        "walk": "lopend",
+        "kinds": "loopafstand over straten: {walked}; rechte lijn: {straight}",
+    },
+    "en": {
+        "areas": "Walking areas 10 and 15 minutes (along streets)",
+        "area": "{m} minutes walk",
+        "walk": "walking",
+        "kinds": "walking distance along streets: {walked}; straight line: {straight}",
+    },
 }
+
+
+def distance_kinds_note(explanation: dict, lang: str, name) -> str | None:
+    """Which measured categories were walked and which are straight lines (escaped); None if none walked."""
+    measured = {c: v.get("distance_kind") for c, v in explanation["proximity"].items() if v["status"] == "measured"}
+    walked = [name(c, lang) for c, kind in measured.items() if kind == "network"]
+    if not walked:
+        return None
+    straight = [name(c, lang) for c, kind in measured.items() if kind != "network"] or ["-"]
+    text = LABELS.get(lang, LABELS["en"])["kinds"].format(walked=", ".join(walked), straight=", ".join(straight))
+    return html.escape(text)
 
 
 def _lat_lon_coords(geom: shapely.Geometry) -> list[list[float]]:
