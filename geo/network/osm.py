@@ -198,3 +198,29 @@ def load_network(path: Path, *, year: int | None = None) -> Prepared:
     prepared = Prepared("network", NetworkEdge, edges, year if year is not None else year_from_name(path), notes=notes)
     prepared.also.append((NetworkNode, nodes, ("geom",)))
     return prepared
+
+
+def write_osm(elements: list[dict], path: Path) -> Path:
+    """Overpass JSON ``elements`` (nodes with lat/lon, ways with node refs and tags) as an OSM PBF file,
+    written atomically (nodes first, each sorted by id)."""
+    import os
+
+    import osmium
+
+    nodes = sorted((e for e in elements if e.get("type") == "node"), key=lambda e: e["id"])
+    ways = sorted((e for e in elements if e.get("type") == "way"), key=lambda e: e["id"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"tmp{os.getpid()}_{path.name}")
+    tmp.unlink(missing_ok=True)
+    writer = osmium.SimpleWriter(str(tmp))
+    try:
+        for e in nodes:
+            writer.add_node(osmium.osm.mutable.Node(id=int(e["id"]), location=(float(e["lon"]), float(e["lat"]))))
+        for e in ways:
+            refs = [int(r) for r in e.get("nodes", [])]
+            tags = {str(k): str(v) for k, v in (e.get("tags") or {}).items()}
+            writer.add_way(osmium.osm.mutable.Way(id=int(e["id"]), nodes=refs, tags=tags))
+    finally:
+        writer.close()
+    os.replace(tmp, path)
+    return path
