@@ -19,6 +19,9 @@ from geo.errors import DataError
 from geo.models import SRID, Dataset
 
 Progress = Callable[[str], None]
+# From this many rows on, a table's spatial indexes are dropped before COPY and built again after it (in the
+# same transaction: readers wait for the commit, and a failed load leaves the indexes as they were).
+REBUILD_INDEX_FROM = 100_000
 
 
 @dataclass
@@ -80,7 +83,10 @@ def write(
             conn.execute(other.delete().where(other.c.source == source))
         for target, rows in [(table, frame), *also]:
             say(f"writing {len(rows):,} rows into {target.name} ...")
+            rebuild = _drop_spatial_indexes(conn, target.name) if len(rows) >= REBUILD_INDEX_FROM else []
             _copy(conn, target.name, rows, path=path, say=say)
+            for definition in rebuild:  # one bulk build beats inserting row by row into the GiST index
+                conn.execute(sa.text(definition))
             conn.execute(sa.text(f'ANALYZE "{target.name}"'))  # fresh statistics: good plans right after a load
         conn.execute(sa.delete(Dataset).where(Dataset.source == source))
         conn.execute(
@@ -106,6 +112,20 @@ def write(
         prepared.year,
         tuple(prepared.notes),
     )
+
+
+def _drop_spatial_indexes(conn: sa.Connection, table: str) -> list[str]:
+    """Drop ``table``'s GiST indexes; returns their definitions to build them again."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = :t "
+            "AND indexdef ILIKE '%USING gist%'"
+        ),
+        {"t": table},
+    ).all()
+    for name, _ in rows:
+        conn.execute(sa.text(f'DROP INDEX "{name}"'))
+    return [definition for _, definition in rows]
 
 
 def _frame_for(table, frame: pd.DataFrame, geometry_columns, source: str, year: int | None) -> pd.DataFrame:

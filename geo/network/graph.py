@@ -172,7 +172,7 @@ class Network:
 
         return self._cached("pieces", build)
 
-    def snap(self, xy: np.ndarray, k: int = 8, workers: int = -1) -> Snap:
+    def snap(self, xy: np.ndarray, k: int = 12, workers: int = -1) -> Snap:
         """The nearest point on a snappable edge for every point of ``xy`` (N x 2, RD metres).
 
         Exact: the ``k`` nearest pieces (by midpoint) are measured, and points where a nearer piece could
@@ -182,19 +182,24 @@ class Network:
         if n == 0 or not self.snappable.any():
             return Snap(np.full(n, -1), np.full(n, np.nan), np.full(n, np.inf), np.full((n, 2), np.nan))
         tree, p0, p1, edge, along, half = self._pieces()
-        k = min(k, len(p0))
-        mid_d, cand = tree.query(xy, k=k, workers=workers)
-        mid_d, cand = mid_d.reshape(n, k), cand.reshape(n, k)
-        rows = np.repeat(np.arange(n), k)
-        best = self._best(xy, rows, cand.ravel(), p0, p1, edge, n)
-        unsure = np.flatnonzero(mid_d[:, -1] <= best[0] + half + 1e-9) if k < len(p0) else np.array([], int)
-        if len(unsure):
-            lists = tree.query_ball_point(xy[unsure], best[0][unsure] + half + 1e-6, workers=workers)
-            sizes = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-            flat = np.fromiter((i for x in lists for i in x), dtype=np.int64, count=int(sizes.sum()))
-            again = self._best(xy[unsure], np.repeat(np.arange(len(unsure)), sizes), flat, p0, p1, edge, len(unsure))
+        rows_todo = np.arange(n)
+        best = (np.full(n, np.inf), np.zeros(n, np.int64), np.zeros(n))
+        while len(rows_todo):  # more candidates for the points where a nearer piece may still hide
+            k = min(k, len(p0))
+            bound = float(best[0][rows_todo].max()) + half + 1e-6  # inf on the first pass
+            mid_d, cand = tree.query(xy[rows_todo], k=k, distance_upper_bound=bound, workers=workers)
+            mid_d, cand = mid_d.reshape(len(rows_todo), k), cand.reshape(len(rows_todo), k)
+            found = cand < len(p0)
+            cand = np.where(found, cand, cand[:, :1])  # a missing candidate repeats the first (always found)
+            found_rows = np.repeat(np.arange(len(rows_todo)), k)
+            again = self._best(xy[rows_todo], found_rows, cand.ravel(), p0, p1, edge, len(rows_todo))
+            better = again[0] < best[0][rows_todo]
             for mine, theirs in zip(best, again, strict=True):
-                mine[unsure] = theirs
+                mine[rows_todo[better]] = theirs[better]
+            # certain when the k-th candidate is out of reach (or every piece was seen)
+            unsure = np.isfinite(mid_d[:, -1]) & (mid_d[:, -1] <= best[0][rows_todo] + half + 1e-9)
+            rows_todo = rows_todo[unsure] if k < len(p0) else rows_todo[:0]
+            k *= 4
         distance, piece, u = best
         e = edge[piece]
         point = p0[piece] + (p1[piece] - p0[piece]) * u[:, None]
