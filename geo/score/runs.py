@@ -70,15 +70,18 @@ def score_candidates(
 def measure_names(profile: Profile) -> list[str]:
     """Names of the raw measures stored per candidate, in order (kept once per run in ``score_run``).
 
-    Distances in metres (to the millimetre), counts within 500 m / 1 km, the id of the nearest service (a
-    row of ``service``), CBS estimates, area codes with population, existing places and share, and gaps;
-    scores per category and level follow from these and the run's profile version.
+    Distances in metres (to the millimetre) and, for network categories, their kind; counts within
+    500 m / 1 km, the id of the nearest service (a row of ``service``), CBS estimates, area codes with
+    population, existing places and share, and gaps; scores per category and level follow from these and
+    the run's profile version.
     """
     names = ["capacity_estimate", "floor_area", "closes_places", "municipality_gap", "province_gap"]
     for level in LEVELS:
         names += [f"{level}_{part}" for part in ("code", "population", "existing", "share")]
     for category in profile.categories:
         names += [f"{category}_{part}" for part in ("distance", "estimate", "nearest_id", *(f"n{r}" for r in RADII))]
+        if category in profile.network_categories:  # "network" or "straight" (geo.score.network)
+            names.append(f"{category}_kind")
     return names
 
 
