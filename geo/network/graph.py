@@ -18,6 +18,7 @@ PIECE_M = 20.0
 # Connected parts of the network with fewer nodes than this (fragments cut off at an extract's edge) take no
 # snapped points, unless no part is that large (then the largest does).
 MIN_PART_NODES = 50
+SNAP_CHUNK = 65_536  # points snapped at a time
 # Zero-cost edges would vanish from a scipy sparse graph; they cost this instead (far below a millimetre).
 TINY = 1e-9
 
@@ -179,6 +180,9 @@ class Network:
         hide beyond them are measured against every piece within reach. Ties go to the lowest edge id."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         n = len(xy)
+        if n > SNAP_CHUNK:  # in chunks: the candidate arrays stay small (cache, memory)
+            parts = [self.snap(xy[i : i + SNAP_CHUNK], k, workers) for i in range(0, n, SNAP_CHUNK)]
+            return Snap(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("edge", "t", "distance", "point")))
         if n == 0 or not self.snappable.any():
             return Snap(np.full(n, -1), np.full(n, np.nan), np.full(n, np.inf), np.full((n, 2), np.nan))
         tree, p0, p1, edge, along, half = self._pieces()

@@ -114,21 +114,29 @@ def counts_along(
         if not near:
             continue
         nodes = np.sort(np.asarray(net.node_tree.query_ball_point(centre, reach), dtype=np.int64))
-        sub = graph[nodes][:, nodes]
-        ends = np.unique(
-            np.concatenate([np.concatenate(offsets[c][:2])[np.r_[v, v + len(services[c])]] for c, v in near.items()])
-        )
-        ends_local = _local(nodes, ends)
-        ends, ends_local = ends[ends_local >= 0], ends_local[ends_local >= 0]
-        reached = dijkstra(sub, directed=False, indices=ends_local, limit=largest)
-        reached = np.vstack([reached, np.full((1, len(nodes)), np.inf)])  # row -1: not in the neighbourhood
+        # The neighbourhood's graph plus one extra node per service within reach (every category), joined to
+        # its edge's nodes at the cost from the service: one bounded Dijkstra row per service.
+        cats_near = list(near)
+        ends_u = np.concatenate([offsets[c][0][near[c]] for c in cats_near])
+        ends_v = np.concatenate([offsets[c][1][near[c]] for c in cats_near])
+        cost_u = np.concatenate([offsets[c][2][near[c]] for c in cats_near])
+        cost_v = np.concatenate([offsets[c][3][near[c]] for c in cats_near])
+        m, k = len(ends_u), len(nodes)
+        lu, lv = _local(nodes, ends_u), _local(nodes, ends_v)
+        sub = graph[nodes][:, nodes].tocoo()
+        extra = np.arange(m) + k
+        rows = np.concatenate([sub.row, extra[lu >= 0], extra[lv >= 0]])
+        cols = np.concatenate([sub.col, lu[lu >= 0], lv[lv >= 0]])
+        data = np.concatenate([sub.data, np.maximum(cost_u[lu >= 0], TINY), np.maximum(cost_v[lv >= 0], TINY)])
+        full = sp.csr_matrix((data, (rows, cols)), shape=(k + m, k + m))
+        reached = dijkstra(full, directed=False, indices=extra, limit=largest)[:, :k]
+        reached = np.hstack([reached, np.full((m, 1), np.inf)])  # column -1: not in the neighbourhood
         a_local, b_local = _local(nodes, loc_a[members]), _local(nodes, loc_b[members])
-        for c, v in near.items():
-            su, sv, off_u, off_v = (x[v] for x in offsets[c])
-            from_u = off_u[:, None] + reached[_local(ends, su)]
-            from_v = off_v[:, None] + reached[_local(ends, sv)]
-            per_node = np.minimum(from_u, from_v)  # services x neighbourhood nodes
-            per_node = np.hstack([per_node, np.full((len(v), 1), np.inf)])  # column -1: not in it
+        first = 0
+        for c in cats_near:
+            v = near[c]
+            per_node = reached[first : first + len(v)]  # services x neighbourhood nodes
+            first += len(v)
             d = np.minimum(
                 loc_off_a[members][None, :] + per_node[:, a_local], loc_off_b[members][None, :] + per_node[:, b_local]
             )
