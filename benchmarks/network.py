@@ -27,7 +27,6 @@ import pandas as pd
 import pyproj
 import shapely
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from geo.network.graph import Network
 from geo.network.measure import along, counts_along, nearest_along
