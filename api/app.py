@@ -19,8 +19,8 @@ from api.auth import KeyStore
 from api.batch import ScoreBatcher
 from api.config import ApiConfig
 from api.deps import AppState
-from api.errors import PROBLEM_RESPONSES, install_error_handlers
-from api.middleware import BodySizeLimit
+from api.errors import CatchAll, install_error_handlers
+from api.middleware import BodySizeLimit, RouteInAccessLog
 from api.snapshot import Snapshot
 from geo.db import make_engine
 from geo.errors import ConfigError
@@ -93,7 +93,7 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
         config=config,
         engine=engine,
         snapshot=Snapshot(engine, config.refresh_seconds),
-        keys=KeyStore(engine, settings.api_keys, config.key_cache_seconds),
+        keys=KeyStore(engine, settings.api_keys, config.key_cache_seconds, config.key_outage_seconds),
         batcher=None,
         owns_engine=owns,
     )
@@ -121,11 +121,12 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
             "Geometries are GeoJSON in EPSG:4326 (longitude, latitude). Errors are application/problem+json."
         ),
         lifespan=lifespan,
-        responses=PROBLEM_RESPONSES,
     )
     app.state.opvangmatch = state
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(CatchAll)  # also catches what the body limit or a route let through
+    app.add_middleware(RouteInAccessLog)  # outermost of ours
 
     from api.routes import candidates, features, health, proposals, regions, score, task
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from geo.score import check_location, explain
+from geo.score import check_location, explain, require_inside
 from geo.score.explain import POINT_NOTE
 from geo.score.grade import grade
 from geo.score.measure import measure
@@ -33,9 +33,9 @@ class _Job:
     future: asyncio.Future
 
 
-def score_many(data, jobs: list[_Job]) -> list[dict]:
+def score_many(data, jobs: list[_Job]) -> list[dict | Exception]:
     """Score locations (as :func:`geo.score.score_location` would, one by one): measured once for all,
-    graded once per profile."""
+    graded once per profile. A location outside the Netherlands gets its error instead of a result."""
     categories = sorted(set().union(*(job.profile.categories for job in jobs)))
     xy = np.array([[job.point.x, job.point.y] for job in jobs], dtype="float64")
     by_kinds = {}  # measured once per set of network categories (profiles may differ in a category's kind)
@@ -48,7 +48,8 @@ def score_many(data, jobs: list[_Job]) -> list[dict]:
     groups: dict[tuple[str, str], list[int]] = {}
     for i, job in enumerate(jobs):
         groups.setdefault((job.profile.name, job.profile.version), []).append(i)
-    results: list[dict | None] = [None] * len(jobs)
+    areas = next(iter(by_kinds.values())).area_index["municipality"]  # the same for every set of kinds
+    results: list[dict | Exception | None] = list(require_inside(data, areas, xy))
     for rows in groups.values():
         keep = np.array(rows)
         profile = jobs[rows[0]].profile
@@ -57,6 +58,8 @@ def score_many(data, jobs: list[_Job]) -> list[dict]:
         graded = grade(data, measures.subset(keep), capacity[keep], profile, floor_area=area)
         for k, i in enumerate(rows):
             job = jobs[i]
+            if results[i] is not None:  # outside: the error stays
+                continue
             result = explain(graded, k, data)
             if job.shape.geom_type != "Point":
                 result["notes"].append(POINT_NOTE.replace("buildings are", "a polygon is"))
@@ -102,7 +105,11 @@ class ScoreBatcher:
                             job.future.set_exception(exc)
                     continue
                 for job, result in zip(jobs, results, strict=True):
-                    if not job.future.done():
+                    if job.future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        job.future.set_exception(result)
+                    else:
                         job.future.set_result(result)
         finally:
             self._draining = False

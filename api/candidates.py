@@ -66,6 +66,7 @@ class CandidateTable:
                 "flags": list(row["flags"]),
                 "capacity": int(row["capacity"]),
                 "capacity_method": row["capacity_method"],
+                "capacity_estimate": int(row["capacity_estimate"]),
                 "floor_area_m2": _clean(row["floor_area"], 1),
                 "status": row["status"],
                 "municipality_code": row["municipality_code"],
@@ -84,6 +85,7 @@ class CandidateTable:
                 "proximity": {
                     c: {
                         "distance_m": _clean(row[f"{c}_distance"], 1),
+                        "upper_bound": bool(row[f"{c}_bound"]),
                         "estimate_m": _clean(row[f"{c}_estimate"], 0),
                         "nearest": row[f"{c}_nearest"],
                         "score": _clean(row[f"{c}_score"]),

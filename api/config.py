@@ -16,6 +16,8 @@ class ApiConfig:
     statement_timeout_ms : PostgreSQL ``statement_timeout`` of every connection the app opens.
     refresh_seconds : how often the data vintage is compared with the snapshot in memory.
     key_cache_seconds : how long a verified API key is remembered.
+    key_outage_seconds : while the database is unreachable, how long after its last verification a key is still
+        accepted (``POST /score`` is served from memory meanwhile); then 503.
     simplify_m : tolerance (metres) of region boundaries simplified for the web.
     preload : read the scoring data (and score the candidates) at start-up instead of at first use.
     """
@@ -25,5 +27,6 @@ class ApiConfig:
     statement_timeout_ms: int = 5000
     refresh_seconds: float = 30.0
     key_cache_seconds: float = 30.0
+    key_outage_seconds: float = 900.0
     simplify_m: float = 20.0
     preload: bool = False

@@ -7,6 +7,7 @@ without the database's own text; anything unforeseen becomes a bare 500 that rev
 from __future__ import annotations
 
 import logging
+import traceback
 
 import sqlalchemy.exc as sa_exc
 from fastapi import FastAPI, Request
@@ -67,18 +68,26 @@ PROBLEM_SCHEMA = {
     },
     "required": ["title", "status", "detail"],
 }
+PROBLEM_TEXTS = {
+    400: "Malformed request (the body is not JSON, or Content-Length is not a number)",
+    401: "No or unknown API key",
+    403: "The key's role may not do this",
+    404: "Not found (or not visible to this key)",
+    409: "Conflict: a stale version, a status move the stappenplan does not allow, or the intake round closed",
+    413: "Request body too large",
+    422: "Invalid input (every field it names)",
+    503: "Database unavailable or busy",
+}
 PROBLEM_RESPONSES = {
     code: {"description": text, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
-    for code, text in {
-        400: "Malformed request",
-        401: "No or unknown API key",
-        403: "The key's role may not do this",
-        404: "Not found",
-        413: "Request body too large",
-        422: "Invalid input",
-        503: "Database unavailable",
-    }.items()
+    for code, text in PROBLEM_TEXTS.items()
 }
+KEYED = (401, 403, 422, 503)  # every route that needs a key and reads parameters or data
+
+
+def problems(*codes: int) -> dict:
+    """The documented problem+json responses of a route (OpenAPI ``responses``)."""
+    return {code: PROBLEM_RESPONSES[code] for code in sorted(set(codes))}
 
 
 def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
@@ -88,6 +97,20 @@ def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+NUL_PATTERN = r"^[^\x00]*$"  # request strings (api.models.Text): PostgreSQL text cannot hold NUL
+STRICT_TYPES = ("int_type", "float_type")
+
+
+def _message(error: dict) -> str:
+    kind, ctx = error.get("type"), error.get("ctx") or {}
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == NUL_PATTERN:
+        return "must not contain NUL characters (\\u0000)"
+    message = str(error.get("msg", "invalid"))
+    if kind in STRICT_TYPES and error.get("loc", ("",))[0] == "body":
+        return f"{message} (send a JSON number, not text or true/false)"
+    return message
+
+
 def _validation_errors(exc: RequestValidationError) -> tuple[int, str, list[dict]]:
     errors = []
     for error in exc.errors():
@@ -95,9 +118,19 @@ def _validation_errors(exc: RequestValidationError) -> tuple[int, str, list[dict
             ctx = error.get("ctx") or {}
             return 400, f"the body is not valid JSON ({ctx.get('error', 'cannot be parsed')})", []
         where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body",))
-        errors.append({"field": where, "problem": str(error.get("msg", "invalid"))})
+        errors.append({"field": where, "problem": _message(error)})
     summary = "; ".join(f"{e['field']}: {e['problem']}" if e["field"] else e["problem"] for e in errors[:5])
     return 422, summary or "the request is invalid", errors
+
+
+def log_failure(what: str, scope: dict, exc: BaseException) -> None:
+    """Log an unforeseen failure with its route and stack, never its message: messages of database and other
+    errors may quote the request's values (SQL parameters, rows, the text sent)."""
+    orig = getattr(exc, "orig", None)
+    cause = f" from {type(orig).__name__} (SQLSTATE {getattr(orig, 'sqlstate', None)})" if orig is not None else ""
+    route = getattr(scope.get("route"), "path", None) or "(no route)"
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("%s: %s%s in %s %s\n%s", what, type(exc).__name__, cause, scope.get("method"), route, stack)
 
 
 def _database_problem(exc: sa_exc.SQLAlchemyError) -> JSONResponse:
@@ -141,10 +174,34 @@ def install_error_handlers(app: FastAPI) -> None:
             isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
         ):
             return _database_problem(exc)
-        log.exception("database error")
+        log_failure("database error", request.scope, exc)
         return problem(500, "Internal error", "the request failed inside the service; it has been logged")
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return problem(500, "Internal error", "the request failed inside the service; it has been logged")
+
+class CatchAll:
+    """The last resort, as ASGI middleware: an unforeseen error becomes a bare problem+json 500, logged by
+    :func:`log_failure` (Starlette's own handler for ``Exception`` re-raises, and the server would then log the
+    exception's message, which may hold the request's values)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log_failure("unexpected error", scope, exc)
+            if not started:
+                response = problem(500, "Internal error", "the request failed inside the service; it has been logged")
+                await response(scope, receive, send)

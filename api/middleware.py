@@ -72,3 +72,26 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class RouteInAccessLog:
+    """The server's access log names the route (``/proposals/{proposal_id}``), never the path or query sent: they
+    may hold a request's values. The server reads the scope's path when the response starts (uvicorn does), so the
+    scope is told the route's template then, when routing is over."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_then_hide(message):
+            if message["type"] == "http.response.start":
+                route = scope.get("route")
+                scope["path"] = getattr(route, "path", None) or "(no route)"
+                scope["query_string"] = b""
+            await send(message)
+
+        await self.app(scope, receive, send_then_hide)

@@ -6,23 +6,104 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from geojson_pydantic import MultiPolygon, Point, Polygon
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import Strict as StrictType
 
-from geo.score import MAX_CAPACITY
+from api.errors import NUL_PATTERN
+from api.geometry import NL_BOUNDS_RD, NL_BOUNDS_WGS84
+from geo.score import MAX_CAPACITY, available_profiles
 from geo.score.profile import TARGET_GROUPS
+
+# Every request text is one of these: a NUL character (which PostgreSQL text cannot hold) is refused with 422
+# naming the field, in bodies, queries and paths alike; the pattern is in the OpenAPI schema.
+NO_NUL = NUL_PATTERN
+
+
+def Text(min_length: int = 0, max_length: int | None = None, *, strip: bool = False):  # noqa: N802 (a type)
+    """A request string without NUL characters, of ``min_length``..``max_length`` characters."""
+    return Annotated[
+        str, StringConstraints(min_length=min_length, max_length=max_length, strip_whitespace=strip, pattern=NO_NUL)
+    ]
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def _numbers_only(value: Any) -> Any:
+    """GeoJSON coordinates (and bbox) must be JSON numbers: "6.1" or true is refused, not converted."""
+
+    def check(node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                check(item, where)
+        elif isinstance(node, bool) or not isinstance(node, int | float):
+            raise ValueError(f"{where} must hold JSON numbers only, got {_json_type(node)}")
+
+    if isinstance(value, dict):
+        for key in ("coordinates", "bbox"):
+            if value.get(key) is not None:
+                if not isinstance(value[key], list):
+                    raise ValueError(f"{key} must be an array of numbers, got {_json_type(value[key])}")
+                check(value[key], key)
+    return value
+
+
+def _date_text(value: Any) -> Any:
+    """Dates are ISO text (YYYY-MM-DD), never a number read as a Unix time."""
+    if isinstance(value, date | str):
+        return value
+    raise ValueError(f"must be a date as text (YYYY-MM-DD), got {_json_type(value)}")
+
 
 TargetGroup = Literal[TARGET_GROUPS]  # type: ignore[valid-type]
 Crs = Literal["EPSG:4326", "EPSG:28992"]
-Location = Annotated[Point | Polygon | MultiPolygon, Field(discriminator="type")]
+Location = Annotated[Point | Polygon | MultiPolygon, Field(discriminator="type"), BeforeValidator(_numbers_only)]
 MunicipalityCode = Annotated[str, StringConstraints(pattern=r"^GM\d{4}$")]
 ProvinceCode = Annotated[str, StringConstraints(pattern=r"^PV\d{2}$")]
-ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-Capacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY, description="number of places")]
-FloorArea = Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False, description="gross floor area, m2")]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-LongText = Annotated[str, StringConstraints(max_length=5000)]
+ProfileName = Literal[tuple(available_profiles())]  # type: ignore[valid-type]  (the shipped profiles)
+_NUMBER = r"-?\d{1,3}(\.\d{1,15})?"
+BBOX_PATTERN = rf"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"  # ranges and order are checked by parse_bbox
+# Numbers in request bodies are strict: "40" or true is refused, not converted (a JSON integer is a valid float).
+Capacity = Annotated[int, StrictType(), Field(ge=1, le=MAX_CAPACITY, description="number of places")]
+FloorArea = Annotated[
+    float, StrictType(), Field(gt=0, le=1_000_000, allow_inf_nan=False, description="gross floor area, m2")
+]
+Version = Annotated[int, StrictType(), Field(ge=1)]
+IsoDate = Annotated[date, BeforeValidator(_date_text)]
+ShortText = Text(1, 200, strip=True)
+LongText = Text(max_length=5000)
 PROPOSAL_STATUSES = ("submitted", "in_preparation", "agreement_signed", "active", "evaluated", "withdrawn")
 Status = Literal[PROPOSAL_STATUSES]  # type: ignore[valid-type]
+
+
+def _within(bounds: tuple[float, float, float, float]) -> dict:
+    """JSON Schema: every position of ``location`` (Point, Polygon or MultiPolygon) lies within ``bounds``."""
+    x0, y0, x1, y1 = bounds
+    position = {
+        "type": "array",
+        "prefixItems": [
+            {"type": "number", "minimum": x0, "maximum": x1},
+            {"type": "number", "minimum": y0, "maximum": y1},
+        ],
+    }
+    rings = {"type": "array", "items": {"type": "array", "items": position}}
+    coordinates = {"anyOf": [position, rings, {"type": "array", "items": rings}]}
+    return {"properties": {"location": {"properties": {"coordinates": coordinates}}}}
+
+
+# The coordinate ranges the server enforces (api.geometry), by crs: RD New metres or longitude/latitude degrees.
+LOCATION_RANGES = {
+    "if": {"properties": {"crs": {"const": "EPSG:28992"}}, "required": ["crs"]},
+    "then": _within(NL_BOUNDS_RD),
+    "else": _within(NL_BOUNDS_WGS84),
+}
 
 
 class Strict(BaseModel):
@@ -42,13 +123,14 @@ class ScoreRequest(Strict):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            **LOCATION_RANGES,
             "examples": [
                 {
                     "location": {"type": "Point", "coordinates": [6.1375, 52.0128]},
                     "capacity": 40,
                     "target_group": "families",
                 }
-            ]
+            ],
         },
     )
 
@@ -81,7 +163,7 @@ class ProportionalFit(Open):
 
 
 class ProximityItem(Open):
-    status: Literal["measured", "estimated", "missing"]
+    status: Literal["measured", "upper_bound", "estimated", "missing"]
     nearest: str | None
     distance_m: float | None
     estimate_m: float | None
@@ -139,6 +221,8 @@ class MinimumStandards(Strict):
 
 
 class ProposalFields(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=LOCATION_RANGES)
+
     title: ShortText | None = None
     description: LongText | None = None
     motivation: LongText | None = None
@@ -147,11 +231,9 @@ class ProposalFields(Strict):
     capacity: Capacity | None = None
     location: Location | None = Field(None, description="optional until the plan of action")
     crs: Crs = "EPSG:4326"
-    address: Annotated[str, StringConstraints(max_length=300)] | None = None
+    address: Text(max_length=300) | None = None
     floor_area: FloorArea | None = None
-    chain_partners: (
-        Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=100)]], Field(max_length=20)] | None
-    ) = None
+    chain_partners: Annotated[list[Text(1, 100)], Field(max_length=20)] | None = None
     minimum_standards: MinimumStandards | None = None
 
 
@@ -161,17 +243,19 @@ class ProposalCreate(ProposalFields):
     title: ShortText
     description: LongText
     target_group: TargetGroup
-    municipality_code: MunicipalityCode | None = None
+    municipality_code: MunicipalityCode | None = Field(
+        None, description="required, except for a municipality key (its own code is taken; another is 403)"
+    )
 
 
 class ProposalPatch(ProposalFields):
     """Changes to a proposal. ``version`` must be the version read (else 409: someone changed it meanwhile)."""
 
-    version: Annotated[int, Field(ge=1)]
+    version: Version
     status: Status | None = None
-    start_date: date | None = None
-    end_date: date | None = None
-    extend_until: date | None = Field(None, description="extend the pilot to this date (an explicit, recorded step)")
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
+    extend_until: IsoDate | None = Field(None, description="extend the pilot to this date (an explicit, recorded step)")
     note: LongText | None = Field(None, description="why: recorded in the history")
 
 
@@ -241,13 +325,27 @@ class TaskRow(BaseModel):
     required_basis: str
     required_source: str
     realised: int
+    undated: int = Field(description="places of open reception rows not known to be open on the reference date")
     pipeline: int
     gap: int
 
 
+class ReceptionNotCounted(BaseModel):
+    id: int
+    name: str
+    municipality_name: str
+    capacity: int | None
+    status: str
+    reason: str
+
+
 class TaskTable(BaseModel):
     period: str
+    reference_date: str | None = Field(None, description="reception sites open on this date count as realised")
     national_total: int | None
     national_total_source: str | None
     notes: list[str]
     rows: list[TaskRow]
+    reception_not_counted: list[ReceptionNotCounted] = Field(
+        default_factory=list, description="reception rows not in realised (undated, expired, closed...), with why"
+    )

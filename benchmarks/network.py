@@ -178,8 +178,10 @@ def main() -> None:
     parser.add_argument("--locations", type=int, default=1_000_000)
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--no-load", action="store_true", help="skip the PostGIS loading benchmark")
+    parser.add_argument("--no-measure", action="store_true", help="skip the measurement benchmark")
     args = parser.parse_args()
-    measurement(args.grid, args.locations, args.services)
+    if not args.no_measure:
+        measurement(args.grid, args.locations, args.services)
     if not args.no_load:
         loading(args.grid)
 

@@ -115,6 +115,13 @@ def load_cmd(
     name_field: Annotated[str | None, typer.Option(help="field holding the name (points)")] = None,
     id_field: Annotated[str | None, typer.Option(help="field holding the id (points)")] = None,
     period: Annotated[str | None, typer.Option(help="task period for task figures, e.g. 2024")] = None,
+    coverage: Annotated[
+        str | None,
+        typer.Option(
+            help="service layers: what the layer covers, complete|partial|none[:AREA,...] with AREA NL, PVxx or "
+            "GMxxxx (default partial:NL: distances are upper bounds)"
+        ),
+    ] = None,
     skip_outside: Annotated[
         bool | None,
         typer.Option(
@@ -152,6 +159,7 @@ def load_cmd(
             name_field=name_field,
             id_field=id_field,
             period=period,
+            coverage=coverage,
             skip_outside=skip_outside,
         )
         typer.echo(str(report))
@@ -219,11 +227,16 @@ def apikey_list_cmd() -> None:
 
 
 @apikey_app.command("revoke")
-def apikey_revoke_cmd(prefix: Annotated[str, typer.Argument(help="the key or its first 10 characters")]) -> None:
-    """Revoke a key (it stops working within the API's key cache time, 30 s)."""
+def apikey_revoke_cmd(
+    prefix: Annotated[
+        str, typer.Argument(help="the key, or its first 8-10 characters as 'apikey list' shows them (om_ optional)")
+    ],
+) -> None:
+    """Revoke exactly one key (it stops working within the API's key cache time, 30 s). A prefix that matches no
+    key or several is an error, and nothing is revoked."""
     from api.auth import revoke_key
 
-    typer.echo(f"revoked {revoke_key(engine(), prefix)} key(s)")
+    typer.echo(f"revoked key {revoke_key(engine(), prefix)}...")
 
 
 from geo.maps.cli import register as _register_maps  # noqa: E402  (opvangmatch map overview|region|proposal)

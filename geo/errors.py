@@ -27,6 +27,10 @@ class InputError(OpvangmatchError, ValueError):
     """A request or argument is invalid (bad geometry, capacity, transition...)."""
 
 
+class OutsideError(InputError):
+    """A location lies in no Dutch municipality (abroad, also inside the Dutch outlines, or at sea)."""
+
+
 class DataError(OpvangmatchError, ValueError):
     """A data file cannot be loaded. Names the file and, where known, the row and field."""
 

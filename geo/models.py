@@ -6,10 +6,10 @@ Migrations live in ``geo/migrations``; a test checks the two never drift apart.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -41,6 +41,8 @@ class Dataset(Base):
     repairs: Mapped[int] = mapped_column(Integer, default=0)
     year: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Service layers: declared coverage per category and area, e.g. {"supermarket": {"NL": "partial"}}.
+    coverage: Mapped[dict | None] = mapped_column(JSONB)
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -156,6 +158,10 @@ class ReceptionLocation(SourceMixin, Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     capacity_text: Mapped[str | None] = mapped_column(Text)
     period: Mapped[str | None] = mapped_column(Text)
+    # Validity as its source states it (None = not stated); open_ended: the source states no end.
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    open_ended: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     source_url: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     geom = geometry("POINT", nullable=True)
@@ -256,9 +262,8 @@ DATA_TABLES = [
 
 # --- proposals and API keys (issue 5: scoring API) -------------------------------------------------------------
 
-from datetime import date  # noqa: E402
 
-from sqlalchemy import CheckConstraint, Date  # noqa: E402
+from sqlalchemy import CheckConstraint  # noqa: E402
 from sqlalchemy import false as sa_false  # noqa: E402
 
 PROPOSAL_STATUSES = ("submitted", "in_preparation", "agreement_signed", "active", "evaluated", "withdrawn")

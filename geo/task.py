@@ -19,21 +19,26 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from geo.errors import DatabaseError, DataError, InputError, NotFoundError
+from geo.reception import UNDATED, counting_sites, places_by_municipality
 
 
 @dataclass(frozen=True)
 class NationalTotal:
-    """The national number of places of one task period, and where that number was published."""
+    """The national number of places of one task period, where that number was published, and the period's
+    reference date (the day on which reception sites must be open to count as realised)."""
 
     places: int
     source: str
+    reference_date: date | None = None
 
 
 NATIONAL_TOTALS: dict[str, NationalTotal] = {
@@ -41,16 +46,30 @@ NATIONAL_TOTALS: dict[str, NationalTotal] = {
         96_000,
         "capaciteitsraming of 31 Jan 2024 (96,000 places), cited in data/spreidingswet/provinciale_opgave_2024.csv "
         "(Groningen row): https://www.oogtv.nl/2024/01/groningen-hoeft-niet-meer-asielzoekers-op-te-vangen/",
+        date(2024, 2, 1),  # the Spreidingswet in force (DESIGN.md section 1)
     ),
 }
 """National totals per task period. The only place the 96,000 lives."""
 
+
+def reference_date(period: str, on: date | None = None) -> date:
+    """The task's reference date: ``on`` when given, else the period's (:data:`NATIONAL_TOTALS`), else the first
+    day of the period as written (``2025-07`` -> 1 July 2025, ``2026`` -> 1 January 2026).
+
+    Only reception sites valid on this date count as realised (:mod:`geo.reception`)."""
+    if on is not None:
+        return on
+    known = NATIONAL_TOTALS.get(period)
+    if known is not None and known.reference_date is not None:
+        return known.reference_date
+    match = re.fullmatch(r"(\d{4})(?:-(\d{2}))?", period.strip())
+    if not match:
+        raise InputError(f"period {period!r} has no reference date; give one (YYYY-MM-DD)")
+    return date(int(match[1]), int(match[2] or 1), 1)
+
+
 PIPELINE_STATUSES = ("in_preparation", "agreement_signed")
 """Proposal statuses that count as pipeline (accepted or in preparation)."""
-
-NOT_REALISED_KINDS = ("gesloten", "voorgenomen", "samenvatting", "geen locatie")
-"""Words in ``reception_location.kind`` that mean the row holds no existing places: closed sites, planned sites
-(not yet realised), summaries of other rows, and 'no location'. Such rows are reported, not counted."""
 
 COLUMNS = [
     "region_code",
@@ -62,6 +81,7 @@ COLUMNS = [
     "required_basis",
     "required_source",
     "realised",
+    "undated",
     "pipeline",
     "gap",
 ]
@@ -155,35 +175,23 @@ def _official(conn, period: str) -> pd.DataFrame:
     )
 
 
-def realised_places(engine) -> tuple[pd.Series, pd.DataFrame]:
-    """Existing reception places per municipality code, and the rows that were not counted (with the reason).
+def realised_places(engine, on: date) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """Existing reception places per municipality code on the date ``on``, the places of undated rows per code, and
+    the rows that were not counted (with the reason).
 
-    A row is matched by ``municipality_code``, else by its exact municipality name against ``municipality.name``.
-    Rows whose kind says closed, planned, summary or 'no location' (:data:`NOT_REALISED_KINDS`) and rows without a
-    capacity figure are not counted.
+    The rule is :func:`geo.reception.site_status` (open, with a capacity, valid on ``on``). A row is matched by
+    ``municipality_code``, else by its exact municipality name against ``municipality.name``; unmatched rows are
+    listed, not counted.
     """
-    with engine.connect() as conn:
-        rows = pd.read_sql(
-            sa.text(
-                "SELECT r.id, r.name, r.municipality_name, r.kind, r.capacity, "
-                "coalesce(r.municipality_code, m.code) AS code "
-                "FROM reception_location r LEFT JOIN municipality m "
-                "ON r.municipality_code IS NULL AND m.name = r.municipality_name ORDER BY r.id"
-            ),
-            conn,
-        )
-    kind = rows.kind.fillna("").str.lower()
-    not_realised = kind.map(lambda k: next((w for w in NOT_REALISED_KINDS if w in k), None))
-    reason = pd.Series(None, index=rows.index, dtype=object)
-    reason[rows.capacity.isna()] = "no capacity figure"
-    reason[not_realised.notna()] = "kind '" + rows.kind[not_realised.notna()] + "' holds no existing places"
-    reason[rows.code.isna()] = "municipality '" + rows.municipality_name[rows.code.isna()] + "' not matched"
-    counted = rows[reason.isna()]
-    per_code = counted.groupby("code").capacity.sum().astype(np.int64)
-    skipped = rows.assign(reason=reason)[reason.notna()][
-        ["id", "name", "municipality_name", "kind", "capacity", "reason"]
-    ]
-    return per_code, skipped.reset_index(drop=True)
+    rows = counting_sites(engine, on)
+    unmatched = rows.municipality_code.isna() & rows.status.isin(["counted", UNDATED])
+    reason = rows.reason.where(~unmatched, "municipality '" + rows.municipality_name + "' not matched")
+    rows = rows.assign(reason=reason)
+    skipped = rows[rows.reason.notna()][
+        ["id", "name", "municipality_name", "kind", "capacity", "valid_from", "valid_until", "status", "reason"]
+    ].astype(object)
+    skipped = skipped.where(skipped.notna(), None)
+    return places_by_municipality(rows), places_by_municipality(rows, UNDATED), skipped.reset_index(drop=True)
 
 
 def pipeline_places(engine) -> pd.Series:
@@ -229,7 +237,9 @@ def _fill(regions: pd.DataFrame, official: pd.DataFrame, total: int, computed_so
     )
 
 
-def placement_tasks(engine, period: str = "2024", *, national_total: int | None = None) -> pd.DataFrame:
+def placement_tasks(
+    engine, period: str = "2024", *, national_total: int | None = None, on: date | None = None
+) -> pd.DataFrame:
     """The placement task of every province and municipality in a period.
 
     Parameters
@@ -238,11 +248,14 @@ def placement_tasks(engine, period: str = "2024", *, national_total: int | None 
     period : task period, as in ``placement_task.period`` (e.g. ``'2024'``).
     national_total : national number of places; default the published figure of the period
         (:data:`NATIONAL_TOTALS`).
+    on : reference date for realised places; default the period's (:func:`reference_date`).
 
     Returns
     -------
     DataFrame with one row per province and per municipality and the columns :data:`COLUMNS`. ``gap`` is
-    ``required - realised - pipeline`` and may be negative. ``attrs`` holds the report: ``period``,
+    ``required - realised - pipeline`` and may be negative; ``undated`` holds the places of open reception rows
+    whose validity on the reference date is not known (not in ``realised``). ``attrs`` holds the report: ``period``,
+    ``reference_date``,
     ``national_total``, ``national_total_source``, ``reference_share``, ``notes`` (discrepancies, such as
     official province figures that do not add up to the national total), ``skipped_reception`` (rows not
     counted as realised, with the reason) and ``unknown_official`` (official figures of regions not loaded).
@@ -251,6 +264,7 @@ def placement_tasks(engine, period: str = "2024", *, national_total: int | None 
     if not period:
         raise InputError("period must not be empty")
     nat = national_total_of(period, national_total)
+    on = reference_date(period, on)
     with engine.connect() as conn:
         provinces, municipalities = _regions(conn)
         official = _official(conn, period)
@@ -308,12 +322,13 @@ def placement_tasks(engine, period: str = "2024", *, national_total: int | None 
     mun = pd.concat(parts, ignore_index=True)
 
     out = pd.concat([prov.assign(level="province"), mun.assign(level="municipality")], ignore_index=True)
-    realised, skipped = realised_places(engine)
+    realised, undated, skipped = realised_places(engine, on)
     pipeline = pipeline_places(engine)
     mun_rows = out.level == "municipality"
     out["realised"] = np.where(mun_rows, out.region_code.map(realised).fillna(0), 0).astype(np.int64)
+    out["undated"] = np.where(mun_rows, out.region_code.map(undated).fillna(0), 0).astype(np.int64)
     out["pipeline"] = np.where(mun_rows, out.region_code.map(pipeline).fillna(0), 0).astype(np.int64)
-    for column in ("realised", "pipeline"):
+    for column in ("realised", "undated", "pipeline"):
         per_province = out[mun_rows].groupby("province_code")[column].sum()
         out.loc[~mun_rows, column] = out.loc[~mun_rows, "region_code"].map(per_province).fillna(0).astype(np.int64)
     unplaced = set(pipeline.index) - set(municipalities.region_code)
@@ -326,11 +341,13 @@ def placement_tasks(engine, period: str = "2024", *, national_total: int | None 
     national_population = int(provinces.population.sum())
     out.attrs = {
         "period": period,
+        "reference_date": on.isoformat(),
         "national_total": nat.places,
         "national_total_source": nat.source,
         "official_province_sum": official_sum,
         "national_population": national_population,
         "reference_share": reference_share(nat.places, national_population),
+        "reference_note": reference_note(nat.places, national_population, period),
         "notes": notes,
         "skipped_reception": skipped.to_dict("records"),
         "unknown_official": unknown.region_code.tolist(),
@@ -345,10 +362,21 @@ def _level_first(column: pd.Series) -> pd.Series:
 
 
 def reference_share(national_total: int, national_population: int) -> float:
-    """The national reference share f = national task / national population (about 0.5 %)."""
+    """The national reference share f = national task / national population (about 0.5 %): the one definition,
+    used by the task report and the proportional fit alike. The national task is the period's published national
+    total (:data:`NATIONAL_TOTALS`, 96,000 for 2024), not the sum of the province figures (96,002)."""
     if national_population <= 0:
         raise InputError("national population must be positive to compute the reference share")
     return national_total / national_population
+
+
+def reference_note(national_total: int, national_population: int, period: str) -> str:
+    """How :func:`reference_share` was computed, in words."""
+    share = reference_share(national_total, national_population)
+    return (
+        f"national reference share f = {national_total:,} places (national total, period {period}) / "
+        f"{national_population:,} inhabitants = {share:.4%}"
+    )
 
 
 def task_summary(tasks: pd.DataFrame) -> list[str]:
@@ -364,7 +392,10 @@ def task_summary(tasks: pd.DataFrame) -> list[str]:
         f"{int((prov.required_basis == 'computed').sum())} computed, required {int(prov.required.sum()):,}",
         f"municipalities: {int((mun.required_basis == 'official').sum())} official, "
         f"{int((mun.required_basis == 'computed').sum())} computed, required {int(mun.required.sum()):,}",
-        f"realised {int(prov.realised.sum()):,}, pipeline {int(prov.pipeline.sum()):,}, gap {int(prov.gap.sum()):,}",
+        f"realised {int(prov.realised.sum()):,} (reception sites open on {a.get('reference_date')}), "
+        f"pipeline {int(prov.pipeline.sum()):,}, gap {int(prov.gap.sum()):,}",
+        f"undated {int(prov.undated.sum()):,} places: open reception rows not known to be open on "
+        f"{a.get('reference_date')}, not in realised (listed below)",
     ]
     lines += [f"note: {n}" for n in a.get("notes", [])]
     for row in a.get("skipped_reception", []):

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
 import sqlalchemy as sa
 
 from api.auth import create_key
@@ -41,3 +49,41 @@ def assert_problem(response, status: int | tuple[int, ...], *words: str) -> dict
     for word in words:
         assert word.lower() in text, f"{word!r} not in {response.text[:400]}"
     return body
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def live_server(env: dict, log_path: Path, log_level: str = "warning") -> Iterator[str]:
+    """A uvicorn server of the environment's app on a free port, in its own process, logging into ``log_path``;
+    yields its base URL once ``/health`` answers 200."""
+    from api.cli import uvicorn_command
+
+    port = free_port()
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            uvicorn_command(port, log_level=log_level),
+            env=env,
+            cwd=str(Path(__file__).resolve().parents[1]),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            else:
+                raise AssertionError(f"the API server did not start: {log_path.read_text()[-2000:]}")
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)

@@ -104,7 +104,7 @@ def test_score_says_which_kind_each_distance_is(client, keys):
     assert body["network"]["snap_m"] < 50 and "outside_network" not in body["flags"]
     doesburg = client.post("/score", json=score_body(), headers=h(keys, "viewer")).json()
     assert "outside_network" in doesburg["flags"]
-    measured = [v for v in doesburg["proximity"].values() if v["status"] == "measured"]
+    measured = [v for v in doesburg["proximity"].values() if v["status"] in ("measured", "upper_bound")]
     assert measured and {v["distance_kind"] for v in measured} == {"straight"}
 
 
@@ -213,7 +213,7 @@ BOWTIE = {
         (score_body(capacity=0), 422, ["capacity"]),
         (score_body(capacity=1_000_000), 422, ["capacity"]),
         (score_body(profile="'; DROP TABLE proposal; --"), 422, ["profile"]),
-        (score_body(profile="nosuchprofile"), 422, ["unknown profile"]),
+        (score_body(profile="nosuchprofile"), 422, ["profile", "families"]),
         (score_body(crs="EPSG:3857"), 422, ["crs"]),
         (score_body(extra_field=1), 422, ["extra"]),
     ],
@@ -317,7 +317,7 @@ def test_every_candidate_feature_is_strict_json(client, keys, path):
         ("/candidates?bbox=7,52,6,53", 422, ["bbox"]),
         ("/candidates?bbox=nan,1,2,3", 422, ["bbox"]),
         ("/candidates?min_score=inf", 422, ["min_score"]),
-        ("/candidates?profile=nosuch", 422, ["unknown profile"]),
+        ("/candidates?profile=nosuch", 422, ["profile", "default"]),
         ("/candidates/0000000000000000", 404, ["not a scored candidate"]),
         ("/candidates/abc;drop", 422, ["candidate_id"]),
         ("/proposals/999999", 404, ["does not exist"]),
@@ -531,3 +531,71 @@ def test_statement_timeout_is_set_on_the_apps_connections(client):
         assert conn.execute(sa.text("SHOW statement_timeout")).scalar_one() == "5s"
         with pytest.raises(sa.exc.OperationalError):
             conn.execute(sa.text("SET statement_timeout = 100; SELECT pg_sleep(1)"))
+
+
+# --- strict types: a number is a JSON number, a date is text ----------------------------------------------------
+
+LOOSE = [
+    ("capacity", "40"),
+    ("capacity", True),
+    ("capacity", 40.0),
+    ("floor_area", "120"),
+    ("floor_area", False),
+]
+LOOSE_LOCATIONS = [
+    point(["6.1375", "52.0128"]),
+    point([True, 52.0128]),
+    {"type": "Point", "coordinates": DOESBURG, "bbox": ["6", 52, 6.2, 52.1]},
+    {"type": "Polygon", "coordinates": [[[6.137, 52.012], [6.138, 52.012], ["6.138", 52.013], [6.137, 52.012]]]},
+    {"type": "Point", "coordinates": "6.1375,52.0128"},
+]
+
+
+@pytest.mark.parametrize(("field", "value"), LOOSE)
+def test_numbers_as_text_or_booleans_are_refused_in_every_request_body(client, keys, field, value):
+    refused = assert_problem(client.post("/score", json=score_body(**{field: value}), headers=h(keys, "admin")), 422)
+    assert [e["field"] for e in refused["errors"]] == [field]
+    body = proposal_body(municipality_code="GM0221", location=point(DOESBURG), **{"capacity": 40, field: value})
+    refused = assert_problem(client.post("/proposals", json=body, headers=h(keys, "admin")), 422)
+    assert [e["field"] for e in refused["errors"]] == [field]
+    refused = assert_problem(
+        client.patch("/proposals/1", json={"version": 1, field: value}, headers=h(keys, "admin")), 422
+    )
+    assert [e["field"] for e in refused["errors"]] == [field]
+
+
+@pytest.mark.parametrize("location", LOOSE_LOCATIONS)
+def test_coordinates_must_be_json_numbers(client, keys, location):
+    refused = assert_problem(client.post("/score", json=score_body(location=location), headers=h(keys, "admin")), 422)
+    assert [e["field"] for e in refused["errors"]] == ["location"]
+    body = proposal_body(municipality_code="GM0221", location=location)
+    assert_problem(client.post("/proposals", json=body, headers=h(keys, "admin")), 422, "location")
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"version": "1"}, "version"),
+        ({"version": True}, "version"),
+        ({"version": 1, "start_date": 1767225600}, "start_date"),
+    ],
+)
+def test_patch_version_and_dates_are_strict(client, keys, patch, field):
+    refused = assert_problem(client.patch("/proposals/1", json=patch, headers=h(keys, "admin")), 422)
+    assert [e["field"] for e in refused["errors"]] == [field]
+
+
+def test_json_integers_are_fine_for_float_fields(client, keys):
+    answer = client.post("/score", json=score_body(floor_area=600, capacity=40), headers=h(keys, "admin"))
+    assert answer.status_code == 200, answer.text
+
+
+def test_the_outage_bound_is_a_setting_checked_at_start():
+    from api.cli import config_from_env
+    from geo.errors import ConfigError
+
+    assert config_from_env({}).key_outage_seconds == 900
+    assert config_from_env({"OPVANGMATCH_KEY_OUTAGE_SECONDS": "60"}).key_outage_seconds == 60
+    for bad in ("soon", "-1", "nan"):
+        with pytest.raises(ConfigError, match="OPVANGMATCH_KEY_OUTAGE_SECONDS"):
+            config_from_env({"OPVANGMATCH_KEY_OUTAGE_SECONDS": bad})

@@ -1,9 +1,17 @@
-"""``opvangmatch fetch`` without internet: local stand-in servers that answer in each service's format.
+"""``opvangmatch fetch`` without internet: local stand-in servers that answer like the real services.
 
-The stand-ins speak PDOK's OGC API - Features (GeoJSON pages with ``links`` rel=next, ``numberReturned``,
-``numberMatched``), Overpass JSON (``elements`` with ``center`` and meta) and the Locatieserver
-(``response.numFound`` / ``response.docs``), count every request, and can answer 429/503, stall, cut
-an answer short or return nothing. The loads go into a real PostGIS database.
+The stand-ins are built from real captured answers and the servers' own source, listed with their
+origin in ``tests/fixtures/captured_service_answers.json`` (CAPTURED below):
+
+- PDOK OGC API - Features as GoKoala serves it (github.com/PDOK/gokoala ``internal/ogc/features/url.go``):
+  UUID feature ids, BAG v2 relations as ``pand.href`` links ending in the pand's UUID, cursor paging by
+  ``rel=next`` links, ``numberReturned`` and no ``numberMatched``, a ``queryables`` document, and HTTP 400
+  problem+json "unknown query parameter(s) found" for any parameter that is not standard or a filter.
+- Overpass JSON (``elements`` with ``center`` and meta; error ``remark`` texts; ``/api/status`` pages).
+- The Locatieserver (``response.numFound`` / ``response.docs``; only the OpenAPI's parameters, ``rows`` <= 100).
+
+They count every request, and can answer 429/503, stall, cut an answer short or return nothing. The
+loads go into a real PostGIS database.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import csv
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,6 +44,8 @@ from tests.conftest import DATA, fingerprint
 from tests.helpers import cli_env, opvangmatch
 
 REGISTER = DATA / "services/apotheken_vestigingen_igj_20260102.csv"
+CAPTURED = json.loads((Path(__file__).parent / "fixtures/captured_service_answers.json").read_text(encoding="utf-8"))
+BAG_ITEMS = "https://api.pdok.nl/kadaster/bag/ogc/v2/collections/{collection}/items/{id}"
 
 
 # --- the stand-in server -------------------------------------------------------------------------
@@ -135,22 +146,54 @@ def config_for(server: StandIn, cache: Path) -> FetchConfig:
     return FetchConfig(pdok_url=server.url, overpass_url=f"{server.url}/api/interpreter", cache_dir=cache)
 
 
-def ogc_pages(server: StandIn, path: str, features: list[dict], size: int, *, matched: bool = True):
-    """An OGC API items route serving ``features`` ``size`` at a time with ``next`` links (cursor paging)."""
+def problem(name: str) -> Reply:
+    """GoKoala's answer to an unknown query parameter (CAPTURED['gokoala_unknown_parameter'])."""
+    spec = CAPTURED["gokoala_unknown_parameter"]
+    body = dict(spec["body"], detail=spec["body"]["detail"].format(name=name))
+    return Reply(spec["status"], body, {"Content-Type": "application/problem+json"})
+
+
+def ogc_pages(server: StandIn, path: str, features: list[dict], size: int, *, filters=("identificatie",)):
+    """A GoKoala-like items route serving ``features`` ``size`` at a time (cursor paging by ``next`` links,
+    no numberMatched), filterable on ``filters`` only (400 on any other unknown parameter), plus the
+    collection's ``queryables`` route listing those filters."""
+    known = set(CAPTURED["gokoala_unknown_parameter"]["known_parameters"]) | set(filters)
 
     def answer(request: Seen) -> Reply:
+        unknown = sorted(set(request.query) - known)
+        if unknown:
+            return problem(unknown[0])
+        chosen = [
+            f
+            for f in features
+            if all(str(f["properties"].get(k)) == request.query[k][0] for k in filters if k in request.query)
+        ]
         start = int(request.query.get("cursor", ["0"])[0])
-        page = features[start : start + size]
-        body = {"type": "FeatureCollection", "numberReturned": len(page), "features": page, "links": []}
-        if matched:
-            body["numberMatched"] = len(features)
-        body["links"].append({"rel": "self", "href": f"{server.url}{path}?cursor={start}"})
-        if start + size < len(features):
-            href = f"{server.url}{path}?f=json&limit={size}&cursor={start + size}&crs={RD_URI}"
-            body["links"].append({"rel": "next", "type": "application/geo+json", "href": href})
+        page = chosen[start : start + size]
+        self_href = f"{server.url}{path}?cursor={start}&f=json"
+        body = {"type": "FeatureCollection", "timeStamp": "2026-01-10T10:00:00Z", "links": [], "features": page}
+        body["links"].append({"rel": "self", "type": "application/geo+json", "href": self_href})
+        if start + size < len(chosen):
+            kept = "".join(f"&{k}={v[0]}" for k, v in request.query.items() if k not in ("cursor", "f"))
+            href = f"{server.url}{path}?cursor={start + size}&f=json{kept}"
+            body["links"].append({"rel": "next", "title": "Next page", "type": "application/geo+json", "href": href})
+        body["numberReturned"] = len(page)
         return Reply(200, body, {"Content-Type": "application/geo+json", "Content-Crs": f"<{RD_URI}>"})
 
     server.routes[path] = answer
+    queryables_route(server, path.rsplit("/items", 1)[0], filters)
+
+
+def queryables_route(server: StandIn, collection_path: str, filters) -> None:
+    """GoKoala's ``/collections/{name}/queryables``: the geometry and the configured filters."""
+    queryables_path = f"{collection_path}/queryables"
+    shape = CAPTURED["gokoala_queryables"]
+    document = json.loads(json.dumps(shape["body"]))
+    document["$id"], document["title"] = f"{server.url}{queryables_path}", queryables_path.split("/")[-2]
+    document["properties"].update({name: shape["filter_property"] for name in filters})
+    server.routes[queryables_path] = lambda request: (
+        problem(sorted(set(request.query) - {"f"})[0]) if set(request.query) - {"f"} else Reply(200, document)
+    )
 
 
 # --- a database with the municipalities, and test geometry inside Doesburg -----------------------------
@@ -176,48 +219,66 @@ def squares(area: Area, n: int, *, size: float = 8.0) -> list[shapely.Polygon]:
     return out
 
 
-def pand(ident: str, geom, bouwjaar: int) -> dict:
+def feature_id(ident: str) -> str:
+    """A stable UUID feature id, as GoKoala gives every BAG v2 feature (not the identificatie)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, ident))
+
+
+def pand(ident: str, geom, bouwjaar: int, status: str = "Pand in gebruik") -> dict:
     return {
         "type": "Feature",
-        "id": f"uuid-{ident}",
+        "properties": {
+            "bouwjaar": bouwjaar,
+            "identificatie": ident,
+            "rdf_seealso": f"http://bag.basisregistraties.overheid.nl/bag/id/pand/{ident}",
+            "status": status,
+        },
         "geometry": json.loads(shapely.to_geojson(geom)),
-        "properties": {"identificatie": ident, "bouwjaar": bouwjaar, "status": "Pand in gebruik"},
+        "id": feature_id(ident),
     }
 
 
-def vbo(ident: str, point, pand_id: str, use: str, area_m2: int, *, link: bool = False) -> dict:
-    props = {
-        "identificatie": ident,
-        "gebruiksdoel": use,
-        "oppervlakte": area_m2,
-        "status": "Verblijfsobject in gebruik",
+def vbo(ident: str, point, pand_ids, use: str, area_m2: int, *, status: str = "Verblijfsobject in gebruik") -> dict:
+    """A BAG v2 verblijfsobject shaped like the captured one: ``pand.href`` links end in the pand's UUID."""
+    captured = CAPTURED["bag_v2_verblijfsobject_items"]["feature"]
+    pand_ids = [pand_ids] if isinstance(pand_ids, str) else pand_ids
+    props = dict(
+        captured["properties"],
+        identificatie=ident,
+        gebruiksdoel=use,
+        oppervlakte=area_m2,
+        status=status,
+        rdf_seealso=f"http://bag.basisregistraties.overheid.nl/bag/id/verblijfsobject/{ident}",
+    )
+    props["pand.href"] = [BAG_ITEMS.format(collection="pand", id=feature_id(p)) for p in pand_ids]
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": json.loads(shapely.to_geojson(point)),
+        "id": feature_id(ident),
     }
-    if link:
-        props["pand.href"] = [f"https://api.pdok.nl/kadaster/bag/ogc/v2/collections/pand/items/{pand_id}"]
-    else:
-        props["pand_identificatie"] = pand_id
-    return {"type": "Feature", "geometry": json.loads(shapely.to_geojson(point)), "properties": props}
 
 
 AMSTERDAM = shapely.box(121_000, 487_000, 121_010, 487_010)  # inside the Netherlands, outside Doesburg
 
 
 def bag_routes(server: StandIn, area: Area, n: int = 5) -> list[dict]:
-    boxes = squares(area, n)
-    panden = [pand(f"022110000090000{i}", g, 1900 + i) for i, g in enumerate(boxes)]
-    panden.append(pand("036310000099999", AMSTERDAM, 2000))
+    """n standing panden in the area, one demolished, one in Amsterdam; three units, one withdrawn."""
+    boxes = squares(area, n + 1)
+    panden = [pand(f"022110000090000{i}", g, 1900 + i) for i, g in enumerate(boxes[:n])]
+    panden.append(pand("0221100000909999", boxes[n], 1890, "Pand gesloopt"))
+    panden.append(pand("0363100000999999", AMSTERDAM, 2000))
     ogc_pages(server, "/kadaster/bag/ogc/v2/collections/pand/items", panden, 2)
     vbos = [
+        vbo("0221010000900001", shapely.centroid(boxes[0]), "0221100000900000", "woonfunctie", 85),
+        vbo("0221010000900002", shapely.centroid(boxes[1]), "0221100000900001", "kantoorfunctie,woonfunctie", 240),
         vbo(
-            "0221010000900001", shapely.centroid(boxes[0]), panden[0]["properties"]["identificatie"], "woonfunctie", 85
-        ),
-        vbo(
-            "0221010000900002",
-            shapely.centroid(boxes[1]),
-            panden[1]["properties"]["identificatie"],
-            "kantoorfunctie,woonfunctie",
-            240,
-            link=True,
+            "0221010000900009",
+            shapely.centroid(boxes[n]),
+            "0221100000909999",
+            "woonfunctie",
+            60,
+            status="Verblijfsobject ingetrokken",
         ),
     ]
     ogc_pages(server, "/kadaster/bag/ogc/v2/collections/verblijfsobject/items", vbos, 10)
@@ -237,24 +298,29 @@ def test_bag_pages_through_next_links_and_loads_buildings_and_residences(server,
     config, messages = config_for(server, tmp_path), []
     with client_for(tmp_path) as client:
         downloads = fetch_bag(client, config, doesburg, progress=messages.append)
-    assert server.count("/pand/items") == 3  # 6 panden, 2 per page
+    assert server.count("/pand/items") == 4  # 7 panden, 2 per page
     first = next(s for s in server.seen if s.path.endswith("/pand/items"))
     assert first.query["crs"] == [RD_URI] and first.query["bbox-crs"] == [RD_URI] and first.query["f"] == ["json"]
     bbox = [float(v) for v in first.query["bbox"][0].split(",")]
     assert bbox == pytest.approx(list(doesburg.bbox), abs=0.01)
     assert any("left out 1 features outside GM0221" in m for m in messages)
-    assert any("page 3, 6 of 6 features" in m for m in messages)
+    assert any("page 4, 7 features" in m for m in messages)
 
     reports = load_downloads(fetch_engine, downloads)
     assert [r.rows for r in reports] == [5, 2]
+    assert [r.skipped for r in reports] == [1, 1]
+    assert "left out 1 that no longer or never stood: Pand gesloopt 1" in reports[0].notes
+    assert "left out 1 that no longer or never stood: Verblijfsobject ingetrokken 1" in reports[1].notes
     assert scalar(fetch_engine, "SELECT count(*) FROM building WHERE source = 'pdok-bag:pand:GM0221'") == 5
     assert scalar(fetch_engine, "SELECT min(build_year) FROM building WHERE source = 'pdok-bag:pand:GM0221'") == 1900
-    assert scalar(fetch_engine, "SELECT count(*) FROM building WHERE id = '036310000099999'") == 0
+    assert scalar(fetch_engine, "SELECT count(*) FROM building WHERE id = '0363100000999999'") == 0
     with fetch_engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT id, building_ids, use, floor_area FROM residence ORDER BY id")).all()
+        rows = conn.execute(
+            sa.text("SELECT id, building_ids, use, floor_area, status FROM residence ORDER BY id")
+        ).all()
     assert rows == [
-        ("0221010000900001", ["0221100000900000"], "woonfunctie", 85.0),
-        ("0221010000900002", ["0221100000900001"], "kantoorfunctie,woonfunctie", 240.0),
+        ("0221010000900001", ["0221100000900000"], "woonfunctie", 85.0, "Verblijfsobject in gebruik"),
+        ("0221010000900002", ["0221100000900001"], "kantoorfunctie,woonfunctie", 240.0, "Verblijfsobject in gebruik"),
     ]
 
 
@@ -264,15 +330,15 @@ def test_a_second_run_reads_the_cache_and_makes_no_request(server, tmp_path, fet
     with client_for(tmp_path) as client:
         first = fetch_bag(client, config, doesburg)
     before = len(server.seen)
-    assert before == 4 and client.network_requests == 4
+    assert before == 5 and client.network_requests == 5
     with client_for(tmp_path) as again:
         second = fetch_bag(again, config, doesburg)
     assert len(server.seen) == before  # zero requests
-    assert again.network_requests == 0 and again.cache_hits == 4
+    assert again.network_requests == 0 and again.cache_hits == 5
     assert [d.path.read_bytes() for d in first] == [d.path.read_bytes() for d in second]
     with client_for(tmp_path, refresh=True) as fresh:
         fetch_bag(fresh, config, doesburg)
-    assert len(server.seen) == before + 4 and fresh.cache_hits == 0
+    assert len(server.seen) == before + 5 and fresh.cache_hits == 0
 
 
 def test_the_cache_is_keyed_by_the_whole_request():
@@ -320,13 +386,16 @@ def test_cbs_retries_429_and_503_honouring_retry_after(server, tmp_path, fetch_e
         Reply(200, wijken),
     ]
     server.routes["/cbs/wijken-en-buurten-2024/ogc/v1/collections/buurten/items"] = [Reply(200, buurten)]
+    for collection in ("wijken", "buurten"):  # this stand-in offers the gemeentecode filter
+        queryables_route(server, f"/cbs/wijken-en-buurten-2024/ogc/v1/collections/{collection}", ["gemeentecode"])
     messages = []
     started = time.monotonic()
     with client_for(tmp_path, progress=messages.append) as client:
         downloads = fetch_cbs(client, config_for(server, tmp_path), doesburg, year=2024)
     assert time.monotonic() - started >= 1.0  # waited as Retry-After asked
     assert server.count("/wijken/items") == 3 and server.count("/buurten/items") == 1
-    assert [s.query.get("gemeentecode") for s in server.seen] == [["GM0221"]] * 4
+    items = [s for s in server.seen if s.path.endswith("/items")]
+    assert [s.query.get("gemeentecode") for s in items] == [["GM0221"]] * 4
     assert "HTTP 429" in messages[0] and "retry 1/2 in 1 s" in messages[0] and "HTTP 503" in messages[1]
     load_downloads(fetch_engine, downloads)
     with fetch_engine.connect() as conn:
@@ -532,7 +601,7 @@ def test_overpass_points_keep_id_timestamp_and_category(server, tmp_path, fetch_
     (request,) = server.seen
     query = request.form["data"][0]
     assert request.method == "POST" and query.startswith("[out:json]") and query.rstrip().endswith("out center meta;")
-    assert 'node["amenity"="doctors"]' in query and 'way["shop"="supermarket"]' in query
+    assert 'nwr["amenity"="doctors"]' in query and 'nwr["shop"="supermarket"]' in query
     assert any("1 school without isced:level" in m for m in messages)
     assert any("left out 1 points outside GM0221" in m for m in messages)
     load_downloads(fetch_engine, downloads)
@@ -571,7 +640,8 @@ def test_the_overpass_query_asks_for_every_table_row(doesburg):
     south, west, north, east = doesburg.bbox_wgs84()
     assert 51.9 < south < north < 52.1 and 6.0 < west < east < 6.3
     for key, value in [*OSM_TAGS, ("amenity", "school")]:
-        assert f'node["{key}"="{value}"]' in query and f'way["{key}"="{value}"]' in query
+        assert f'nwr["{key}"="{value}"]' in query  # nodes, ways and relations (multipolygons)
+    assert query.rstrip().endswith("out center meta;")
 
 
 # --- Locatieserver geocoding ----------------------------------------------------------------------------
@@ -603,15 +673,27 @@ def test_the_whole_register_parses_except_the_unclear_forms():
     assert sum("postcode" in a.problem for a in problems) == 5
 
 
-def locatieserver(server: StandIn, bag: dict[str, list[dict]]):
-    """Answers like the Locatieserver free endpoint: the docs of postcode+huisnummer from ``bag``."""
+def locatieserver(server: StandIn, bag):
+    """Answers like the Locatieserver v3_1 free endpoint (CAPTURED['locatieserver']): HTTP 400 for a
+    parameter outside its OpenAPI spec or ``rows`` above 100; ``fq`` filters (``field:value``, joined by
+    ``AND``) applied to the BAG address documents in ``bag`` (a list, or a dict of lists); ``start`` paging."""
+    spec = CAPTURED["locatieserver"]
+    docs_all = [d for docs in bag.values() for d in docs] if isinstance(bag, dict) else list(bag)
 
     def answer(request: Seen) -> Reply:
-        filters = request.query.get("fq", [])
-        assert "type:adres" in filters
-        key = next(f for f in filters if f.startswith("postcode:"))
-        docs = bag.get(key, [])
-        return Reply(200, {"response": {"numFound": len(docs), "start": 0, "maxScore": 9.1, "docs": docs}})
+        unknown = sorted(set(request.query) - set(spec["free_parameters"]))
+        if unknown:
+            return Reply(400, {"message": f"unknown query parameter(s): {', '.join(unknown)}"})
+        rows = int(request.query.get("rows", ["10"])[0])
+        if rows > spec["max_rows"]:
+            return Reply(400, {"message": f"rows must be at most {spec['max_rows']}"})
+        start = int(request.query.get("start", ["0"])[0])
+        terms = [t.split(":", 1) for f in request.query.get("fq", []) for t in f.split(" AND ")]
+        found = [d for d in docs_all if all(str(d.get(k, "")) == v for k, v in terms)]
+        page = found[start : start + rows]
+        body = {"response": {"numFound": len(found), "start": start, "maxScore": 9.1, "numFoundExact": True}}
+        body["response"]["docs"] = page
+        return Reply(200, body)
 
     server.routes["/bzk/locatieserver/search/v3_1/free"] = answer
 
@@ -686,17 +768,20 @@ def test_a_broken_locatieserver_answer_is_named(server, tmp_path):
 # --- the loaders accept PDOK's OGC API field names --------------------------------------------------------
 
 
-def test_residence_loader_reads_pand_links_and_building_loader_reads_bouwjaar(tmp_path):
+def test_residence_loader_refuses_uuid_pand_links_and_building_loader_reads_bouwjaar(tmp_path):
+    """A BAG v2 file straight from the OGC API (captured shape: pand.href ends in a UUID) is refused with
+    a clear message instead of 'value too long for type character varying(20)' at the database."""
     from geo.fetch.store import write_geojson
 
     point = shapely.Point(200_000, 445_000)
     path = write_geojson(
-        tmp_path / "vbo.geojson",
-        [vbo("0221010000900001", point, "0221100000900000", "woonfunctie", 70, link=True)],
-        epsg=28992,
+        tmp_path / "vbo.geojson", [vbo("0221010000900001", point, "0221100000900000", "woonfunctie", 70)], epsg=28992
     )
-    frame = prepare("residences", path).frame
-    assert frame["building_ids"].tolist() == [["0221100000900000"]] and frame["floor_area"].tolist() == [70.0]
+    with pytest.raises(DataError) as info:
+        prepare("residences", path)
+    message = str(info.value)
+    assert "vbo.geojson, feature 1 (0221010000900001), field 'pand.href'" in message
+    assert "a PDOK OGC API feature id (UUID), not a BAG identificatie" in message
     path = write_geojson(
         tmp_path / "pand.geojson", [pand("0221100000900000", shapely.buffer(point, 5), 1931)], epsg=28992
     )
@@ -741,6 +826,318 @@ def test_cli_fetch_osm_loads_and_a_rerun_uses_the_cache(server, tmp_path, databa
     assert "0 network requests, 1 answers from the cache" in second.stderr
     assert "(replaced 1)" in second.stdout
     assert server.count() == 1
+
+
+# --- issue 18: the real services' behaviour (each test names its source; see CAPTURED) --------------------
+
+
+def test_a_fetch_of_several_files_loads_all_or_nothing(tmp_path, fetch_engine, doesburg):
+    """Panden load fine, the verblijfsobjecten are refused by the database: the panden must not stay.
+    (Files as a fetch writes them, with already-mapped pand_identificatie, so only atomicity is tested.)"""
+    from geo.fetch.store import Download, write_geojson
+    from geo.io import unload
+
+    boxes = squares(doesburg, 3)
+    clash = write_geojson(tmp_path / "other_units.geojson", [vbo_linked("0221010000900077", boxes[1])], epsg=28992)
+    load(fetch_engine, "residences", clash, source="residences:other")
+    try:
+        panden = [pand(f"022110000095000{i}", g, 1950) for i, g in enumerate(boxes)]
+        units = [vbo_linked("0221010000900077", boxes[1])]
+        downloads = [
+            Download("buildings", write_geojson(tmp_path / "p.geojson", panden, epsg=28992), "pdok-bag:pand:atomic"),
+            Download("residences", write_geojson(tmp_path / "v.geojson", units, epsg=28992), "pdok-bag:vbo:atomic"),
+        ]
+        before = fingerprint(fetch_engine)
+        with pytest.raises(DataError, match="already in residence from another source"):
+            load_downloads(fetch_engine, downloads)
+        assert fingerprint(fetch_engine) == before  # the panden file was written in the same transaction
+        assert scalar(fetch_engine, "SELECT count(*) FROM building WHERE source = 'pdok-bag:pand:atomic'") == 0
+    finally:
+        unload(fetch_engine, "residences:other")
+
+
+def vbo_linked(ident: str, point) -> dict:
+    """A verblijfsobject as a BAG GeoPackage has it (pand_identificatie), for a clash with a fetch."""
+    props = {"identificatie": ident, "pand_identificatie": "0221100000900001", "gebruiksdoel": "woonfunctie"}
+    props |= {"oppervlakte": 50, "status": "Verblijfsobject in gebruik"}
+    return {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(shapely.centroid(point)))}
+
+
+def test_unit_links_to_panden_outside_the_area_or_unknown_are_counted(server, tmp_path, doesburg):
+    """BAG v2 (captured verblijfsobject): pand.href ends in the pand's UUID; the map is built from every pand
+    of the box, before clipping to the municipality; a link to no fetched pand is counted, not guessed."""
+    panden = bag_routes(server, doesburg)
+    boxes = squares(doesburg, 2)
+    units = [
+        vbo(
+            "0221010000900005", shapely.centroid(boxes[0]), ["0221100000900000", "0363100000999999"], "woonfunctie", 90
+        ),
+        vbo("0221010000900006", shapely.centroid(boxes[1]), "0221100000999998", "woonfunctie", 30),  # not fetched
+    ]
+    ogc_pages(server, "/kadaster/bag/ogc/v2/collections/verblijfsobject/items", units, 10)
+    messages = []
+    with client_for(tmp_path) as client:
+        downloads = fetch_bag(client, config_for(server, tmp_path), doesburg, progress=messages.append)
+    assert panden[-1]["id"] == feature_id("0363100000999999")  # the Amsterdam pand: clipped, still mapped
+    frame = prepare("residences", downloads[1].path).frame.set_index("id")
+    assert frame.loc["0221010000900005", "building_ids"] == ["0221100000900000", "0363100000999999"]
+    assert frame.loc["0221010000900006", "building_ids"] == []
+    assert any("1 pand link(s) name no pand of this fetch" in m for m in messages)
+    assert "1 without a pand link" in " ".join(prepare("residences", downloads[1].path).notes)
+
+
+def test_the_real_doesburg_extract_leaves_out_demolished_and_never_built_panden():
+    """Real LV-BAG extract of Doesburg (data/bag, see data/SOURCES.md): 7,797 current panden of which
+    389 'Pand gesloopt', 12 'Niet gerealiseerd pand', 1 'Pand ten onrechte opgevoerd'."""
+    prepared = prepare("buildings", DATA / "bag/0221PND15092020.zip")
+    assert len(prepared.frame) == 7797 - 402
+    assert not prepared.frame["status"].isin(["Pand gesloopt", "Niet gerealiseerd pand"]).any()
+    assert (
+        "left out 402 that no longer or never stood: Pand gesloopt 389, Niet gerealiseerd pand 12, "
+        "Pand ten onrechte opgevoerd 1" in prepared.notes
+    )
+
+
+def cbs_feature(kind: str, code: str, municipality: str, geom, population, households) -> dict:
+    """A CBS wijken-en-buurten feature with the PDOK field names (aantalInwoners, aantalHuishoudens)."""
+    props = {f"{kind}code": code, f"{kind}naam": f"{kind} {code}", "gemeentecode": municipality}
+    if kind == "buurt":
+        props["wijkcode"] = "WK" + code[2:8]
+    props |= {"aantalInwoners": population, "aantalHuishoudens": households}
+    return {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(geom)), "id": code}
+
+
+def test_cbs_no_data_family_is_missing_and_other_negatives_are_refused(tmp_path):
+    """CAPTURED['cbs_no_data']: -99999999 (real buurten 2023 file) and the 5-digit codes of the recent
+    services (-99997, -99995) are no data; -5 or -100000 are errors."""
+    from geo.fetch.store import write_geojson
+
+    square = shapely.box(205_000, 446_000, 205_100, 446_100)
+    features = [
+        cbs_feature("buurt", f"BU022101{i:02d}", "GM0221", square, pop, hh)
+        for i, (pop, hh) in enumerate([(-99997, 40), (120, -99995), (-99999999, -99999998), (80, 30)])
+    ]
+    path = write_geojson(tmp_path / "buurten_2024.geojson", features, epsg=28992)
+    frame = prepare("neighbourhoods", path).frame
+    assert frame["population"].astype(object).where(frame["population"].notna(), None).tolist() == [None, 120, None, 80]
+    assert frame["households"].astype(object).where(frame["households"].notna(), None).tolist() == [40, None, None, 30]
+    for bad in (-5, -100000, -99989):
+        features[3]["properties"]["aantalInwoners"] = bad
+        path = write_geojson(tmp_path / "buurten_2024.geojson", features, epsg=28992)
+        with pytest.raises(DataError, match=f"feature 4 .*field 'aantalInwoners': negative count {bad}"):
+            prepare("neighbourhoods", path)
+    proximity = tmp_path / "nabijheid_2024.csv"
+    proximity.write_text("gemeentecode;afstand_huisarts;afstand_apotheek\nGM0221;-99997;1,2\n", encoding="utf-8")
+    assert prepare("proximity", proximity).frame["category"].tolist() == ["pharmacy"]
+    proximity.write_text("gemeentecode;afstand_huisarts\nGM0221;-3\n", encoding="utf-8")
+    with pytest.raises(DataError, match="negative distance"):
+        prepare("proximity", proximity)
+
+
+def test_cbs_without_a_gemeentecode_filter_asks_the_bbox_and_keeps_the_municipality(
+    server, tmp_path, fetch_engine, doesburg
+):
+    """GoKoala (url.go validateNoUnknownParams): gemeentecode= is an unknown parameter (HTTP 400) unless
+    the collection's queryables list it. Here they list only the geometry, as for the BAG collections."""
+    inside = shapely.buffer(shapely.point_on_surface(doesburg.outline), 50)
+    neighbour = shapely.box(doesburg.bbox[0], doesburg.bbox[1], doesburg.bbox[0] + 100, doesburg.bbox[1] + 100)
+    base = "/cbs/wijken-en-buurten-2023/ogc/v1/collections"
+    wijken = [
+        cbs_feature("wijk", "WK022102", "GM0221", inside, 1200, 560),
+        cbs_feature("wijk", "WK029901", "GM0299", neighbour, 900, 400),
+    ]
+    buurten = [
+        cbs_feature("buurt", "BU02210201", "GM0221", inside, -99997, 300),
+        cbs_feature("buurt", "BU02990101", "GM0299", neighbour, 900, 400),
+    ]
+    ogc_pages(server, f"{base}/wijken/items", wijken, 10, filters=())
+    ogc_pages(server, f"{base}/buurten/items", buurten, 10, filters=())
+    del server.routes[f"{base}/buurten/queryables"]  # a server without queryables (404): no filter either
+    messages = []
+    with client_for(tmp_path) as client:
+        downloads = fetch_cbs(client, config_for(server, tmp_path), doesburg, year=2023, progress=messages.append)
+    items = [s for s in server.seen if s.path.endswith("/items")]
+    assert len(items) == 2 and all("gemeentecode" not in s.query and "bbox" in s.query for s in items)
+    assert server.count("/queryables") == 2
+    assert any("no gemeentecode filter on this collection" in m for m in messages)
+    assert any("left out 1 features of other municipalities" in m for m in messages)
+    load_downloads(fetch_engine, downloads)
+    with fetch_engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT code, population FROM neighbourhood WHERE year = 2023")).all()
+    assert rows == [("BU02210201", None)]
+
+
+def test_answers_that_fail_validation_are_never_cached(server, tmp_path, doesburg):
+    """Overpass error remark (CAPTURED['overpass_error_remarks']) and an OGC page whose numberReturned
+    disagrees: refused, not written to the cache, so the next run asks again and succeeds."""
+    lon, lat = lonlat_in(doesburg)
+    good = overpass_answer(
+        doesburg, [{"type": "node", "id": 1, "lat": lat, "lon": lon, "tags": {"amenity": "library"}}]
+    )
+    bad = dict(good, remark=CAPTURED["overpass_error_remarks"]["memory"])
+    server.routes["/api/interpreter"] = [Reply(200, bad), Reply(200, good)]
+    config = config_for(server, tmp_path)
+    with client_for(tmp_path) as client, pytest.raises(FetchError, match="out of memory"):
+        fetch_osm(client, config, doesburg)
+    assert not list((tmp_path / "http").glob("*.json"))
+    with client_for(tmp_path) as client:  # no --refresh needed
+        fetch_osm(client, config, doesburg)
+    assert client.network_requests == 1 and client.cache_hits == 0
+
+    feature = pand("0221100000900009", squares(doesburg, 1)[0], 1990)
+    truncated = {"type": "FeatureCollection", "numberReturned": 2, "features": [feature], "links": []}
+    whole = dict(truncated, numberReturned=1)
+    server.routes["/kadaster/bag/ogc/v2/collections/pand/items"] = [Reply(200, truncated), Reply(200, whole)]
+    ogc_pages(server, "/kadaster/bag/ogc/v2/collections/verblijfsobject/items", [], 10)
+    with client_for(tmp_path) as client, pytest.raises(FetchError, match="numberReturned is 2"):
+        fetch_bag(client, config, doesburg)
+    with client_for(tmp_path) as client, pytest.raises(FetchError, match=r"BAG verblijfsobject .* no features"):
+        fetch_bag(client, config, doesburg)  # got past the pand page: it was asked again, not read from cache
+    assert server.count("/pand/items") == 2
+
+
+def test_overpass_reads_longer_than_its_query_budget_and_waits_as_the_status_page_asks(server, tmp_path, doesburg):
+    """Overpass: the server may work for the whole [timeout:] budget; a 429 means no free slot and
+    /api/status (CAPTURED['overpass_status']) says when one frees."""
+    lon, lat = lonlat_in(doesburg)
+    answer = overpass_answer(
+        doesburg, [{"type": "node", "id": 1, "lat": lat, "lon": lon, "tags": {"amenity": "library"}}]
+    )
+    busy = CAPTURED["overpass_status"]["busy"].format(seconds=1)
+    server.routes["/api/status"] = lambda request: Reply(200, busy.encode(), {"Content-Type": "text/plain"})
+    server.routes["/api/interpreter"] = [Reply(429, b"rate_limited"), Reply(200, answer, delay=0.5)]
+    config = FetchConfig(
+        pdok_url=server.url,
+        overpass_url=f"{server.url}/api/interpreter",
+        cache_dir=tmp_path,
+        overpass_timeout=1,
+        overpass_wait=0.2,
+        overpass_min_wait=0.0,
+    )
+    messages = []
+    started = time.monotonic()
+    with client_for(tmp_path, timeout=0.2, progress=messages.append) as client:  # 0.2 s < the 0.5 s answer
+        fetch_osm(client, config, doesburg, progress=messages.append)
+    assert time.monotonic() - started >= 1.0  # waited the second the status page named
+    assert "[timeout:1]" in next(s for s in server.seen if s.path == "/api/interpreter").form["data"][0]
+    assert any("Overpass is busy (HTTP 429)" in m and "waiting 1 s" in m for m in messages)
+    assert server.count("/api/status") == 1
+
+    del server.routes["/api/status"]  # no status page: wait the configured floor
+    server.routes["/api/interpreter"] = [Reply(429, b"rate_limited"), Reply(200, answer)]
+    messages.clear()
+    with client_for(tmp_path, refresh=True, progress=messages.append) as client:
+        fetch_osm(client, config, doesburg, progress=messages.append)
+    assert any("the status page could not be read" in m and "waiting 0.2 s" in m for m in messages)
+
+
+def test_overpass_asks_for_relations_and_counts_only_general_doctors_as_gp(server, tmp_path, fetch_engine, doesburg):
+    """OSM: a practice mapped as a multipolygon is a relation (needs nwr + out center); amenity=doctors
+    with healthcare:speciality other than general is a specialist, untagged is 'doctors (unspecified)'."""
+    (lon, lat), (lon2, lat2) = lonlat_in(doesburg), lonlat_in(doesburg, 60)
+    elements = [
+        {
+            "type": "relation",
+            "id": 501,
+            "center": {"lat": lat2, "lon": lon2},
+            "members": [],
+            "tags": {"type": "multipolygon", "amenity": "doctors", "healthcare:speciality": "general;paediatrics"},
+        },
+        {"type": "node", "id": 502, "lat": lat, "lon": lon, "tags": {"amenity": "doctors"}},
+        {
+            "type": "node",
+            "id": 503,
+            "lat": lat,
+            "lon": lon,
+            "tags": {"amenity": "doctors", "healthcare:speciality": "dermatology"},
+        },
+    ]
+    server.routes["/api/interpreter"] = [Reply(200, overpass_answer(doesburg, elements))]
+    messages = []
+    with client_for(tmp_path) as client:
+        downloads = fetch_osm(client, config_for(server, tmp_path), doesburg, progress=messages.append)
+    assert 'nwr["amenity"="doctors"]' in server.seen[0].form["data"][0]
+    assert any("1 specialist doctors" in m for m in messages)
+    assert any("1 GP point(s) are doctors (unspecified)" in m for m in messages)
+    load_downloads(fetch_engine, downloads)
+    with fetch_engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT external_id, category, attributes->>'osm_tag' FROM service "
+                "WHERE source = 'osm:services:GM0221' ORDER BY external_id"
+            )
+        ).all()
+    assert rows == [
+        ("node/502", "gp", "amenity=doctors (doctors (unspecified))"),
+        ("relation/501", "gp", "amenity=doctors + healthcare:speciality=general"),
+    ]
+
+
+def test_geocoding_narrows_by_letter_and_addition_and_pages_at_most_100_rows(server, tmp_path):
+    """Locatieserver (CAPTURED['locatieserver']): rows <= 100, only the OpenAPI's parameters. A complex
+    with 131 addresses on one house number: the old rows=50 query never saw 1-125 nor the plain 1."""
+    complex_ = [adres("1011AB", 1, toevoeging=str(i), x=121_000 + i) for i in range(1, 131)]
+    complex_.append(adres("1011AB", 1, x=122_000))
+    complex_.append(adres("1011AB", 1, "B", x=123_000))
+    locatieserver(server, complex_)
+    sample = tmp_path / "complex.csv"
+    sample.write_text(
+        "postcode;huisnummer;huisletter;huisnummertoevoeging;naam\n"
+        "1011 AB;1;;125;Unit 125\n1011 AB;1;;;Hoofdingang\n1011 AB;1;b;;Letter B\n1011 AB;1;;999;Bestaat niet\n",
+        encoding="utf-8",
+    )
+    with client_for(tmp_path) as client:
+        downloads, report, counts = fetch_geocode(client, config_for(server, tmp_path), sample, category="pharmacy")
+    assert counts == {"placed": 3, "no exact match": 1}
+    asked = [s.query for s in server.seen]
+    assert all(int(q["rows"][0]) <= 100 for q in asked)
+    assert asked[0]["fq"][-1] == "huisnummertoevoeging:125" and any(q["fq"][-1] == "huisletter:B" for q in asked)
+    plain = [q["start"] for q in asked if q["fq"] == ["type:adres", "postcode:1011AB AND huisnummer:1"]]
+    assert plain[:2] == [["0"], ["100"]]  # the plain number: two pages of at most 100
+    placed = {
+        f["properties"]["name"]: f["geometry"]["coordinates"]
+        for f in json.loads(downloads[0].path.read_text())["features"]
+    }
+    assert placed == {"Unit 125": [121_125, 480_000], "Hoofdingang": [122_000, 480_000], "Letter B": [123_000, 480_000]}
+    with open(report, encoding="utf-8") as handle:
+        (unplaced,) = list(csv.DictReader(handle, delimiter=";"))
+    assert unplaced["reason"].startswith("no exact match for 1011AB 1-999; BAG has 1, 1-1, 1-10")
+
+
+def test_cli_fetch_bag_gm0221_end_to_end_into_score(server, tmp_path, databases, fetch_engine, doesburg):
+    """`opvangmatch fetch bag --municipality GM0221` against the BAG v2 stand-in, then `opvangmatch score`:
+    the pand with a unit gets its floor area from the unit (bag_floor_area); unit use/area/status are stored."""
+    settings = databases.settings_for(fetch_engine.url.database)
+    load(fetch_engine, "municipality-provinces", DATA / "cbs/gemeentelijke-indeling.csv")  # score needs it
+    load(fetch_engine, "provinces", DATA / "cbs/provincie_2023.geojson")
+    bag_routes(server, doesburg)
+    env = fetch_env(settings, server, tmp_path)
+    fetched = opvangmatch(["fetch", "bag", "--municipality", "GM0221", "--cache-dir", str(tmp_path / "cache")], env)
+    assert fetched.returncode == 0, fetched.stderr
+    assert "pdok-bag:pand:GM0221: 5 rows into building" in fetched.stdout and "1 skipped" in fetched.stdout
+    assert "left out 1 that no longer or never stood: Pand gesloopt 1" in fetched.stdout
+    assert "pdok-bag:verblijfsobject:GM0221: 2 rows into residence" in fetched.stdout
+    scored = opvangmatch(["score", "--profile", "families", "--municipality", "GM0221", "--top", "0"], env)
+    assert scored.returncode == 0, scored.stderr
+    with fetch_engine.connect() as conn:
+        run = conn.execute(sa.text("SELECT max(id) FROM score_run")).scalar_one()
+        methods = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT candidate_id, capacity_method FROM candidate_score WHERE run_id = :r "
+                    "AND candidate_id LIKE '02211000009%'"
+                ),
+                {"r": run},
+            ).all()
+        )
+        units = conn.execute(sa.text("SELECT use, floor_area, status FROM residence ORDER BY id")).all()
+    assert methods["0221100000900000"] == methods["0221100000900001"] == "bag_floor_area"
+    assert methods["0221100000900002"] == "footprint_1_storey_assumed"
+    assert "0221100000909999" not in methods  # demolished: not loaded, no candidate
+    assert units == [
+        ("woonfunctie", 85.0, "Verblijfsobject in gebruik"),
+        ("kantoorfunctie,woonfunctie", 240.0, "Verblijfsobject in gebruik"),
+    ]
 
 
 def test_overpass_network_is_cached_and_loaded_as_a_walking_network(server, tmp_path, fetch_engine, doesburg):

@@ -8,18 +8,21 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from api.deps import Reader, State
-from api.errors import Forbidden
+from api.errors import KEYED, Forbidden, problems
 from api.geometry import parse_bbox
-from api.models import FeatureCollectionOut, MunicipalityCode, ProfileName, ProvinceCode
+from api.models import BBOX_PATTERN, FeatureCollectionOut, MunicipalityCode, ProfileName, ProvinceCode
 from api.responses import GEOJSON, GeoJSONResponse
 from api.routes.score import profile_named
 from geo.errors import NotFoundError
 from geo.score import POINT_NOTE
 
-router = APIRouter(prefix="/candidates", tags=["candidates"])
+router = APIRouter(prefix="/candidates", tags=["candidates"], responses=problems(*KEYED))
 MAX_LIMIT = 1000
 CandidateId = Annotated[str, Path(pattern=r"^[0-9A-Za-z._-]{1,20}$", description="candidate id (BAG pand id)")]
-BBOX = Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326)", max_length=200)
+BBOX = Query(
+    description="minlon,minlat,maxlon,maxlat in degrees (EPSG:4326), min <= max, longitude -180..180, latitude -90..90",
+    pattern=BBOX_PATTERN,
+)
 
 
 def scope_for(who, municipality: str | None) -> str | None:
@@ -63,7 +66,12 @@ def list_candidates(
     return Response(table.collection(rows, offset, limit, extra), media_type=GEOJSON)
 
 
-@router.get("/{candidate_id}", response_class=GeoJSONResponse, summary="One candidate with its full explanation")
+@router.get(
+    "/{candidate_id}",
+    response_class=GeoJSONResponse,
+    summary="One candidate with its full explanation",
+    responses=problems(404),
+)
 def get_candidate(candidate_id: CandidateId, who: Reader, state: State, profile: ProfileName = "default"):
     table = state.snapshot.candidates(profile_named(profile))
     i = table.row_of(candidate_id)

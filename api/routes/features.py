@@ -16,13 +16,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import Connection, Reader, State
+from api.errors import KEYED, problems
 from api.geometry import parse_bbox
+from api.models import BBOX_PATTERN
 from api.responses import GEOJSON, GeoJSONResponse
 from api.routes.candidates import scope_for
 from api.routes.score import profile_named
 from geo.errors import NotFoundError
 
-router = APIRouter(tags=["ogc features"])
+router = APIRouter(tags=["ogc features"], responses=problems(*KEYED))
 MAX_LIMIT = 10_000
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -79,7 +81,19 @@ TABLES = {
             "Existing reception sites (many without coordinates)",
             "reception_location",
             "id",
-            ("name", "municipality_name", "municipality_code", "kind", "capacity", "period", "source", "year"),
+            (
+                "name",
+                "municipality_name",
+                "municipality_code",
+                "kind",
+                "capacity",
+                "period",
+                "valid_from",
+                "valid_until",
+                "open_ended",
+                "source",
+                "year",
+            ),
             key_is_int=True,
         ),
     )
@@ -163,7 +177,7 @@ def _known(cid: str) -> None:
         raise NotFoundError(f"no collection {cid!r}; the collections are {', '.join(COLLECTION_IDS)}")
 
 
-@router.get("/collections/{collection_id}", summary="One feature collection")
+@router.get("/collections/{collection_id}", summary="One feature collection", responses=problems(404))
 def collection(collection_id: CollectionId, request: Request, who: Reader) -> dict[str, Any]:
     _known(collection_id)
     return next(c for c in _infos(_base(request)) if c["id"] == collection_id)
@@ -206,14 +220,21 @@ def _table_features(conn: sa.Connection, c: TableCollection, where: str, params:
     ]
 
 
-@router.get("/collections/{collection_id}/items", response_class=GeoJSONResponse, summary="Features of a collection")
+@router.get(
+    "/collections/{collection_id}/items",
+    response_class=GeoJSONResponse,
+    summary="Features of a collection",
+    responses=problems(404),
+)
 def items(
     collection_id: CollectionId,
     request: Request,
     who: Reader,
     state: State,
     conn: Connection,
-    bbox: Annotated[str | None, Query(max_length=200, description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
+    bbox: Annotated[
+        str | None, Query(pattern=BBOX_PATTERN, description="minlon,minlat,maxlon,maxlat (CRS84), min <= max")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
@@ -248,7 +269,12 @@ def items(
     return Response(json.dumps(head)[:-1] + ',"features":[' + ",".join(features) + "]}", media_type=GEOJSON)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", response_class=GeoJSONResponse, summary="One feature")
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    response_class=GeoJSONResponse,
+    summary="One feature",
+    responses=problems(404),
+)
 def item(
     collection_id: CollectionId, feature_id: FeatureId, request: Request, who: Reader, state: State, conn: Connection
 ):

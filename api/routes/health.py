@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from api.deps import State
+from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
 from api.models import Health
+
+HEALTH_FIELDS = {
+    "database": {"type": "string", "enum": ["unreachable"]},
+    "data_vintage": {"type": ["string", "null"]},
+    "scoring_data": {"type": "string", "enum": ["loaded", "not loaded"]},
+    "version": {"type": "string"},
+}
 
 router = APIRouter(tags=["health"])
 
@@ -15,7 +22,16 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/health",
     response_model=Health,
-    responses={503: {"model": Health, "description": "The database is unreachable"}},
+    responses={
+        503: {
+            "description": "The database is unreachable (a problem carrying the health fields)",
+            "content": {
+                PROBLEM_JSON: {
+                    "schema": {**PROBLEM_SCHEMA, "properties": {**PROBLEM_SCHEMA["properties"], **HEALTH_FIELDS}}
+                }
+            },
+        }
+    },
     summary="Service health (no key needed)",
 )
 def health(state: State):
@@ -33,6 +49,11 @@ def health(state: State):
     try:
         body["data_vintage"] = data_vintage(state.engine)["id"]
     except sa.exc.SQLAlchemyError:
-        body.update(status="unavailable", database="unreachable")
-        return JSONResponse(body, status_code=503)
+        extra = {k: v for k, v in body.items() if k != "status"}
+        return problem(
+            503,
+            "Database unavailable",
+            "the database cannot be reached just now",
+            **{**extra, "database": "unreachable"},
+        )
     return body

@@ -1,5 +1,8 @@
 """The Folium maps as HTML pages (``GET /maps/...``), with the same access rules as the data behind them.
 
+Each page is sent with the Content-Security-Policy it carries in its meta element (its own inline scripts and
+styles by hash, images from the tile servers only), plus ``frame-ancestors 'none'``, which only a header can set.
+
 Every role may see the overview (the placement task is the same table as ``GET /task``). A municipality key sees
 the region map of its own municipality only, and only the proposals it may read through ``GET /proposals/{id}``.
 """
@@ -13,11 +16,25 @@ from fastapi.responses import HTMLResponse
 
 from api import proposals as proposal_service
 from api.deps import Connection, Reader, State
+from api.errors import KEYED, problems
 from api.models import MunicipalityCode, ProfileName, ProvinceCode
 from api.routes.candidates import scope_for
 from api.routes.proposals import ProposalId
 
-router = APIRouter(prefix="/maps", tags=["maps"])
+
+def _page(html_text: str) -> HTMLResponse:
+    """A map page with its CSP as a header (and nosniff); the page's own meta element says the same."""
+    from geo.maps.document import page_policy
+
+    headers = {
+        "Content-Security-Policy": page_policy(html_text) + "; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return HTMLResponse(html_text, headers=headers)
+
+
+router = APIRouter(prefix="/maps", tags=["maps"], responses=problems(*KEYED))
 Tiles = Annotated[Literal["osm", "none"], Query(description="background tiles (osm needs internet in the browser)")]
 Lang = Annotated[Literal["nl", "en"], Query(description="labels: Dutch or English")]
 
@@ -33,7 +50,7 @@ def overview(
     """Provinces and municipalities coloured by the placement task, wijken with population, reception."""
     from geo.maps import overview_map
 
-    return HTMLResponse(overview_map(state.engine, colour=color, tiles=tiles, lang=lang))
+    return _page(overview_map(state.engine, colour=color, tiles=tiles, lang=lang))
 
 
 @router.get("/region", response_class=HTMLResponse, summary="Map: a region with services and scored candidates")
@@ -59,10 +76,15 @@ def region(
         lang=lang,
         data=state.snapshot.data(),
     )
-    return HTMLResponse(html_text)
+    return _page(html_text)
 
 
-@router.get("/proposals/{proposal_id}", response_class=HTMLResponse, summary="Map: one proposal and its score")
+@router.get(
+    "/proposals/{proposal_id}",
+    response_class=HTMLResponse,
+    summary="Map: one proposal and its score",
+    responses=problems(404),
+)
 def proposal(
     proposal_id: ProposalId, who: Reader, state: State, conn: Connection, tiles: Tiles = "osm", lang: Lang = "nl"
 ) -> HTMLResponse:
@@ -70,4 +92,4 @@ def proposal(
     from geo.maps import proposal_map
 
     proposal_service.read(conn, proposal_id, who)  # not visible to this key: 404, as GET /proposals/{id}
-    return HTMLResponse(proposal_map(state.engine, proposal_id, tiles=tiles, lang=lang, data=state.snapshot.data()))
+    return _page(proposal_map(state.engine, proposal_id, tiles=tiles, lang=lang, data=state.snapshot.data()))

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Path, Query
 
 from api import proposals as service
 from api.deps import Connection, Reader, State, Writer
+from api.errors import KEYED, problems
 from api.geometry import location_to_rd, rd_to_geojson
 from api.models import MunicipalityCode, ProposalCreate, ProposalList, ProposalOut, ProposalPatch, Status
 from api.routes.score import profile_named
 from geo.score import score_location
 
-router = APIRouter(prefix="/proposals", tags=["proposals"])
+router = APIRouter(prefix="/proposals", tags=["proposals"], responses=problems(*KEYED))
 ProposalId = Annotated[int, Path(ge=1, le=2_147_483_647, description="proposal id")]
 
 
@@ -37,7 +38,13 @@ def _shape(body, state):
     return location_to_rd(body.location.model_dump(exclude_none=True), body.crs, max_vertices=state.config.max_vertices)
 
 
-@router.post("", status_code=201, response_model=ProposalOut, summary="Submit a proposal (the inventory step)")
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProposalOut,
+    summary="Submit a proposal (the inventory step)",
+    responses=problems(400, 409, 413),
+)
 def create_proposal(body: ProposalCreate, who: Writer, state: State, conn: Connection):
     """Submit a proposal. Its location may wait until the plan of action; with a location and capacity it is
     scored at once. After the intake round's closing date, proposals are refused (409)."""
@@ -62,12 +69,22 @@ def list_proposals(
     return {"items": [_out(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/{proposal_id}", response_model=ProposalOut, summary="A proposal with its score and history")
+@router.get(
+    "/{proposal_id}",
+    response_model=ProposalOut,
+    summary="A proposal with its score and history",
+    responses=problems(404),
+)
 def get_proposal(proposal_id: ProposalId, who: Reader, conn: Connection):
     return _out(service.read(conn, proposal_id, who))
 
 
-@router.patch("/{proposal_id}", response_model=ProposalOut, summary="Change a proposal, its status or its dates")
+@router.patch(
+    "/{proposal_id}",
+    response_model=ProposalOut,
+    summary="Change a proposal, its status or its dates",
+    responses=problems(400, 404, 409, 413),
+)
 def patch_proposal(proposal_id: ProposalId, body: ProposalPatch, who: Writer, state: State, conn: Connection):
     """Change inventory fields, the location (until the agreement is signed), the status (coa/admin; a
     municipality may withdraw), the start and end dates, or extend the pilot (``extend_until`` with a ``note``).

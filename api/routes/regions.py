@@ -10,10 +10,11 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from api.deps import Connection, Reader, State
+from api.errors import KEYED, problems
 from api.models import FeatureCollectionOut, ProvinceCode
 from api.responses import GEOJSON, GeoJSONResponse
 
-router = APIRouter(prefix="/regions", tags=["regions"])
+router = APIRouter(prefix="/regions", tags=["regions"], responses=problems(*KEYED))
 TASK_FIELDS = ("population", "required", "required_basis", "realised", "pipeline", "gap")
 
 

@@ -8,12 +8,13 @@ import orjson
 from fastapi import APIRouter, Response
 
 from api.deps import Reader, State
+from api.errors import KEYED, problems
 from api.geometry import location_to_rd
 from api.models import ScoreRequest, ScoreResult
 from geo.errors import InputError
 from geo.score import available_profiles, load_profile, profile_for_group
 
-router = APIRouter(tags=["score"])
+router = APIRouter(tags=["score"], responses=problems(*KEYED, 400, 413))
 
 
 @lru_cache(maxsize=32)

@@ -16,8 +16,12 @@ def database_url(settings: Settings) -> str:
 
 
 def make_engine(settings_or_url: Settings | str, **kwargs) -> Engine:
-    """An engine for the settings' database (or a URL). Does not connect yet."""
+    """An engine for the settings' database (or a URL). Does not connect yet.
+
+    Its errors never carry the statement's parameters (``hide_parameters``): they are data (request values, rows
+    being loaded) and error messages end up in logs."""
     url = settings_or_url if isinstance(settings_or_url, str) else database_url(settings_or_url)
+    kwargs.setdefault("hide_parameters", True)
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -24,6 +24,11 @@ class FetchConfig:
     cache_dir : folder for cached answers and the files that are loaded.
     timeout : seconds per request before giving up on an answer.
     min_interval : seconds between two network requests (politeness towards the services).
+    overpass_timeout : the Overpass query's own ``[timeout:]`` budget in seconds; the HTTP read
+        timeout of that request is set above it.
+    overpass_wait : seconds to wait after an Overpass HTTP 429 when ``/api/status`` names no time.
+    overpass_min_wait : the least wait after a 429, even when a slot is said to be free.
+    overpass_max_wait : a longer wait asked by the service is an error ("try later"), not a pause.
     """
 
     pdok_url: str = PDOK_URL
@@ -31,6 +36,10 @@ class FetchConfig:
     cache_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".cache" / "fetch")
     timeout: float = 60.0
     min_interval: float = 0.2
+    overpass_timeout: int = 300
+    overpass_wait: float = 60.0
+    overpass_min_wait: float = 1.0
+    overpass_max_wait: float = 900.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> FetchConfig:

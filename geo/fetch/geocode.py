@@ -39,6 +39,8 @@ ADDRESS = re.compile(
 )
 # "Meenthoek 3 Unit 1", "Hanzeplein 1 Ingang 53": a number followed by words before the last number
 NUMBER_THEN_WORDS = re.compile(r"\s\d+[A-Za-z]?\s+\D+$")
+ROWS = 100  # the Locatieserver's maximum ``rows`` (OpenAPI spec of v3_1)
+MAX_PAGES = 50
 POINT = re.compile(r"^POINT\s*\(\s*([-\d.eE+]+)\s+([-\d.eE+]+)\s*\)$")
 
 
@@ -121,21 +123,15 @@ def _plain_parts(row: dict, columns: dict) -> tuple[int, str, str] | None:
 
 
 def lookup(client: HttpClient, url: str, address: Address) -> tuple[dict | None, str]:
-    """The one Locatieserver document that matches ``address`` exactly, or ``None`` and why not."""
-    params = {
-        "q": f"{address.postcode} {address.number}",
-        "fq": ["type:adres", f"postcode:{address.postcode} AND huisnummer:{address.number}"],
-        "fl": FIELDS,
-        "rows": 50,
-    }
-    body = client.get_json(url, params, what=f"Locatieserver, line {address.line} ({address.label})")
-    response = body.get("response") if isinstance(body, dict) else None
-    if not isinstance(response, dict) or not isinstance(response.get("docs"), list) or "numFound" not in response:
-        raise FetchError(
-            f"Locatieserver, line {address.line} ({address.label}, {url}): not a Locatieserver answer "
-            "(no response.numFound / response.docs)"
-        )
-    docs = [d for d in response["docs"] if isinstance(d, dict)]
+    """The one Locatieserver document that matches ``address`` exactly, or ``None`` and why not.
+
+    The query is narrowed by house letter and addition where the address has them; the answer is read
+    page by page (``rows`` <= 100, the service's maximum) so a large complex is never cut off."""
+    narrow = [f"huisletter:{address.letter}"] if address.letter else []
+    narrow += [f"huisnummertoevoeging:{address.toevoeging}"] if address.toevoeging else []
+    docs = _all_docs(client, url, address, narrow)
+    if not docs and narrow:
+        docs = _all_docs(client, url, address, [])  # only to name the numbers BAG does have
     exact = [
         d
         for d in docs
@@ -161,6 +157,40 @@ def lookup(client: HttpClient, url: str, address: Address) -> tuple[dict | None,
     return None, f"no exact match for {address.label}; BAG has {', '.join(variants[:8])}" + (
         " ..." if len(variants) > 8 else ""
     )
+
+
+def _all_docs(client: HttpClient, url: str, address: Address, narrow: list[str]) -> list[dict]:
+    """Every document of one filtered query, ``ROWS`` at a time (``start`` paging)."""
+    docs: list[dict] = []
+    for page in range(MAX_PAGES):
+        params = {
+            "q": f"{address.postcode} {address.number}",
+            "fq": ["type:adres", f"postcode:{address.postcode} AND huisnummer:{address.number}", *narrow],
+            "fl": FIELDS,
+            "rows": ROWS,
+            "start": page * ROWS,
+        }
+        what = f"Locatieserver, line {address.line} ({address.label})" + (f", page {page + 1}" if page else "")
+        body = client.get_json(url, params, what=what, check=_answer_check(url, address))
+        response = body["response"]
+        docs += [d for d in response["docs"] if isinstance(d, dict)]
+        if not response["docs"] or (page + 1) * ROWS >= int(response["numFound"]):
+            return docs
+    raise FetchError(
+        f"Locatieserver, line {address.line} ({address.label}): more than {MAX_PAGES * ROWS:,} addresses match"
+    )
+
+
+def _answer_check(url: str, address: Address):
+    def check(body) -> None:
+        response = body.get("response") if isinstance(body, dict) else None
+        if not isinstance(response, dict) or not isinstance(response.get("docs"), list) or "numFound" not in response:
+            raise FetchError(
+                f"Locatieserver, line {address.line} ({address.label}, {url}): not a Locatieserver answer "
+                "(no response.numFound / response.docs)"
+            )
+
+    return check
 
 
 def rd_point(doc: dict) -> tuple[float, float]:

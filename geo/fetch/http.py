@@ -2,8 +2,9 @@
 
 The cache is keyed by a hash of the request (method, URL, query parameters and body), so a re-run
 with the same request reads the file instead of the network; ``refresh=True`` bypasses it (and
-rewrites the entry). Only complete, parsed JSON answers are cached: a truncated or failed answer
-never is.
+rewrites the entry). Only complete, parsed JSON answers that the caller's ``check`` accepted are
+cached: a truncated, failed or rejected answer (an Overpass error remark, a page whose counts
+disagree) never is, and a cached answer that fails the check is dropped and fetched again.
 """
 
 from __future__ import annotations
@@ -27,7 +28,17 @@ MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After is an outage, not a hic
 
 
 class FetchError(OpvangmatchError, ConnectionError):
-    """A download failed: names the URL, the HTTP status or network problem and, where known, the page."""
+    """A download failed: names the URL, the HTTP status or network problem and, where known, the page.
+
+    ``upstream_status`` is the HTTP status the service refused the request with (``None`` for network
+    problems and bad answers)."""
+
+    def __init__(self, message: str, *, upstream_status: int | None = None):
+        super().__init__(message)
+        self.upstream_status = upstream_status
+
+
+Check = Callable[[object], None]
 
 
 @dataclass
@@ -71,23 +82,61 @@ class HttpClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def get_json(self, url: str, params: Mapping[str, object] | None = None, *, what: str = "") -> object:
-        """GET ``url`` with ``params`` and return the parsed JSON (from the cache when present)."""
-        return self._json("GET", url, params, None, what)
+    def get_json(
+        self, url: str, params: Mapping[str, object] | None = None, *, what: str = "", check: Check | None = None
+    ) -> object:
+        """GET ``url`` with ``params`` and return the parsed JSON (from the cache when present).
 
-    def post_json(self, url: str, data: Mapping[str, str], *, what: str = "") -> object:
-        """POST a form (e.g. an Overpass query) and return the parsed JSON."""
-        return self._json("POST", url, None, data, what)
+        ``check(parsed)`` raises :class:`FetchError` for an answer that must not be used or cached."""
+        return self._json("GET", url, params, None, what, check=check)
+
+    def post_json(
+        self,
+        url: str,
+        data: Mapping[str, str],
+        *,
+        what: str = "",
+        check: Check | None = None,
+        timeout: float | None = None,
+        wait_on_429: Callable[[], float] | None = None,
+    ) -> object:
+        """POST a form (e.g. an Overpass query) and return the parsed JSON.
+
+        ``timeout`` overrides the client's read timeout for this request; ``wait_on_429()`` returns the
+        seconds to wait after an HTTP 429 (e.g. from the service's status page) instead of Retry-After."""
+        return self._json("POST", url, None, data, what, check=check, timeout=timeout, wait_on_429=wait_on_429)
+
+    def get_text(self, url: str, *, what: str = "", timeout: float | None = None) -> str:
+        """GET a small text page (never cached, one attempt), e.g. a service's status page."""
+        client = self._http()
+        self._wait_turn()
+        self.network_requests += 1
+        try:
+            response = client.get(url, timeout=timeout or self.timeout)
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{_label(what, 'GET', url, None)}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code != 200:
+            raise FetchError(f"{_label(what, 'GET', url, None)}: HTTP {response.status_code}{_detail(response)}")
+        return response.text
 
     def cache_path(self, method: str, url: str, params=None, data=None) -> Path:
         return self.cache_dir / "http" / f"{request_key(method, url, params, data)}.json"
 
-    def _json(self, method: str, url: str, params, data, what: str) -> object:
+    def _json(
+        self, method: str, url: str, params, data, what: str, *, check=None, timeout=None, wait_on_429=None
+    ) -> object:
         path = self.cache_path(method, url, params, data)
         if not self.refresh and path.exists():
-            self.cache_hits += 1
-            return json.loads(path.read_bytes())
-        body = self._request(method, url, params, data, what)
+            cached = json.loads(path.read_bytes())
+            try:
+                if check is not None:
+                    check(cached)
+                self.cache_hits += 1
+                return cached
+            except FetchError as exc:
+                self.progress(f"  dropped a cached answer that is not acceptable ({exc}); asking again")
+                path.unlink(missing_ok=True)
+        body = self._request(method, url, params, data, what, timeout=timeout, wait_on_429=wait_on_429)
         try:
             parsed = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -95,19 +144,26 @@ class HttpClient:
                 f"{_label(what, method, url, params)}: the answer is not complete JSON "
                 f"({len(body):,} bytes; {exc}): a truncated or broken response, try again later"
             ) from exc
+        if check is not None:
+            check(parsed)  # raises before anything is written: the cache holds accepted answers only
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_bytes(body)
         os.replace(tmp, path)
         return parsed
 
-    def _request(self, method: str, url: str, params, data, what: str) -> bytes:
+    def _http(self) -> httpx.Client:
         if self._client is None:
             self._client = httpx.Client(
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json, application/geo+json"},
                 timeout=httpx.Timeout(self.timeout),
                 follow_redirects=True,
             )
+        return self._client
+
+    def _request(self, method: str, url: str, params, data, what: str, *, timeout=None, wait_on_429=None) -> bytes:
+        client = self._http()
+        read_timeout = timeout or self.timeout
         label = _label(what, method, url, params)
         problem = ""
         for attempt in range(self.retries + 1):
@@ -115,16 +171,23 @@ class HttpClient:
             self.network_requests += 1
             wait = self.backoff * 2**attempt
             try:
-                response = self._client.request(method, url, params=params, data=data)
+                response = client.request(
+                    method, url, params=params, data=data, timeout=httpx.Timeout(read_timeout, connect=self.timeout)
+                )
                 status = response.status_code
                 if status == 200:
                     return response.content
                 if status not in RETRY_STATUSES:
-                    raise FetchError(f"{label}: HTTP {status} {response.reason_phrase}{_detail(response)}")
+                    raise FetchError(
+                        f"{label}: HTTP {status} {response.reason_phrase}{_detail(response)}", upstream_status=status
+                    )
                 problem = f"HTTP {status} {response.reason_phrase}"
-                wait = retry_after(response.headers.get("Retry-After"), default=wait)
+                if status == 429 and wait_on_429 is not None:
+                    wait = wait_on_429() if attempt < self.retries else 0
+                else:
+                    wait = retry_after(response.headers.get("Retry-After"), default=wait)
             except httpx.TimeoutException:
-                problem = f"no answer within {self.timeout:g} s (timeout)"
+                problem = f"no answer within {read_timeout:g} s (timeout)"
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 problem = f"the connection broke off mid-answer (truncated response: {exc})"
             except httpx.TransportError as exc:

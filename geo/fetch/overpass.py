@@ -1,8 +1,18 @@
 """Service points from OpenStreetMap through the Overpass API (``[out:json]``, ``out center meta``).
 
 One query per area asks for every tag in :data:`geo.io.services.OSM_TAGS` (plus ``amenity=school``,
-placed by ``isced:level``) on nodes and ways; ways come back with their ``center``. Each point keeps
-its OSM id (``node/123``), version and ``timestamp``, and the matched tag.
+placed by ``isced:level``) on nodes, ways and relations (``nwr``: GP practices and schools are often
+multipolygons); ways and relations come back with their ``center``. Each point keeps its OSM id
+(``node/123``, ``relation/9``), version and ``timestamp``, and the matched tag. An ``amenity=doctors``
+counts as a GP only where ``healthcare:speciality`` includes ``general``; untagged ones are kept and
+reported as "doctors (unspecified)" (:func:`geo.io.services.doctors_kind`).
+
+Behaviour of the real service (Overpass API documentation, wiki.openstreetmap.org/wiki/Overpass_API):
+an answer can be HTTP 200 with a ``remark`` such as ``runtime error: Query timed out ...`` or
+``... out of memory ...`` and a partial ``elements`` list; such an answer is refused before it is
+cached. The server stops a query after its ``[timeout:]`` budget, so the HTTP read timeout is set
+above that budget. HTTP 429 means no free slot: ``/api/status`` says when one frees
+(``Slot available after: <time>, in N seconds.`` or ``N slots available now.``).
 """
 
 from __future__ import annotations
@@ -17,23 +27,34 @@ from geo.fetch.area import Area
 from geo.fetch.config import FetchConfig
 from geo.fetch.http import FetchError, HttpClient
 from geo.fetch.store import Download, write_geojson
-from geo.io.services import OSM_SCHOOL_LEVELS, OSM_TAGS
+from geo.io.services import DOCTORS_UNSPECIFIED, OSM_SCHOOL_LEVELS, OSM_TAGS, doctors_kind
 
 SCHOOL_TAG = ("amenity", "school")
+SLOT_AFTER = re.compile(r"Slot available after: [^,]+, in (-?\d+) seconds?\.")
+SLOTS_NOW = re.compile(r"(\d+) slots? available now\.")
+READ_MARGIN = 30  # seconds the HTTP read timeout exceeds the query's own [timeout:] budget
 
 
 def overpass_query(area: Area, *, timeout: int = 300) -> str:
-    """The Overpass QL query for every service tag in the area's bounding box."""
+    """The Overpass QL query for every service tag in the area's bounding box (nodes, ways, relations)."""
     south, west, north, east = area.bbox_wgs84()
     box = f"({south:.6f},{west:.6f},{north:.6f},{east:.6f})"
-    lines = [f'  {kind}["{key}"="{value}"]{box};' for key, value in [*OSM_TAGS, SCHOOL_TAG] for kind in ("node", "way")]
+    lines = [f'  nwr["{key}"="{value}"]{box};' for key, value in [*OSM_TAGS, SCHOOL_TAG]]
     return f"[out:json][timeout:{timeout}];\n(\n" + "\n".join(lines) + "\n);\nout center meta;"
 
 
 def categories_of(tags: dict) -> list[tuple[str, str]]:
-    """(category, matched tag) pairs of one element: the first OSM_TAGS match, or school levels."""
+    """(category, matched tag) pairs of one element: the first OSM_TAGS match, or school levels.
+    A specialist ``amenity=doctors`` matches nothing; an untagged one is a GP "doctors (unspecified)"."""
     for (key, value), category in OSM_TAGS.items():
         if tags.get(key) == value:
+            if (key, value) == ("amenity", "doctors"):
+                kind = doctors_kind(tags.get("healthcare:speciality"))
+                if kind == "specialist":
+                    continue
+                if kind == DOCTORS_UNSPECIFIED:
+                    return [(category, f"amenity=doctors ({DOCTORS_UNSPECIFIED})")]
+                return [(category, "amenity=doctors + healthcare:speciality=general")]
             return [(category, f"{key}={value}")]
     if tags.get(SCHOOL_TAG[0]) == SCHOOL_TAG[1]:
         levels = re.split(r"[;,\s]+", tags.get("isced:level", "").strip())
@@ -44,7 +65,7 @@ def categories_of(tags: dict) -> list[tuple[str, str]]:
 
 def elements_to_features(body: dict, *, what: str) -> tuple[list[dict], dict[str, int]]:
     """GeoJSON point features (WGS84) from Overpass JSON ``elements``; counts of what was skipped."""
-    skipped = {"no coordinates": 0, "school without isced:level": 0, "no known tag": 0}
+    skipped = {"no coordinates": 0, "school without isced:level": 0, "specialist doctors": 0, "no known tag": 0}
     features = []
     osm_base = (body.get("osm3s") or {}).get("timestamp_osm_base")
     for i, element in enumerate(body["elements"], 1):
@@ -57,7 +78,12 @@ def elements_to_features(body: dict, *, what: str) -> tuple[list[dict], dict[str
         tags = element.get("tags") or {}
         matches = categories_of(tags)
         if not matches:
-            skipped["school without isced:level" if tags.get("amenity") == "school" else "no known tag"] += 1
+            if tags.get("amenity") == "school":
+                skipped["school without isced:level"] += 1
+            elif tags.get("amenity") == "doctors":
+                skipped["specialist doctors"] += 1
+            else:
+                skipped["no known tag"] += 1
             continue
         osm_id = f"{element['type']}/{element['id']}"
         for category, tag in matches:
@@ -80,16 +106,77 @@ def elements_to_features(body: dict, *, what: str) -> tuple[list[dict], dict[str
     return features, {k: v for k, v in skipped.items() if v}
 
 
+def answer_check(what: str, url: str):
+    """Refuse an answer that is not Overpass JSON or carries an error ``remark`` (before caching)."""
+
+    def check(body) -> None:
+        if not isinstance(body, dict) or not isinstance(body.get("elements"), list):
+            raise FetchError(f"{what} ({url}): not an Overpass JSON answer (no 'elements' list)")
+        remark = str(body.get("remark") or "")
+        if "error" in remark.lower():
+            raise FetchError(
+                f"{what} ({url}): the server stopped the query: {remark.strip()} "
+                "(a partial answer; nothing was cached; try a smaller area or later)"
+            )
+
+    return check
+
+
+def status_url(interpreter_url: str) -> str:
+    """``.../api/interpreter`` -> ``.../api/status``."""
+    base = interpreter_url.rstrip("/")
+    return (base.rsplit("/", 1)[0] if base.endswith("/interpreter") else base) + "/status"
+
+
+def slot_wait(status_text: str) -> float | None:
+    """Seconds until a query slot is free, from an ``/api/status`` page; ``None`` if it says nothing."""
+    if SLOTS_NOW.search(status_text):
+        return 0.0
+    waits = [max(int(m), 0) for m in SLOT_AFTER.findall(status_text)]
+    return float(min(waits)) if waits else None
+
+
+def rate_limit_wait(client: HttpClient, config: FetchConfig, *, progress) -> float:
+    """How long to wait after an HTTP 429: as ``/api/status`` asks, else ``config.overpass_wait``."""
+    url = status_url(config.overpass_url)
+    try:
+        seconds = slot_wait(client.get_text(url, what="Overpass status", timeout=30))
+    except FetchError as exc:
+        seconds, why = None, f"the status page could not be read ({exc})"
+    else:
+        why = "the status page names no free slot"
+    if seconds is None:
+        seconds = config.overpass_wait
+        progress(f"  Overpass is busy (HTTP 429) and {why}: waiting {seconds:g} s before asking again")
+    else:
+        seconds = max(seconds, config.overpass_min_wait)
+        progress(f"  Overpass is busy (HTTP 429); {url} says a slot frees in time: waiting {seconds:g} s")
+    if seconds > config.overpass_max_wait:
+        raise FetchError(
+            f"Overpass asks to wait {seconds:g} s for a free slot (more than {config.overpass_max_wait:g} s); "
+            "try again later"
+        )
+    return seconds
+
+
 def fetch_osm(client: HttpClient, config: FetchConfig, area: Area, *, progress=lambda _m: None) -> list[Download]:
     """Every service category from OSM in the area, as one ``points`` file."""
     what = f"Overpass services in {area.label}"
-    progress(f"  {what}: one query for {len(OSM_TAGS) + 1} tags (this can take a minute)")
-    body = client.post_json(config.overpass_url, {"data": overpass_query(area)}, what=what)
-    if not isinstance(body, dict) or not isinstance(body.get("elements"), list):
-        raise FetchError(f"{what} ({config.overpass_url}): not an Overpass JSON answer (no 'elements' list)")
-    remark = str(body.get("remark") or "")
-    if "error" in remark.lower() or "timed out" in remark.lower():
-        raise FetchError(f"{what} ({config.overpass_url}): the server stopped the query: {remark.strip()}")
+    budget = config.overpass_timeout
+    progress(
+        f"  {what}: one query for {len(OSM_TAGS) + 1} tags on nodes, ways and relations "
+        f"(the server may take up to {budget} s)"
+    )
+    body = client.post_json(
+        config.overpass_url,
+        {"data": overpass_query(area, timeout=budget)},
+        what=what,
+        check=answer_check(what, config.overpass_url),
+        timeout=budget + READ_MARGIN,
+        wait_on_429=lambda: rate_limit_wait(client, config, progress=progress),
+    )
+    if body.get("remark"):
+        progress(f"  {what}: the server remarks: {str(body['remark']).strip()}")
     features, skipped = elements_to_features(body, what=what)
     if skipped:
         progress("  skipped " + ", ".join(f"{n:,} {why}" for why, n in skipped.items()))
@@ -104,6 +191,12 @@ def fetch_osm(client: HttpClient, config: FetchConfig, area: Area, *, progress=l
             progress(f"  left out {dropped:,} points outside {area.label}")
     if not features:
         raise FetchError(f"{what}: Overpass returned no service points ({len(body['elements'])} elements)")
+    unspecified = sum(DOCTORS_UNSPECIFIED in f["properties"]["osm_tag"] for f in features)
+    if unspecified:
+        progress(
+            f"  {unspecified:,} GP point(s) are {DOCTORS_UNSPECIFIED}: amenity=doctors without "
+            "healthcare:speciality (kept as GP; their osm_tag says so)"
+        )
     progress(f"  {what}: {len(features):,} points")
     path = write_geojson(config.cache_dir / "downloads" / f"osm_services_{area.label}.geojson", features, epsg=4326)
     return [Download("points", path, f"osm:services:{area.label}", {"year": date.today().year})]

@@ -1,8 +1,8 @@
 """Downloaded features -> GeoJSON files in the cache -> the loaders of ``opvangmatch load``.
 
 Every file of one fetch is read and validated (``geo.io.prepare``) before the first one is written,
-so a broken or empty download leaves the database as it was; each write is the atomic replace of
-``geo.io.write``.
+and all files are written in ONE transaction: a fetch of several files (BAG panden and
+verblijfsobjecten, CBS wijken and buurten) loads all or nothing.
 """
 
 from __future__ import annotations
@@ -47,13 +47,14 @@ def write_geojson(path: Path, features: Sequence[dict], *, epsg: int) -> Path:
 def load_downloads(
     engine: Engine, downloads: Sequence[Download], *, progress: Callable[[str], None] | None = None
 ) -> list[LoadReport]:
-    """Validate every download first, then replace each source's rows (one transaction per source)."""
+    """Validate every download first, then replace each source's rows, all in one transaction."""
     say = progress or (lambda _msg: None)
     prepared = []
     for item in downloads:
         say(f"reading {item.path} as {item.kind} ...")
         prepared.append(prepare(item.kind, item.path, **item.options))
-    return [
-        write(engine, ready, source=item.source, path=item.path, progress=say)
-        for item, ready in zip(downloads, prepared, strict=True)
-    ]
+    with engine.begin() as conn:
+        return [
+            write(conn, ready, source=item.source, path=item.path, progress=say)
+            for item, ready in zip(downloads, prepared, strict=True)
+        ]

@@ -18,6 +18,9 @@ from geo.io import bag, regions, services, tables
 from geo.io.write import LoadReport, Prepared, Progress, write
 from geo.network import osm
 
+SERVICE_KINDS = ("schools", "gtfs-stops", "chb-stations", "points")
+"""Kinds that load service points (and declare their coverage)."""
+
 READERS: dict[str, Callable[..., Prepared]] = {
     "provinces": regions.load_provinces,
     "municipalities": regions.load_municipalities,
@@ -60,17 +63,63 @@ def default_source(kind: str, path: Path) -> str:
     return f"{kind}:{stem}"[:80]
 
 
+COVERAGE_KINDS = ("complete", "partial", "none")
+AREA_CODE = re.compile(r"NL|PV\d{2}|GM\d{4}")
+
+
+def parse_coverage(text: str) -> dict[str, str]:
+    """A coverage declaration ``KIND[:AREA,AREA...]`` (several joined by ``;``) as ``{area: kind}``; the area
+    defaults to ``NL``.
+
+    KIND is ``complete`` (every such facility of the area is in the layer: distances there are measurements),
+    ``partial`` (some are: a distance is an upper bound) or ``none``. AREA is ``NL``, a province ``PVxx`` or a
+    municipality ``GMxxxx``.
+
+    >>> parse_coverage("complete:GM0221,GM0505")
+    {'GM0221': 'complete', 'GM0505': 'complete'}
+    """
+    declared: dict[str, str] = {}
+    for part in str(text).split(";"):
+        kind, _, areas = part.strip().partition(":")
+        if kind not in COVERAGE_KINDS:
+            raise InputError(
+                f"--coverage must be one of {', '.join(COVERAGE_KINDS)} (optionally ':AREA,...'), got {text!r}"
+            )
+        codes = [a.strip().upper() for a in (areas or "NL").split(",") if a.strip()]
+        bad = [a for a in codes if not AREA_CODE.fullmatch(a)]
+        if bad or not codes:
+            raise InputError(f"--coverage areas must be NL, PVxx or GMxxxx codes, got {areas!r}")
+        declared.update({code: kind for code in codes})
+    return declared
+
+
 def prepare(kind: str, path: Path, **options) -> Prepared:
-    """Read and validate ``path`` as ``kind`` without touching the database."""
+    """Read and validate ``path`` as ``kind`` without touching the database.
+
+    Service layers take ``coverage`` (see :func:`parse_coverage`; undeclared: ``partial:NL``), stored per
+    category and area with the dataset."""
     if kind not in READERS:
         raise DataError(path, f"unknown source kind {kind!r}; choose one of {', '.join(READERS)}")
     reader = READERS[kind]
     options = {k: v for k, v in options.items() if v is not None}
+    coverage = options.pop("coverage", None)
+    if coverage is not None and kind not in SERVICE_KINDS:
+        raise InputError(f"option --coverage does not apply to {kind} (only to service layers)")
+    declared = parse_coverage(coverage) if coverage is not None else None
     accepted = inspect.signature(reader).parameters
     for name in options:
         if name not in accepted:
             raise InputError(f"option --{name.replace('_', '-')} does not apply to {kind}")
-    return reader(Path(path), **options)
+    prepared = reader(Path(path), **options)
+    if kind in SERVICE_KINDS:
+        if declared is None:
+            declared = {"NL": "partial"}
+            prepared.notes.append("coverage not declared: partial (a distance to these points is an upper bound)")
+        else:
+            prepared.notes.append("coverage " + ", ".join(f"{a} {k}" for a, k in declared.items()))
+        categories = sorted(prepared.frame["category"].unique()) if len(prepared.frame) else []
+        prepared.coverage = {category: dict(declared) for category in categories}
+    return prepared
 
 
 def load(
@@ -100,4 +149,4 @@ def unload(engine: Engine, source: str) -> int:
     return removed
 
 
-__all__ = ["DESCRIPTIONS", "READERS", "LoadReport", "load", "prepare", "unload"]
+__all__ = ["DESCRIPTIONS", "READERS", "LoadReport", "load", "parse_coverage", "prepare", "unload"]

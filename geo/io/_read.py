@@ -18,7 +18,19 @@ from geo.errors import DataError
 RD = "EPSG:28992"
 # The area of use of EPSG:28992 (Netherlands, onshore and offshore), in RD metres.
 NL_BOUNDS_RD = (-7_000.0, 289_000.0, 300_000.0, 629_000.0)
-NO_DATA_CODES = {-99999999, -99999998, -99999997, -99999995}
+# CBS no-data codes ("geheim", "niet beschikbaar", "onvoldoende betrouwbaar"...): a family, not a list.
+# Older kerncijfers files use -99999999 ... -99999990 (-99999999 throughout the real buurten 2023 file in
+# data/drechtsteden); the recent wijk- en buurtkaart services use -99999 ... -99990 (-99997 and -99995
+# seen in public clients of the 2024 PDOK/CBS services). Any other negative count is an error.
+NO_DATA_RANGES = ((-99999999, -99999990), (-99999, -99990))
+
+
+def is_no_data(numbers: pd.Series) -> pd.Series:
+    """Mask of CBS no-data codes (see :data:`NO_DATA_RANGES`) in a numeric series."""
+    mask = pd.Series(False, index=numbers.index)
+    for low, high in NO_DATA_RANGES:
+        mask |= (numbers >= low) & (numbers <= high) & (numbers == numbers.round())
+    return mask.fillna(False).astype(bool)
 
 
 def read_vector(path: Path, *, layer: str | None = None, where: str | None = None) -> gpd.GeoDataFrame:
@@ -204,7 +216,7 @@ def to_count(path: Path, values: pd.Series, *, field: str, ids: pd.Series, label
         raise DataError(
             path, f"not a number: {values.iloc[i]!r}", row=feature_label(label, i + 1, ids.iloc[i]), field=field
         )
-    numbers = numbers.mask(numbers.isin(NO_DATA_CODES))
+    numbers = numbers.mask(is_no_data(numbers))
     negative = (numbers < 0).fillna(False).astype(bool)
     if negative.any():
         i = int(np.flatnonzero(negative.to_numpy())[0])

@@ -3,17 +3,21 @@
 Reads the official LV-BAG extract (XML, or the zip that holds its parts) through GDAL's LVBAG
 driver, or a GeoPackage/GeoJSON with the same field names (``identificatie``, ``status``,
 ``oorspronkelijkBouwjaar``...). Only current voorkomens are kept: no ``eindGeldigheid``, no
-``eindRegistratie`` and not inactive.
+``eindRegistratie`` and not inactive. Objects whose status says they no longer or never existed
+(:data:`GONE_STATUSES`: demolished, never built, withdrawn, registered in error) are left out, and
+counted per status in the load report.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import shapely
 
+from geo.errors import DataError
 from geo.io._read import (
     check_unique,
     clean_geometries,
@@ -27,6 +31,17 @@ from geo.models import Building, Residence
 
 UNKNOWN_BUILD_YEAR = 9999
 PAND_REF_COLUMNS = ("pandRef", "pand_identificatie", "pand.href")  # LV-BAG, BAG GeoPackage, PDOK OGC API
+BAG_ID = re.compile(r"\d{16}")
+# BAG 2.0 status values (Catalogus BAG 2018; as in LV-BAG extracts and PDOK's BAG OGC API v2) of
+# objects that do not stand: they add no floor area and are no candidates.
+GONE_STATUSES = {
+    "buildings": ("Pand gesloopt", "Niet gerealiseerd pand", "Pand ten onrechte opgevoerd"),
+    "residences": (
+        "Verblijfsobject ingetrokken",
+        "Niet gerealiseerd verblijfsobject",
+        "Verblijfsobject ten onrechte opgevoerd",
+    ),
+}
 
 
 def _bag_id(values: pd.Series) -> pd.Series:
@@ -41,6 +56,22 @@ def _bag_id(values: pd.Series) -> pd.Series:
     )
 
 
+def _standing(frame: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, str | None, int]:
+    """Leave out objects whose status is in :data:`GONE_STATUSES`; (kept, note, count left out)."""
+    if "status" not in frame.columns:
+        return frame, None, 0
+    gone = {s.lower() for s in GONE_STATUSES[kind]}
+    status = frame["status"].astype("string").str.strip()
+    mask = status.str.lower().isin(gone).fillna(False).astype(bool)
+    if not mask.any():
+        return frame, None, 0
+    counts = status[mask].value_counts()
+    note = f"left out {int(mask.sum()):,} that no longer or never stood: " + ", ".join(
+        f"{name} {n:,}" for name, n in counts.items()
+    )
+    return frame[~mask].reset_index(drop=True), note, int(mask.sum())
+
+
 def _current(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     mask = pd.Series(True, index=frame.index)
     for col in ("eindGeldigheid", "eindRegistratie", "tijdstipInactief"):
@@ -53,6 +84,7 @@ def load_buildings(path: Path, *, year=None, crs=None, where=None, layer=None) -
     frame = to_rd(path, read_vector(path, layer=layer, where=where), assume_crs=crs)
     require_columns(path, frame, "identificatie")
     frame, history = _current(frame)
+    frame, gone_note, gone = _standing(frame, "buildings")
     ids = _bag_id(frame["identificatie"])
     check_unique(path, ids, field="identificatie")
     geoms, repairs = clean_geometries(path, frame, kind="polygon", ids=ids)
@@ -69,15 +101,17 @@ def load_buildings(path: Path, *, year=None, crs=None, where=None, layer=None) -
         }
     )
     notes = ["representative point: shapely point_on_surface of the footprint"]
+    if gone_note:
+        notes.insert(0, gone_note)
     if history:
-        notes.insert(0, f"kept {len(out):,} current voorkomens, skipped {history:,} historic ones")
+        notes.insert(0, f"kept {len(out) + gone:,} current voorkomens, skipped {history:,} historic ones")
     return Prepared(
         "buildings",
         Building,
         out,
         year if year is not None else year_from_name(path),
         repairs,
-        history,
+        history + gone,
         notes,
         geometry_columns=("geom", "point"),
     )
@@ -89,6 +123,7 @@ def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) 
     frame = to_rd(path, read_vector(path, layer=layer, where=where), assume_crs=crs)
     _, pand_col, _, _ = require_columns(path, frame, "identificatie", PAND_REF_COLUMNS, "gebruiksdoel", "oppervlakte")
     frame, history = _current(frame)
+    frame, gone_note, gone = _standing(frame, "residences")
     ids = _bag_id(frame["identificatie"])
     check_unique(path, ids, field="identificatie")
 
@@ -104,6 +139,7 @@ def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) 
         if other in frame.columns and other != pand_col:
             refs = refs.where(refs.notna(), frame[other])
     pand_refs = refs.map(as_list).map(lambda refs: [_bag_id(pd.Series([r])).iloc[0] for r in refs])
+    _check_pand_refs(path, pand_refs, ids, field=pand_col)
     uses = frame["gebruiksdoel"].map(as_list).map(lambda u: ",".join(sorted(u)) or None)
     area = pd.to_numeric(frame["oppervlakte"], errors="coerce")
     geoms = np.asarray(frame.geometry.values, dtype=object)
@@ -122,5 +158,27 @@ def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) 
             "geom": geoms,
         }
     )
-    notes = [f"kept {len(out):,} current voorkomens, skipped {history:,} historic ones"]
-    return Prepared("residences", Residence, out, year if year is not None else year_from_name(path), 0, history, notes)
+    notes = [f"kept {len(out) + gone:,} current voorkomens, skipped {history:,} historic ones"]
+    if gone_note:
+        notes.append(gone_note)
+    unlinked = int((out["building_ids"].map(len) == 0).sum())
+    if unlinked:
+        notes.append(f"{unlinked:,} without a pand link (their floor area is counted for no building)")
+    year = year if year is not None else year_from_name(path)
+    return Prepared("residences", Residence, out, year, 0, history + gone, notes)
+
+
+def _check_pand_refs(path: Path, refs: pd.Series, ids: pd.Series, *, field: str) -> None:
+    """Every pand reference must be a 16-digit BAG identificatie (not a PDOK feature UUID)."""
+    for i, values in enumerate(refs):
+        bad = next((v for v in values if not BAG_ID.fullmatch(str(v))), None)
+        if bad is not None:
+            hint = (
+                "a PDOK OGC API feature id (UUID), not a BAG identificatie; 'opvangmatch fetch bag' maps "
+                "these links through the panden of the same fetch"
+                if len(bad) == 36 and bad.count("-") == 4
+                else "not a 16-digit BAG pand identificatie"
+            )
+            raise DataError(
+                path, f"pand reference {bad!r} is {hint}", row=f"feature {i + 1} ({ids.iloc[i]})", field=field
+            )

@@ -19,6 +19,8 @@ class DemoFile:
     options: dict = field(default_factory=dict)
 
 
+DRECHTSTEDEN = "GM0482,GM0505,GM0523,GM0531,GM0590,GM0610,GM0642"
+# Coverage as data/SOURCES.md states it: complete only where every such facility of the area is in the file.
 DEMO = [
     DemoFile("provinces", "cbs/provincie_2023.geojson"),
     DemoFile("municipalities", "cbs/gemeenten_2024_kwb.geojson"),
@@ -26,17 +28,45 @@ DEMO = [
     DemoFile("districts", "cbs/wijken_2024_kwb.geojson"),
     DemoFile("neighbourhoods", "drechtsteden/buurten_2023_drechtsteden.geojson"),
     DemoFile("proximity", "cbs/nabijheid_gemeenten_2022.csv"),
-    DemoFile("chb-stations", "services/stations.json"),
-    DemoFile("schools", "services/duo_vestigingen_2020_osmgeocoded.gpkg", {"skip_outside": True}),
-    DemoFile("points", "services/ziekenhuizen_2016.geojson", {"category": "hospital"}),
+    # every Dutch railway station (CHB)
+    DemoFile("chb-stations", "services/stations.json", {"coverage": "complete:NL"}),
+    # 174 primary and 42 secondary school sites could not be geocoded
+    DemoFile(
+        "schools", "services/duo_vestigingen_2020_osmgeocoded.gpkg", {"skip_outside": True, "coverage": "partial:NL"}
+    ),
+    # 2016: hospitals moved or changed use since
+    DemoFile("points", "services/ziekenhuizen_2016.geojson", {"category": "hospital", "coverage": "partial:NL"}),
+    # one chain only
     DemoFile(
         "points",
         "services/jumbo_stores.geojson",
-        {"category": "supermarket", "where": "locationType <> 'PuP'", "name_field": "addressName"},
+        {
+            "category": "supermarket",
+            "where": "locationType <> 'PuP'",
+            "name_field": "addressName",
+            "coverage": "partial:NL",
+        },
     ),
-    DemoFile("points", "drechtsteden/osm_bibliotheken.geojson", {"category": "library"}),
-    DemoFile("points", "drechtsteden/osm_waterbushaltes_veerpont.geojson", {"category": "ferry_stop"}),
-    DemoFile("gtfs-stops", "services/gtfs_stops_2015_drechtsteden_doesburg.txt", {"category": "bus_stop"}),
+    # OSM: completeness not guaranteed; Drechtsteden only
+    DemoFile(
+        "points",
+        "drechtsteden/osm_bibliotheken.geojson",
+        {"category": "library", "coverage": f"partial:{DRECHTSTEDEN}"},
+    ),
+    DemoFile(
+        "points",
+        "drechtsteden/osm_waterbushaltes_veerpont.geojson",
+        {"category": "ferry_stop", "coverage": f"partial:{DRECHTSTEDEN}"},
+    ),
+    # every operator's 2015 stops in two boxes: Doesburg (+3 km) and the Drechtsteden but Dordrecht's south (Biesbosch)
+    DemoFile(
+        "gtfs-stops",
+        "services/gtfs_stops_2015_drechtsteden_doesburg.txt",
+        {
+            "category": "bus_stop",
+            "coverage": "complete:GM0221,GM0482,GM0523,GM0531,GM0590,GM0610,GM0642;partial:GM0505",
+        },
+    ),
     DemoFile("buildings", "bag/0221PND15092020.zip"),
     DemoFile("reception", "reception/asielopvang_drechtsteden_achterhoek.csv"),
     DemoFile("reception", "reception/coa_locaties_overig_uit_paginas.csv"),

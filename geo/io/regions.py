@@ -2,7 +2,8 @@
 
 Accepts the PDOK / CBS field names (``statcode``, ``gemeentecode``, ``aantalInwoners``...) and the
 renamed ones in the shipped files (``aantal_inwoners``, ``huishoudens``...). CBS no-data codes
-(``-99999999`` and friends) become missing values.
+(the families ``-99999999``...``-99999990`` and ``-99999``...``-99990``, :func:`geo.io._read.is_no_data`)
+become missing values; any other negative count or distance stops the load.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from geo.errors import DataError
 from geo.io._read import (
     check_unique,
     clean_geometries,
+    is_no_data,
     read_table,
     read_vector,
     require_columns,
@@ -223,7 +225,7 @@ def load_proximity(path: Path, *, year=None) -> Prepared:
             except ValueError as exc:
                 raise DataError(path, f"not a distance: {text!r}", row=f"data row {i + 1}", field=col) from exc
             if value < 0:
-                if value <= -99990:
+                if is_no_data(pd.Series([value])).iloc[0]:
                     continue
                 raise DataError(path, f"negative distance {value}", row=f"data row {i + 1}", field=col)
             records.append((code, PROXIMITY_COLUMNS[col], level.get(code[:2], "area"), value))

@@ -78,6 +78,18 @@ OSM_TAGS = {
 # amenity=school says nothing about the level; OSM's isced:level does (1 primary, 2-3 secondary).
 # A school without isced:level gets no category (DUO's register is the better school source).
 OSM_SCHOOL_LEVELS = {"1": "primary_school", "2": "secondary_school", "3": "secondary_school"}
+DOCTORS_UNSPECIFIED = "doctors (unspecified)"
+
+
+def doctors_kind(speciality: object) -> str:
+    """What an ``amenity=doctors`` is, by its ``healthcare:speciality`` (``;``-separated): ``"gp"``
+    when ``general`` is among them, ``"specialist"`` when it is tagged otherwise, and
+    :data:`DOCTORS_UNSPECIFIED` when untagged (kept as a GP, and reported as such)."""
+    text = "" if speciality is None or (isinstance(speciality, float) and speciality != speciality) else str(speciality)
+    values = {part.strip().lower() for part in text.split(";") if part.strip()}
+    if not values:
+        return DOCTORS_UNSPECIFIED
+    return "gp" if "general" in values else "specialist"
 
 
 def check_category(category: str) -> str:
@@ -216,6 +228,10 @@ def _osm_categories(frame: pd.DataFrame) -> pd.Series:
     for (key, value), category in OSM_TAGS.items():
         if key in frame.columns:
             result = result.where(result.notna() | (frame[key].astype("string") != value), category)
+    if "amenity" in frame.columns and "healthcare:speciality" in frame.columns:
+        doctors = (frame["amenity"].astype("string") == "doctors").fillna(False).astype(bool)
+        specialist = doctors & (frame["healthcare:speciality"].map(doctors_kind) == "specialist")
+        result = result.where(~(specialist & (result == "gp")), None)  # a specialist is no GP
     return result
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import re
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,12 +28,78 @@ def _int_or_none(text: str) -> int | None:
     return int(digits[0].replace(".", ""))
 
 
+OPEN_END = ("open", "onbepaald")
+"""Values of ``valid_until`` that mean the source states the site has no end (permanent, indefinite)."""
+
+
+def partial_date(text: str, *, end: bool) -> date | None:
+    """A date written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (empty: None). A year or month stands for its first day
+    as a start (``end=False``) and its last day as an end (``end=True``): the period the source states, inclusive.
+
+    >>> partial_date("2021-11", end=True), partial_date("2020", end=False)
+    (datetime.date(2021, 11, 30), datetime.date(2020, 1, 1))
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", text)
+    if not match:
+        raise ValueError(f"{text!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    year, month, day = int(match[1]), match[2], match[3]
+    if day:
+        return date(year, int(month), int(day))
+    if month:
+        m = int(month)
+        return date(year, m, calendar.monthrange(year, m)[1] if end else 1)
+    return date(year, 12, 31) if end else date(year, 1, 1)
+
+
+def _validity(path: Path, table: pd.DataFrame) -> tuple[list, list, list]:
+    """``valid_from``, ``valid_until`` and ``open_ended`` per row (checked: a start after its end is an error)."""
+    starts, ends, open_end = [], [], []
+    for i in range(len(table)):
+        line = f"line {i + 2}"
+        values = {}
+        for column in ("valid_from", "valid_until"):
+            text = table[column].iloc[i].strip() if column in table else ""
+            if column == "valid_until" and text.lower() in OPEN_END:
+                values[column], text = None, ""
+                open_end.append(True)
+            elif column == "valid_until":
+                open_end.append(False)
+            try:
+                values[column] = partial_date(text, end=column == "valid_until") if text else values.get(column)
+            except ValueError as exc:
+                raise DataError(path, str(exc), row=line, field=column) from exc
+        if values["valid_from"] and values["valid_until"] and values["valid_from"] > values["valid_until"]:
+            raise DataError(path, "valid_from is after valid_until", row=line, field="valid_from")
+        starts.append(values["valid_from"])
+        ends.append(values["valid_until"])
+    return starts, ends, open_end
+
+
+def _places(path: Path, table: pd.DataFrame, text: pd.Series) -> pd.Series:
+    """Places per row: the ``places`` column where the file has one (a whole number, or empty), else the first
+    number in the capacity text (the lower bound of '200-400', 'minstens 500')."""
+    if "places" not in table:
+        return text.map(_int_or_none).astype("Int64")
+    values = []
+    for i, value in enumerate(table["places"].str.strip()):
+        if value and not value.isdigit():
+            raise DataError(path, f"places must be a whole number, got {value!r}", row=f"line {i + 2}", field="places")
+        values.append(int(value) if value else None)
+    return pd.Series(values, index=table.index, dtype="Int64")
+
+
 def load_reception(path: Path, *, year=None) -> Prepared:
     """Existing reception locations.
 
     Columns: ``gemeente`` (or ``municipality``), a name/location (``locatie_zoals_in_bron`` or
     ``name``), optional ``soort``/``kind``, capacity (``capaciteit_zoals_in_bron`` or ``capacity``),
     period, ``source_url``, ``gemeentecode``, and coordinates ``lon``/``lat`` (WGS84) when known.
+    Optional: ``places`` (the current number of places per the source; else the first number of the capacity
+    text), ``valid_from`` and ``valid_until`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; ``valid_until`` = ``open``
+    when the source states no end). Rows without dates stay undated (see :mod:`geo.reception`).
     """
     table = read_table(path)
     (mun, name) = require_columns(
@@ -40,7 +108,8 @@ def load_reception(path: Path, *, year=None) -> Prepared:
     col = {c: c for c in table.columns}
     get = lambda *names: next((table[n] for n in names if n in col), pd.Series("", index=table.index))  # noqa: E731
     capacity_text = get("capaciteit_zoals_in_bron", "capacity", "capaciteit")
-    capacity = capacity_text.map(_int_or_none).astype("Int64")
+    capacity = _places(path, table, capacity_text)
+    valid_from, valid_until, open_ended = _validity(path, table)
     lon, lat = get("lon", "longitude"), get("lat", "latitude")
     geoms = np.array([None] * len(table), dtype=object)
     has_xy = (lon.str.strip() != "") & (lat.str.strip() != "")
@@ -63,6 +132,9 @@ def load_reception(path: Path, *, year=None) -> Prepared:
             "capacity": capacity,
             "capacity_text": capacity_text.replace("", None),
             "period": get("periode_status_zoals_in_bron", "period").replace("", None),
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+            "open_ended": open_ended,
             "source_url": get("source_url").replace("", None),
             "notes": get("notes").replace("", None),
             "geom": geoms,
@@ -70,7 +142,10 @@ def load_reception(path: Path, *, year=None) -> Prepared:
     )
     notes = [
         f"{int(has_xy.sum())} with coordinates, {int((~has_xy).sum())} by municipality name only",
-        f"{int(capacity.notna().sum())} with a capacity figure (lower bound of ranges / 'at least')",
+        f"{int(capacity.notna().sum())} with a capacity figure"
+        + (" (from the places column)" if "places" in table else " (lower bound of ranges / 'at least')"),
+        f"{sum(v is not None for v in valid_from)} with a start date, "
+        f"{sum(v is not None for v in valid_until) + sum(open_ended)} with an end date or a stated open end",
     ]
     return Prepared(
         "reception", ReceptionLocation, out, year if year is not None else year_from_name(path), notes=notes

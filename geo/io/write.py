@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -38,6 +39,7 @@ class Prepared:
     geometry_columns: tuple[str, ...] = ("geom",)
     # Further tables written in the same transaction: (model, frame, geometry columns), e.g. network nodes.
     also: list[tuple[type, pd.DataFrame, tuple[str, ...]]] = field(default_factory=list)
+    coverage: dict | None = None  # service layers: {category: {area code: complete|partial|none}}
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,17 @@ def file_sha256(path: Path) -> str:
 
 
 def write(
-    engine: Engine, prepared: Prepared, *, source: str, path: Path, progress: Progress | None = None
+    engine: Engine | sa.Connection, prepared: Prepared, *, source: str, path: Path, progress: Progress | None = None
 ) -> LoadReport:
-    """Replace ``source``'s rows in the target table, and record the dataset, in one transaction."""
+    """Replace ``source``'s rows in the target table, and record the dataset, in one transaction.
+
+    Given a connection instead of an engine, the write joins that connection's transaction (so several
+    files can be loaded all or nothing)."""
     table = prepared.table.__table__
     frame = _frame_for(table, prepared.frame, prepared.geometry_columns, source, prepared.year)
     also = [(m.__table__, _frame_for(m.__table__, f, g, source, prepared.year)) for m, f, g in prepared.also]
     say = progress or (lambda _msg: None)
-    with engine.begin() as conn:
+    with engine.begin() if isinstance(engine, Engine) else contextlib.nullcontext(engine) as conn:
         replaced = conn.execute(table.delete().where(table.c.source == source)).rowcount
         for other, _ in also:
             conn.execute(other.delete().where(other.c.source == source))
@@ -99,6 +104,7 @@ def write(
                 repairs=prepared.repairs,
                 year=prepared.year,
                 notes="\n".join(prepared.notes) or None,
+                coverage=prepared.coverage,
             )
         )
     return LoadReport(

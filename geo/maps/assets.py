@@ -1,7 +1,7 @@
 """Leaflet and its plugins from ``geo/maps/static`` (npm tarballs, see SOURCES.md), inlined into the HTML.
 
 Folium points every map and plugin at CDNs. :func:`use_local_assets` points an element at ``local:`` URLs
-instead, and :func:`offline_html` renders the figure and replaces each ``local:`` link by the file's content
+instead, and :func:`inline_assets` replaces, in the rendered figure, each ``local:`` link by the file's content
 (CSS images become data URIs). A map written this way opens without internet; only tiles need it.
 """
 
@@ -79,13 +79,12 @@ def _style(name: str) -> str:
     return _CSS_URL.sub(inline, path.read_text(encoding="utf-8")).replace("</style", "<\\/style")
 
 
-def offline_html(root) -> str:
-    """Render a folium figure with every ``local:`` script and stylesheet inlined.
+def inline_assets(html: str) -> str:
+    """Rendered folium HTML with every ``local:`` script and stylesheet inlined.
 
     Raises ``RuntimeError`` when a script or stylesheet would still come from the network (a map element
     not pointed at the local copies): such a map would be blank offline.
     """
-    html = root.render()
     html = _SCRIPT.sub(lambda m: f"<script>{_script(m.group(1))}</script>", html)
     html = _STYLE.sub(lambda m: f"<style>{_style(m.group(1))}</style>", html)
     remote = _REMOTE.search(html)

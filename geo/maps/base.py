@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 
 import folium
-from branca.element import Element
 
 from geo.errors import InputError
-from geo.maps.assets import offline_html, use_local_assets
-from geo.maps.layers import Legend, fullscreen
+from geo.maps.assets import use_local_assets
+from geo.maps.document import page_html
+from geo.maps.layers import LayerControl, Legend, fullscreen
 
 TILES = ("none", "osm")
 
@@ -36,7 +36,7 @@ def new_map(bounds: tuple[float, float, float, float], *, tiles: str, title: str
     use_local_assets(m)
     if tiles == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
-    m.get_root().header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="opvangmatch_title")
+    m.opvangmatch_title = title  # written into <title> by page_html, after rendering (never template source)
     m.fit_bounds([[south, west], [north, east]])
     Legend(f"<span>{html.escape(title)}</span>", position="topright", css_class="om-title").add_to(m)
     fullscreen(lang).add_to(m)
@@ -44,17 +44,17 @@ def new_map(bounds: tuple[float, float, float, float], *, tiles: str, title: str
 
 
 def finish(m: folium.Map) -> str:
-    """Add the layer control (after every layer) and render self-contained HTML."""
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    return offline_html(m.get_root())
+    """Add the layer control (after every layer) and render self-contained HTML with its CSP."""
+    LayerControl(m).add_to(m)
+    return page_html(m)
 
 
 def legend_classes(title: str, classes: dict, labels: list[str], nodata: str | None = None) -> str:
     """Legend block for a class colour scale; ``labels`` are fixed texts (escaped here anyway)."""
     rows = [
-        f'<i style="background:{colour}"></i>{html.escape(label)}<br>'
+        f'<i data-colour="{html.escape(colour)}"></i>{html.escape(label)}<br>'
         for (_, colour), label in zip(classes["steps"], labels, strict=True)
     ]
     if nodata:
-        rows.append(f'<i style="background:{classes["nodata"]}"></i>{html.escape(nodata)}<br>')
+        rows.append(f'<i data-colour="{html.escape(classes["nodata"])}"></i>{html.escape(nodata)}<br>')
     return f"<h4>{html.escape(title)}</h4>" + "".join(rows)

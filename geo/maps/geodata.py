@@ -103,14 +103,10 @@ def read_services(engine: Engine, geometry: shapely.Geometry, margin_m: float = 
     return gpd.read_postgis(sa.text(sql), engine, geom_col="geom", params=params)
 
 
-def read_reception(engine: Engine) -> pd.DataFrame:
-    """Every reception location with its municipality code (by code, else exact name) and lon/lat if known."""
-    sql = (
-        "SELECT r.id, r.name, r.municipality_name, coalesce(r.municipality_code, m.code) AS municipality_code, "
-        "r.kind, r.capacity, r.capacity_text, r.period, r.source, "
-        "ST_X(ST_Transform(r.geom, 4326)) AS lon, ST_Y(ST_Transform(r.geom, 4326)) AS lat "
-        "FROM reception_location r LEFT JOIN municipality m "
-        "ON r.municipality_code IS NULL AND m.name = r.municipality_name ORDER BY r.id"
-    )
-    with engine.connect() as conn:
-        return pd.read_sql(sa.text(sql), conn)
+def read_reception(engine: Engine, period: str = "2024") -> pd.DataFrame:
+    """Every reception location with its municipality code (by code, else exact name), lon/lat if known, and its
+    status on the task's reference date (:mod:`geo.reception`: counted, undated, expired...)."""
+    from geo.reception import counting_sites
+    from geo.task import reference_date
+
+    return counting_sites(engine, reference_date(period))

@@ -47,6 +47,12 @@ TEXT = {
         "districts": "Wijken (inwoners)",
         "neighbourhoods": "Buurten (inwoners)",
         "reception": "Opvanglocaties (bestaand)",
+        "undated": "ongedateerd (niet meegeteld)",
+        "site_undated": "ongedateerd: niet meegeteld",
+        "site_expired": "verlopen: niet meegeteld",
+        "site_not_yet_open": "nog niet open: niet meegeteld",
+        "site_not_open": "gesloten/voorgenomen: niet meegeteld",
+        "site_no_capacity": "geen capaciteit: niet meegeteld",
         "candidates": "Kandidaatpanden (score)",
         "services": "Voorzieningen",
         "proposal": "Voorstel",
@@ -106,6 +112,12 @@ TEXT = {
         "districts": "Wijken (population)",
         "neighbourhoods": "Buurten (population)",
         "reception": "Reception locations (existing)",
+        "undated": "undated (not counted)",
+        "site_undated": "undated: not counted",
+        "site_expired": "expired: not counted",
+        "site_not_yet_open": "not yet open: not counted",
+        "site_not_open": "closed/planned: not counted",
+        "site_no_capacity": "no capacity: not counted",
         "candidates": "Candidate buildings (score)",
         "services": "Services",
         "proposal": "Proposal",
@@ -165,12 +177,16 @@ FLAGS = {
     "nl": {
         "capacity_outside_band": "capaciteit buiten kleinschalige band",
         "floor_area_too_small": "vloeroppervlak te klein voor capaciteit",
+        "capacity_capped": "capaciteit afgekapt op het maximum van het profiel",
+        "capacity_estimated": "capaciteit geschat uit vloeroppervlak",
+        "one_storey_assumed": "één bouwlaag aangenomen",
         "outside_municipalities": "buiten alle gemeenten",
         "not_in_use": "pand niet in gebruik",
         "no_population_data": "geen inwonersgegevens",
         "no_service_data": "geen voorzieningengegevens",
         "no_task_data": "geen opgavegegevens",
         "estimated_": "geschat (CBS): ",
+        "upper_bound_": "bovengrens (laag onvolledig): ",
         "missing_": "ontbreekt: ",
         "no_population_": "te weinig inwoners: ",
         "no_": "geen gegevens: ",
@@ -178,12 +194,16 @@ FLAGS = {
     "en": {
         "capacity_outside_band": "capacity outside the small-scale band",
         "floor_area_too_small": "floor area too small for the capacity",
+        "capacity_capped": "capacity capped at the profile's maximum",
+        "capacity_estimated": "capacity estimated from floor area",
+        "one_storey_assumed": "one storey assumed",
         "outside_municipalities": "outside every municipality",
         "not_in_use": "building not in use",
         "no_population_data": "no population data",
         "no_service_data": "no service data",
         "no_task_data": "no task data",
         "estimated_": "estimated (CBS): ",
+        "upper_bound_": "upper bound (layer incomplete): ",
         "missing_": "missing: ",
         "no_population_": "too few inhabitants: ",
         "no_": "no data: ",
@@ -210,7 +230,7 @@ def flag(name: str, lang: str) -> str:
     words = FLAGS[check_lang(lang)]
     if name in words:
         return words[name]
-    for prefix in ("estimated_", "missing_", "no_population_"):
+    for prefix in ("estimated_", "upper_bound_", "missing_", "no_population_"):
         if name.startswith(prefix):
             rest = name[len(prefix) :]
             return words[prefix] + (category(rest, lang) if prefix != "no_population_" else text(lang).get(rest, rest))

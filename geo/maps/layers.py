@@ -1,8 +1,12 @@
-"""Map layers as small folium elements with compact data (canvas paths, bulk-added clustered markers).
+"""Map layers as small folium elements whose data travel outside every template.
 
-Data goes into the page as compact JSON with ``<``, ``>`` and ``&`` escaped (:func:`js_json`); text shown as HTML
-(tooltips, popups, legend) is escaped with :func:`html.escape` in Python before it gets here. Each layer registers
-itself as ``opvangmatch.layers[key]`` so that tests and users can find and count it.
+Text from data (names, tooltips, popups, legends, layer names) must never become template source. branca
+renders each element's macro and then parses that output *again* as a Jinja template (``MacroElement.render``
+wraps it in ``Element(output)``), so anything written into a macro's output is template code. Hence every
+element here keeps its data in ``payload``; its (constant) template writes only code-made names and reads the
+data at run time with ``opvangmatch.value(<element name>)``. :func:`geo.maps.document.page_html` puts all
+payloads into one ``<script type="application/json">`` block after rendering (see there). Text shown as HTML
+(tooltips, popups, legend) is escaped with :func:`html.escape` in Python before it becomes a payload.
 """
 
 from __future__ import annotations
@@ -25,23 +29,29 @@ OWN_CSS = [("opvangmatch_maps_css", PREFIX + "opvangmatch/maps.css")]
 
 
 def js_json(obj) -> str:
-    """Compact JSON that is safe inside a ``<script>`` element."""
+    """Compact JSON that is safe inside a ``<script>`` element (``<``, ``>``, ``&`` and line separators escaped)."""
     text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     for char in "<>&\u2028\u2029":
         text = text.replace(char, f"\\u{ord(char):04x}")
     return text
 
 
-def encode_areas(geoms: np.ndarray, properties: list[dict], scale: int = 10**5) -> str:
-    """Polygons (lon/lat, rounded to ``1/scale``) as a JS expression that rebuilds a GeoJSON FeatureCollection.
+class Payload:
+    """Mixin: an element whose data (``self.payload``, JSON) are read in the page by ``opvangmatch.value``."""
+
+    payload: dict
+
+
+def encode_areas(geoms: np.ndarray, properties: list[dict], scale: int = 10**5) -> dict:
+    """Polygons (lon/lat, rounded to ``1/scale``) and their properties, compact, for :class:`AreaLayer`.
 
     Coordinates travel as integers, each ring's first point absolute and the rest as deltas, with the ragged
     offsets of rings, polygons and geometries (``shapely.to_ragged_array``): about half the size of GeoJSON text.
-    ``opvangmatch.decodeAreas`` in ``static/opvangmatch/maps.js`` undoes it.
+    ``opvangmatch.decodeAreas`` in ``static/opvangmatch/maps.js`` rebuilds a GeoJSON FeatureCollection.
     """
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
-        return "opvangmatch.decodeAreas(" + js_json({"s": scale, "c": [], "r": [0], "p": [0], "g": [0]}) + ",[])"
+        return {"areas": {"s": scale, "c": [], "r": [0], "p": [0], "g": [0]}, "props": []}
     geoms = np.array([g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g]) for g in geoms], dtype=object)
     _, coords, (rings, polygons, geometries) = shapely.to_ragged_array(geoms)
     q = np.round(coords * scale).astype(np.int64)
@@ -49,10 +59,10 @@ def encode_areas(geoms: np.ndarray, properties: list[dict], scale: int = 10**5) 
     d[rings[:-1]] = q[rings[:-1]]
     encoded = {"s": scale, "c": d.ravel().tolist(), "r": rings.tolist(), "p": polygons.tolist()}
     encoded["g"] = geometries.tolist()
-    return "opvangmatch.decodeAreas(" + js_json(encoded) + "," + js_json(properties) + ")"
+    return {"areas": encoded, "props": list(properties)}
 
 
-class _Own(JSCSSMixin, Layer):
+class _Own(Payload, JSCSSMixin, Layer):
     default_js: ClassVar = [*LEAFLET_JS, *OWN_JS]
     default_css: ClassVar = [*LEAFLET_CSS, *OWN_CSS]
 
@@ -63,25 +73,16 @@ class AreaLayer(_Own):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = opvangmatch.register({{ this.key|tojson }}, L.geoJSON({{ this.data }}, {
-            style: function (f) {
-                var s = Object.assign({}, {{ this.style|tojson }});
-                if (f.properties.c) { s.fillColor = f.properties.c; }
-                return s;
-            },
-            onEachFeature: function (f, layer) {
-                if (f.properties.t) { layer.bindTooltip(f.properties.t, {sticky: true}); }
-            },
-            interactive: {{ this.interactive|tojson }}
-        }), {{ this._parent.get_name() }});
+        var {{ this.get_name() }} = opvangmatch.areaLayer(opvangmatch.value("{{ this.get_name() }}"),
+            {{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, key: str, name: str, data: str, style: dict, *, show: bool = True, interactive: bool = True):
+    def __init__(self, key: str, name: str, data: dict, style: dict, *, show: bool = True, interactive: bool = True):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "AreaLayer"
-        self.key, self.data, self.style, self.interactive = key, data, style, interactive
+        self.payload = {"key": key, **data, "style": style, "interactive": interactive}
 
 
 class PointLayer(_Own):
@@ -90,20 +91,8 @@ class PointLayer(_Own):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function () {
-            var rows = {{ this.rows }};
-            var icon = L.divIcon({className: "om-icon", iconSize: [20, 20],
-                html: '<span style="background:{{ this.colour }}">{{ this.glyph }}</span>'});
-            var markers = rows.map(function (r) {
-                var m = L.marker([r[0], r[1]], {icon: icon});
-                if (r[2]) { m.bindTooltip(r[2]); }
-                if (r[3]) { m.bindPopup(r[3], {maxWidth: 320}); }
-                return m;
-            });
-            var group = {% if this.cluster %}L.markerClusterGroup({maxClusterRadius: 40});
-            group.addLayers(markers){% else %}L.featureGroup(markers){% endif %};
-            return opvangmatch.register({{ this.key|tojson }}, group, {{ this._parent.get_name() }});
-        })();
+        var {{ this.get_name() }} = opvangmatch.pointLayer(opvangmatch.value("{{ this.get_name() }}"),
+            {{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -111,14 +100,32 @@ class PointLayer(_Own):
     def __init__(self, key: str, name: str, rows: list, *, colour: str, glyph: str, cluster: bool, show: bool = True):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "PointLayer"
-        self.key, self.rows, self.cluster = key, js_json(rows), cluster
-        self.colour, self.glyph = colour, glyph  # fixed values from code, not data
+        self.payload = {"key": key, "rows": rows, "colour": colour, "glyph": glyph, "cluster": bool(cluster)}
         if cluster:
             self.default_js = [*self.default_js, *PLUGIN_JS["MarkerCluster"]]
             self.default_css = [*self.default_css, *PLUGIN_CSS["MarkerCluster"]]
 
 
-class CandidateCluster(FastMarkerCluster):
+class LineLayer(_Own):
+    """Lines from a point to others, each with an end dot; rows ``[lat, lon, lat2, lon2, colour, tooltip html]``
+    and optionally a 7th item: the line's own vertices ``[[lat, lon], ...]`` (a walked route)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = opvangmatch.lineLayer(opvangmatch.value("{{ this.get_name() }}"),
+            {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, key: str, name: str, rows: list, *, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "LineLayer"
+        self.payload = {"key": key, "rows": rows}
+
+
+class CandidateCluster(Payload, FastMarkerCluster):
     """folium's FastMarkerCluster with our own callback (a canvas circle coloured by score, popup built on click).
 
     Unlike the stock template it passes compact JSON and adds all markers in one ``addLayers`` call, which
@@ -128,22 +135,8 @@ class CandidateCluster(FastMarkerCluster):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function () {
-            var meta = {{ this.meta }};
-            opvangmatch.meta[{{ this.key|tojson }}] = meta;
-            var callback = function (row) { return opvangmatch.candidateMarker(row, meta); };
-            var data = {{ this.rows }};
-            {%- if this.cluster %}
-            var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
-            cluster.addLayers(data.map(callback));
-            {%- else %}
-            var cluster = L.featureGroup(data.map(callback));
-            {%- endif %}
-            {%- if this.open_popup %}
-            cluster.once("add", function () { setTimeout(function () { cluster.getLayers()[0].openPopup(); }, 0); });
-            {%- endif %}
-            return opvangmatch.register({{ this.key|tojson }}, cluster, {{ this._parent.get_name() }});
-        })();
+        var {{ this.get_name() }} = opvangmatch.candidateLayer(opvangmatch.value("{{ this.get_name() }}"),
+            {{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -152,22 +145,29 @@ class CandidateCluster(FastMarkerCluster):
         self, key: str, name: str, rows: list, meta: dict, *, show: bool = True, cluster: bool = True, open_popup=False
     ):
         super().__init__([], callback="null", name=name, overlay=True, control=True, show=show)
-        self.cluster, self.open_popup = cluster, open_popup
+        self._name = "CandidateCluster"
         use_local_assets(self, "MarkerCluster")
         self.default_js = [*LEAFLET_JS, *OWN_JS, *self.default_js]
         self.default_css = [*LEAFLET_CSS, *OWN_CSS, *self.default_css]
-        self.options = {"maxClusterRadius": 45, "disableClusteringAtZoom": 18, "spiderfyOnMaxZoom": False}
-        self.key, self.rows, self.meta = key, js_json(rows), js_json(meta)
+        options = {"maxClusterRadius": 45, "disableClusteringAtZoom": 18, "spiderfyOnMaxZoom": False}
+        self.payload = {
+            "key": key,
+            "rows": rows,
+            "meta": meta,
+            "cluster": options if cluster else None,
+            "open_popup": bool(open_popup),
+        }
 
 
-class Register(JSCSSMixin, MacroElement):
+class Register(Payload, JSCSSMixin, MacroElement):
     """Registers a stock folium layer (e.g. a FeatureGroup) as ``opvangmatch.layers[key]``; add after the layer."""
 
     default_js = OWN_JS
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        opvangmatch.register({{ this.key|tojson }}, {{ this.layer.get_name() }}, {{ this._parent.get_name() }});
+        opvangmatch.register(opvangmatch.value("{{ this.get_name() }}").key, {{ this.layer.get_name() }},
+            {{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -175,10 +175,11 @@ class Register(JSCSSMixin, MacroElement):
     def __init__(self, key: str, layer):
         super().__init__()
         self._name = "Register"
-        self.key, self.layer = key, layer
+        self.layer = layer
+        self.payload = {"key": key}
 
 
-class Legend(JSCSSMixin, MacroElement):
+class Legend(Payload, JSCSSMixin, MacroElement):
     """A fixed HTML legend (already escaped) as a Leaflet control."""
 
     default_js = OWN_JS
@@ -186,17 +187,7 @@ class Legend(JSCSSMixin, MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function () {
-            var legend = L.control({position: {{ this.position|tojson }}});
-            legend.onAdd = function () {
-                var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
-                div.innerHTML = {{ this.html }};
-                L.DomEvent.disableScrollPropagation(div);
-                L.DomEvent.disableClickPropagation(div);
-                return div;
-            };
-            legend.addTo({{ this._parent.get_name() }});
-        })();
+        opvangmatch.legend(opvangmatch.value("{{ this.get_name() }}"), {{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -204,32 +195,22 @@ class Legend(JSCSSMixin, MacroElement):
     def __init__(self, html_text: str, *, position: str = "bottomright", css_class: str = "om-legend"):
         super().__init__()
         self._name = "Legend"
-        self.html, self.position, self.css_class = js_json(html_text), position, css_class
+        self.payload = {"html": html_text, "position": position, "css_class": css_class}
 
 
-class SearchControl(JSCSSMixin, MacroElement):
+class SearchControl(Payload, JSCSSMixin, MacroElement):
     """Leaflet Search over a name index ``[{n: name, a: lat, o: lon}]``.
 
-    The plugin puts a tip's text into ``innerHTML`` by default; ``buildTip`` here uses ``textContent`` so a
-    name such as ``<img src=x onerror=...>`` stays text (the index holds raw names for matching).
+    The plugin puts a tip's text into ``innerHTML`` by default; ``opvangmatch.search`` gives it a ``buildTip``
+    that uses ``textContent``, so a name such as ``<img src=x onerror=...>`` stays text (the index holds raw names).
     """
 
-    default_js: ClassVar = [*LEAFLET_JS, *PLUGIN_JS["Search"]]
+    default_js: ClassVar = [*LEAFLET_JS, *PLUGIN_JS["Search"], *OWN_JS]
     default_css: ClassVar = [*LEAFLET_CSS, *PLUGIN_CSS["Search"]]
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function () {
-            var index = {{ this.index }};
-            var control = new L.Control.Search({
-                sourceData: function (text, callResponse) { callResponse(index); return {abort: function () {}}; },
-                propertyName: "n", propertyLoc: ["a", "o"], initial: false, zoom: 16, marker: false,
-                textPlaceholder: {{ this.placeholder|tojson }}, position: "topleft",
-                buildTip: function (text) { var li = L.DomUtil.create("li", ""); li.textContent = text; return li; }
-            });
-            {{ this._parent.get_name() }}.addControl(control);
-            opvangmatch.search = control;
-        })();
+        opvangmatch.searchControl(opvangmatch.value("{{ this.get_name() }}"), {{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -237,7 +218,31 @@ class SearchControl(JSCSSMixin, MacroElement):
     def __init__(self, index: list[dict], placeholder: str):
         super().__init__()
         self._name = "SearchControl"
-        self.index, self.placeholder = js_json(index), placeholder
+        self.payload = {"index": index, "placeholder": placeholder}
+
+
+class LayerControl(Payload, JSCSSMixin, MacroElement):
+    """Leaflet's layer control over the map's layers (add last); their names, which may hold data, are payload."""
+
+    default_js = OWN_JS
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        opvangmatch.layerControl(opvangmatch.value("{{ this.get_name() }}"), [
+            {%- for layer in this.layers %}{{ layer.get_name() }},{% endfor -%}
+        ], {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, m):
+        super().__init__()
+        self._name = "LayerControl"
+        self.layers = [c for c in m._children.values() if isinstance(c, Layer) and c.control]
+        self.payload = {
+            "names": [c.layer_name for c in self.layers],
+            "overlay": [bool(c.overlay) for c in self.layers],
+        }
 
 
 def fullscreen(lang: str) -> Fullscreen:

@@ -74,14 +74,15 @@ def municipality_tooltip(row, province_name: str | None, unlocated: list[str], l
         f"<b>{e(row['name'])}</b> ({e(row.name)})",
         f"{t['province']} {e(province_name or '-')} &middot; {number(row.population, lang)} {t['population']}",
         f"{t['required']} <b>{number(row.required, lang)}</b> ({e(basis)}; {t['source']}: {e(row.required_source)})",
-        f"{t['realised']} {number(row.realised, lang)} ({t['source']}: {e(sources['realised'])})",
+        f"{t['realised']} {number(row.realised, lang)} ({t['source']}: {e(sources['realised'])})"
+        + (f" &middot; {t['undated']} {number(row.undated, lang)}" if row.undated else ""),
         f"{t['pipeline']} {number(row.pipeline, lang)} ({t['source']}: {e(sources['pipeline'])})",
         f"{t['gap']} <b>{number(row.gap, lang)}</b> &middot; {number(row.gap_per_1000, lang, 1)} per 1.000 "
         f"&middot; {t['share_realised']} {percent(row.share_realised, lang)}",
     ]
     if unlocated:
         lines.append(f"<i>{t['unlocated_short']}:</i> " + "; ".join(unlocated))
-    return '<div style="max-width:420px;white-space:normal">' + "<br>".join(lines) + "</div>"
+    return '<div class="om-tip">' + "<br>".join(lines) + "</div>"
 
 
 def figure_sources(lang: str, engine: Engine) -> dict:
@@ -90,11 +91,12 @@ def figure_sources(lang: str, engine: Engine) -> dict:
     has_proposals = sa.inspect(engine).has_table("proposal")
     if lang == "nl":
         return {
-            "realised": "opvanglocaties in de database (bestaande plaatsen; gesloten/voorgenomen niet meegeteld)",
+            "realised": "opvanglocaties open op de peildatum "
+            "(gesloten, voorgenomen, verlopen en ongedateerde niet meegeteld)",
             "pipeline": "voorstellen in voorbereiding of met overeenkomst" if has_proposals else "geen voorstellen",
         }
     return {
-        "realised": "reception locations in the database (existing places; closed/planned not counted)",
+        "realised": "reception sites open on the reference date (closed, planned, expired and undated not counted)",
         "pipeline": "proposals in preparation or with an agreement" if has_proposals else "no proposals",
     }
 
@@ -117,7 +119,7 @@ def overview_map(
     provinces = read_areas(engine, "province")
     municipalities = read_areas(engine, "municipality")
     wijken = read_areas(engine, "wijk")
-    reception = read_reception(engine)
+    reception = read_reception(engine, period)
     unlocated = unlocated_by_municipality(reception, lang)
     province_names = dict(zip(provinces.code, provinces.name, strict=True))
     sources = figure_sources(lang, engine)

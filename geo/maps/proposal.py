@@ -16,7 +16,7 @@ from geo.maps.base import finish, new_map
 from geo.maps.candidates import Tables, explanation_row, meta
 from geo.maps.geodata import lat_lon, read_area_codes, to_wgs84
 from geo.maps.labels import category, number, text
-from geo.maps.layers import AreaLayer, CandidateCluster, Legend, Register, encode_areas
+from geo.maps.layers import AreaLayer, CandidateCluster, Legend, LineLayer, Register, encode_areas
 from geo.maps.services import STYLE
 from geo.maps.walking import LABELS as WALK_LABELS
 from geo.maps.walking import distance_kinds_note, walking_areas, walking_route
@@ -131,26 +131,21 @@ def location_map(
             )
         Register("circles", circles).add_to(m)
 
-    nearest = folium.FeatureGroup(name=t["nearest"]).add_to(m)
+    lines = []
     for cat, v in explanation["proximity"].items():
         layer = data.services.get(cat)
-        if v["status"] != "measured" or layer is None or layer.tree is None:
-            continue
+        if v["status"] not in ("measured", "upper_bound") or layer is None or layer.tree is None:
+            continue  # an upper bound is a real nearest known point, drawn with its distance marked as such
         hit = np.flatnonzero(layer.ids == v.get("nearest_id"))
         i = int(hit[0]) if len(hit) else int(layer.tree.query([origin["x"], origin["y"]])[1])
         (slat,), (slon,) = lat_lon(layer.xy[i : i + 1, 0], layer.xy[i : i + 1, 1])
         colour = STYLE.get(cat, ("#444444", "?"))[0]
+        bound = "&le; " if v["status"] == "upper_bound" else ""
         walked = walking_route(data.network, origin_xy, layer.xy[i]) if v.get("distance_kind") == "network" else None
         kind = f" ({WALK_LABELS.get(lang, WALK_LABELS['en'])['walk']})" if walked else ""
-        label = f"{e(category(cat, lang))} {number(v['distance_m'], lang)} m{kind}: {e(str(layer.names[i]))}"
-        line = walked or [[lat, lon], [float(slat), float(slon)]]
-        folium.PolyLine(line, color=colour, weight=3, tooltip=label, dash_array=None if walked else "6 4").add_to(
-            nearest
-        )
-        folium.CircleMarker([float(slat), float(slon)], radius=5, color=colour, fill=True, tooltip=label).add_to(
-            nearest
-        )
-    Register("nearest", nearest).add_to(m)
+        label = f"{e(category(cat, lang))} {bound}{number(v['distance_m'], lang)} m{kind}: {e(str(layer.names[i]))}"
+        lines.append([lat, lon, float(slat), float(slon), colour, label, *([walked] if walked else [])])
+    LineLayer("nearest", t["nearest"], lines).add_to(m)
 
     tables = Tables(lang)
     row = explanation_row(explanation, lat, lon, ident, title, tables)

@@ -17,11 +17,13 @@ COLOUR = "#6a3d9a"
 
 
 def describe(row, lang: str) -> str:
-    """One reception row as escaped text: name (kind, capacity)."""
+    """One reception row as escaped text: name (kind, capacity; status when not counted)."""
     t, e = text(lang), html.escape
     capacity = f"{number(row.capacity, lang)} {t['places']}" if pd.notna(row.capacity) else t["no_capacity"]
     kind = f"{e(row.kind)}, " if isinstance(row.kind, str) and row.kind else ""
-    return f"{e(row['name'])} ({kind}{capacity})"
+    status = row.get("status", "counted")
+    shown = "" if status == "counted" else f"; {e(t.get('site_' + status, status))}"
+    return f"{e(row['name'])} ({kind}{capacity}{shown})"
 
 
 def unlocated_by_municipality(reception: pd.DataFrame, lang: str) -> dict[str, list[str]]:

@@ -55,7 +55,7 @@ def region_map(
     buurten = read_areas(engine, "buurt", province=province, municipality=municipality)
     scope_geom = shapely.union_all(in_scope.geometry.to_numpy())
     services = read_services(engine, scope_geom)
-    reception = read_reception(engine)
+    reception = read_reception(engine, period)
     reception = reception[reception.municipality_code.isin(set(in_scope.code))]
     unlocated = unlocated_by_municipality(reception, lang)
     scores = score_candidates(

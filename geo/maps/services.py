@@ -62,7 +62,7 @@ def service_legend(services: gpd.GeoDataFrame, lang: str) -> str:
     for cat, n in services.groupby("category", sort=True).size().items():
         colour, glyph = STYLE.get(cat, ("#444444", "?"))
         items.append(
-            f'<span class="om-icon" style="display:inline-block"><span style="background:{colour};'
-            f'display:inline-block">{glyph}</span></span> {html.escape(category(cat, lang))} ({n})<br>'
+            f'<span class="om-icon om-inline"><span data-colour="{html.escape(colour)}">{html.escape(glyph)}</span>'
+            f"</span> {html.escape(category(cat, lang))} ({n})<br>"
         )
     return f"<h4>{t['services']}</h4>" + "".join(items)

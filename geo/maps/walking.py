@@ -30,7 +30,8 @@ LABELS = {
 
 def distance_kinds_note(explanation: dict, lang: str, name) -> str | None:
     """Which measured categories were walked and which are straight lines (escaped); None if none walked."""
-    measured = {c: v.get("distance_kind") for c, v in explanation["proximity"].items() if v["status"] == "measured"}
+    drawn = ("measured", "upper_bound")
+    measured = {c: v.get("distance_kind") for c, v in explanation["proximity"].items() if v["status"] in drawn}
     walked = [name(c, lang) for c, kind in measured.items() if kind == "network"]
     if not walked:
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geo.errors import InputError
+from geo.errors import InputError, OutsideError
 from geo.io._read import NL_BOUNDS_RD
 from geo.score.data import ScoringData
 from geo.score.explain import POINT_NOTE, explain, summary_lines
@@ -46,12 +46,31 @@ def check_location(geometry: shapely.Geometry, capacity: int) -> shapely.Point:
     return geometry if geometry.geom_type == "Point" else shapely.point_on_surface(geometry)
 
 
+def require_inside(data: ScoringData, graded_or_index, xy: np.ndarray) -> list[OutsideError | None]:
+    """For each location: ``None`` when it lies in a Dutch municipality, else the :class:`OutsideError` to raise
+    (the locate rule is :func:`geo.score.data.in_netherlands`; this only words its answer)."""
+    municipality = np.asarray(graded_or_index)
+    abroad = data.abroad.contains(np.asarray(xy).reshape(-1, 2)) if data.abroad is not None else None
+    out: list[OutsideError | None] = []
+    for i, index in enumerate(municipality):
+        if index >= 0:
+            out.append(None)
+        elif abroad is not None and abroad[i]:
+            out.append(OutsideError("the location lies abroad: in territory CBS codes as 'Buitenland' (WK099899)"))
+        else:
+            out.append(OutsideError("the location lies outside the Netherlands: in no Dutch municipality"))
+    return out
+
+
 def score_location(
     data: ScoringData, geometry: shapely.Geometry, capacity: int, profile: Profile, *, floor_area: float | None = None
 ) -> dict:
     """Score one location (EPSG:28992 geometry) and explain it item by item."""
     point = check_location(geometry, capacity)
     measures = measure(data, np.array([[point.x, point.y]]), list(profile.categories), profile.network_categories)
+    (outside,) = require_inside(data, measures.area_index["municipality"], measures.xy)
+    if outside is not None:
+        raise outside
     graded = grade(
         data, measures, np.array([capacity]), profile, floor_area=None if floor_area is None else np.array([floor_area])
     )
@@ -74,6 +93,7 @@ __all__ = [
     "load_profile",
     "profile_for_group",
     "read_run",
+    "require_inside",
     "score_candidates",
     "score_location",
     "store_run",

@@ -127,3 +127,19 @@ def estimate_capacity(candidates: pd.DataFrame, profile: Profile) -> pd.DataFram
     out["capacity"] = np.minimum(estimate, profile.max_places).astype(np.int64)
     out["capacity_method"] = method
     return out
+
+
+def capacity_flags(candidates: pd.DataFrame, profile: Profile) -> dict[str, np.ndarray]:
+    """Flags for what :func:`estimate_capacity` assumed or clipped, so that none of it is silent:
+
+    * ``capacity_estimated``: the capacity is floor area / m2 per place, not a given number;
+    * ``one_storey_assumed``: the floor area is the footprint, one storey assumed (no BAG floor area, no storeys);
+    * ``capacity_capped``: the estimate exceeds the profile's maximum; the building is scored with the maximum
+      (part of it used), the full estimate stays in the measures (``capacity_estimate``).
+    """
+    method = candidates["capacity_method"].to_numpy()
+    return {
+        "capacity_estimated": np.ones(len(candidates), dtype=bool),
+        "one_storey_assumed": method == "footprint_1_storey_assumed",
+        "capacity_capped": candidates["capacity_estimate"].to_numpy() > profile.max_places,
+    }

@@ -59,11 +59,16 @@ def _print_run(result, top: int) -> None:
     flags = frame["flags"].explode().value_counts()
     if len(flags):
         typer.echo("flags: " + ", ".join(f"{k} {v:,}" for k, v in flags.items()))
-    typer.echo(f"{'rank':>4}  {'candidate':<16} {'places':>6} {'total':>6} {'fit':>5} {'prox':>5} {'task':>5}  method")
+    typer.echo(
+        f"{'rank':>4}  {'candidate':<16} {'places':>6} {'total':>6} {'fit':>5} {'prox':>5} {'task':>5}  "
+        "method  flags (clipped, assumed, estimated)"
+    )
     for row in ranked.head(top).itertuples():
+        capped = f" (of {row.capacity_estimate:,} estimated)" if row.capacity_estimate > row.capacity else ""
         typer.echo(
             f"{row.rank:>4}  {row.id:<16} {row.capacity:>6} {row.total:>6.3f} {row.proportional_fit:>5.2f} "
-            f"{row.proximity:>5.2f} {row.task_contribution:>5.2f}  {row.capacity_method}"
+            f"{row.proximity:>5.2f} {row.task_contribution:>5.2f}  {row.capacity_method}{capped}  "
+            + ",".join(row.flags)
         )
     typer.echo("buildings are measured from a representative point inside the footprint; " + _kinds_line(frame))
 

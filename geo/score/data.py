@@ -6,6 +6,7 @@ The bulk engine and the API work on this snapshot; it carries the data vintage i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -17,12 +18,19 @@ from sqlalchemy.engine import Engine
 
 from geo.db.status import data_vintage
 from geo.network.graph import Network
+from geo.reception import COUNTED, UNDATED, counting_sites
 from geo.score.zorder import z_order
 
 LEVEL_TABLES = {"buurt": "neighbourhood", "wijk": "district", "municipality": "municipality"}
-# CBS boundaries in the shipped files are generalised: a point inside none of the areas of a level but
-# within this distance of one is assigned to the nearest (lowest code on ties).
+# CBS boundaries in the shipped files are generalised: a point inside a municipality but inside none of the buurten
+# or wijken is assigned to the nearest within this distance (lowest code on ties). Never at municipality level: a
+# point outside every municipality is outside, whatever is near (see :func:`in_netherlands`).
 BOUNDARY_TOLERANCE_M = 250.0
+# Territory abroad inside Dutch outlines: CBS codes it as municipality GM0998, wijk WK099899 "Buitenland" (the
+# Baarle-Hertog enclaves in Baarle-Nassau).
+ABROAD_MUNICIPALITY_CODES = ("GM0998",)
+COVERAGE = ("none", "partial", "complete")
+"""What a service layer covers in an area; declared when it is loaded (``opvangmatch load --coverage``)."""
 # Below this many points, testing each point against the area tree beats testing block by block.
 FEW_POINTS = 2_000
 # Many points are located in blocks of this many consecutive points.
@@ -37,7 +45,6 @@ class ServiceLayer:
     xy: np.ndarray
     names: np.ndarray
     ids: np.ndarray
-    municipalities: frozenset[str]
     tree: cKDTree = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -52,8 +59,10 @@ class AreaLayer:
     codes: np.ndarray
     names: np.ndarray
     population: np.ndarray  # float, NaN = no data
-    existing: np.ndarray  # reception places already there
+    existing: np.ndarray  # reception places already there (counted: open on the reference date)
+    undated: np.ndarray  # places of open reception rows not known to be open on the reference date (not counted)
     geoms: np.ndarray
+    tolerance: float = BOUNDARY_TOLERANCE_M  # 0 for municipalities
     tree: shapely.STRtree = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -64,7 +73,7 @@ class AreaLayer:
         """Index of the area holding each point of ``xy`` (N x 2; -1 if none; the lowest code on shared
         boundaries).
 
-        Points in no area but within :data:`BOUNDARY_TOLERANCE_M` of one get the nearest. Many points
+        Points in no area but within ``tolerance`` of one get the nearest. Many points
         are located in blocks of :data:`BLOCK` neighbours along a Z-curve (``in_spatial_order``: ``xy``
         already is): a block whose box lies inside an area is assigned whole, the others point by point."""
         xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
@@ -81,9 +90,9 @@ class AreaLayer:
             point_idx = order[point_idx]
         self._assign(found, point_idx, area_idx)
         missing = np.flatnonzero(found < 0)
-        if len(missing):
+        if len(missing) and self.tolerance > 0:
             point_idx, area_idx = self.tree.query_nearest(
-                shapely.points(xy[missing]), max_distance=BOUNDARY_TOLERANCE_M, all_matches=True
+                shapely.points(xy[missing]), max_distance=self.tolerance, all_matches=True
             )
             self._assign(found, missing[point_idx], area_idx)
         return found
@@ -123,6 +132,45 @@ class AreaLayer:
 
 
 @dataclass
+class Abroad:
+    """Territory abroad inside the Dutch outlines (CBS 'Buitenland' wijken), with a quick box test."""
+
+    geoms: np.ndarray
+    tree: shapely.STRtree = field(init=False, repr=False)
+    bounds: tuple[float, float, float, float] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tree = shapely.STRtree(self.geoms)
+        shapely.prepare(self.geoms)
+        self.bounds = tuple(shapely.total_bounds(self.geoms)) if len(self.geoms) else None
+
+    def contains(self, xy: np.ndarray) -> np.ndarray:
+        """For each point: does it lie in territory abroad? Only points in the box of that territory are tested."""
+        inside = np.zeros(len(xy), dtype=bool)
+        if self.bounds is None or len(xy) == 0:
+            return inside
+        x0, y0, x1, y1 = self.bounds
+        near = np.flatnonzero((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
+        if len(near):
+            point_idx, _ = self.tree.query(shapely.points(xy[near]), predicate="intersects")
+            inside[near[point_idx]] = True
+        return inside
+
+
+def in_netherlands(area_index: dict[str, np.ndarray], xy: np.ndarray, abroad: Abroad | None) -> np.ndarray:
+    """The locate rule: a point is in the Netherlands when it lies inside a municipality and not in territory
+    abroad (CBS 'Buitenland'). Points elsewhere get no area at any level (``area_index`` is changed in place);
+    they are outside, whatever is near. Returns the mask of points inside."""
+    inside = area_index["municipality"] >= 0
+    if abroad is not None:
+        inside &= ~abroad.contains(xy)
+    if not inside.all():
+        for values in area_index.values():
+            values[~inside] = -1
+    return inside
+
+
+@dataclass
 class ScoringData:
     services: dict[str, ServiceLayer]
     areas: dict[str, AreaLayer]
@@ -133,6 +181,8 @@ class ScoringData:
     cbs_distance_km: dict[tuple[str, str], tuple[float, int | None]]
     vintage: dict
     notes: list[str]
+    abroad: Abroad | None = None
+    declared: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # category -> per layer {area: kind}
     network: Network | None = None  # the walking network(s), if loaded
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -141,15 +191,26 @@ class ScoringData:
             self._cache[key] = build()
         return self._cache[key]
 
-    def presence(self, category: str) -> np.ndarray:
-        """Per municipality (in layer order): does the category have a point there?"""
+    def coverage(self, category: str) -> np.ndarray:
+        """Per municipality (in layer order): the declared coverage of the category's points there, as an index
+        into :data:`COVERAGE` (0 none, 1 partial, 2 complete); the best declaration of any loaded layer wins."""
 
         def build():
-            layer = self.services.get(category)
             codes = self.areas["municipality"].codes
-            return np.isin(codes, list(layer.municipalities)) if layer is not None else np.zeros(len(codes), bool)
+            out = np.zeros(len(codes), dtype=np.int8)
+            province = np.array([self.province_of.get(code) for code in codes], dtype=object)
+            for declaration in self.declared.get(category, []):
+                for area, kind in declaration.items():
+                    if area == "NL":
+                        where = np.ones(len(codes), dtype=bool)
+                    elif area.startswith("PV"):
+                        where = province == area
+                    else:
+                        where = codes == area
+                    out[where] = np.maximum(out[where], COVERAGE.index(kind))
+            return out
 
-        return self._cached(("presence", category), build)
+        return self._cached(("coverage", category), build)
 
     def cbs_estimate_m(self, category: str) -> np.ndarray:
         """Per municipality (in layer order): the CBS mean road distance in metres, NaN where unknown."""
@@ -180,15 +241,19 @@ class ScoringData:
         return self._cached("per_municipality", build)
 
     @classmethod
-    def load(cls, engine: Engine, *, period: str = "2024") -> ScoringData:
-        """Read services, areas, reception places, tasks and CBS proximity from the database."""
-        from geo.task import placement_tasks
+    def load(cls, engine: Engine, *, period: str = "2024", on: date | None = None) -> ScoringData:
+        """Read services, areas, reception places, tasks and CBS proximity from the database.
+
+        Reception places count as the task counts them (:mod:`geo.reception`, on the period's reference date or
+        ``on``); the reference share is the task's (:func:`geo.task.reference_share`)."""
+        from geo.task import placement_tasks, reference_date
 
         notes: list[str] = []
         with engine.connect() as conn:
             areas = {level: _areas(conn, level, table) for level, table in LEVEL_TABLES.items()}
-            municipalities = areas["municipality"]
-            services = _services(conn, municipalities)
+            areas["municipality"].tolerance = 0.0
+            abroad = Abroad(_abroad(conn))
+            services = _services(conn)
             province_of = dict(
                 conn.execute(sa.text("SELECT municipality_code, province_code FROM municipality_province")).all()
             )
@@ -198,19 +263,27 @@ class ScoringData:
                     sa.text("SELECT area_code, category, distance_km, year FROM area_proximity")
                 )
             }
-            unplaced = _add_reception(conn, areas)
+            declared = _declared(conn)
+            unplaced = _add_reception(counting_sites(conn, reference_date(period, on)), areas)
         if unplaced:
             notes.append(f"{unplaced} reception location(s) could not be matched to a municipality")
-        tasks = placement_tasks(engine, period).set_index("region_code")
-        provinces = tasks[tasks["level"] == "province"]
-        population = float(np.nansum(areas["municipality"].population))
-        share = float(provinces["required"].sum()) / population if population else float("nan")
-        note = (
-            f"national reference share f = {int(provinces['required'].sum()):,} places (sum of the province tasks, "
-            f"period {period}) / {int(population):,} inhabitants = {share:.4%}"
-        )
+        tasks = placement_tasks(engine, period, on=on).set_index("region_code")
+        share, note = tasks.attrs["reference_share"], tasks.attrs["reference_note"]
         network = Network.load(engine)
-        return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes, network)
+        return cls(
+            services,
+            areas,
+            province_of,
+            tasks,
+            share,
+            note,
+            cbs,
+            data_vintage(engine),
+            notes,
+            abroad,
+            declared,
+            network,
+        )
 
 
 def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -220,8 +293,12 @@ def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
 
 
 def _areas(conn: sa.Connection, level: str, table: str) -> AreaLayer:
+    where = "WHERE municipality_code <> ALL(:abroad)" if table != "municipality" else ""
     frame = gpd.read_postgis(
-        sa.text(f'SELECT code, name, population, geom FROM "{table}" ORDER BY code'), conn, geom_col="geom"
+        sa.text(f'SELECT code, name, population, geom FROM "{table}" {where} ORDER BY code'),
+        conn,
+        geom_col="geom",
+        params={"abroad": list(ABROAD_MUNICIPALITY_CODES)},
     )
     return AreaLayer(
         level=level,
@@ -229,20 +306,44 @@ def _areas(conn: sa.Connection, level: str, table: str) -> AreaLayer:
         names=frame["name"].to_numpy(dtype=object),
         population=frame["population"].astype("float64").to_numpy(),
         existing=np.zeros(len(frame)),
+        undated=np.zeros(len(frame)),
         geoms=np.asarray(frame.geometry.values, dtype=object),
     )
 
 
-def _services(conn: sa.Connection, municipalities: AreaLayer) -> dict[str, ServiceLayer]:
+def _declared(conn: sa.Connection) -> dict[str, list[dict[str, str]]]:
+    """Declared coverage of every loaded service layer, per category (a layer loaded without one: partial)."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT DISTINCT s.category, d.source, d.coverage FROM service s JOIN dataset d ON d.source = s.source "
+            "ORDER BY s.category, d.source"
+        )
+    ).all()
+    out: dict[str, list[dict[str, str]]] = {}
+    for category, _source, coverage in rows:
+        out.setdefault(category, []).append((coverage or {}).get(category, {"NL": "partial"}))
+    return out
+
+
+def _abroad(conn: sa.Connection) -> np.ndarray:
+    """Wijken (and buurten) CBS codes as abroad: the territory no Dutch municipality holds."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT ST_AsBinary(geom) FROM district WHERE municipality_code = ANY(:abroad) UNION ALL "
+            "SELECT ST_AsBinary(geom) FROM neighbourhood WHERE municipality_code = ANY(:abroad)"
+        ),
+        {"abroad": list(ABROAD_MUNICIPALITY_CODES)},
+    ).scalars()
+    return np.array([shapely.from_wkb(bytes(wkb)) for wkb in rows], dtype=object)
+
+
+def _services(conn: sa.Connection) -> dict[str, ServiceLayer]:
     rows = conn.execute(
         sa.text("SELECT category, id, coalesce(name, ''), ST_X(geom), ST_Y(geom) FROM service ORDER BY category, id")
     ).all()
     if not rows:
         return {}
     frame = pd.DataFrame(rows, columns=["category", "id", "name", "x", "y"])
-    xy = frame[["x", "y"]].to_numpy(dtype="float64")
-    where = municipalities.locate(xy)
-    frame["municipality"] = np.where(where >= 0, municipalities.codes[np.maximum(where, 0)], None)
     layers = {}
     for category, group in frame.groupby("category", sort=True):
         layers[category] = ServiceLayer(
@@ -250,32 +351,25 @@ def _services(conn: sa.Connection, municipalities: AreaLayer) -> dict[str, Servi
             xy=group[["x", "y"]].to_numpy(dtype="float64"),
             names=group["name"].to_numpy(dtype=object),
             ids=group["id"].to_numpy(),
-            municipalities=frozenset(group["municipality"].dropna()),
         )
     return layers
 
 
-def _add_reception(conn: sa.Connection, areas: dict[str, AreaLayer]) -> int:
-    """Add existing reception places to every area holding them; returns how many could not be placed."""
-    rows = conn.execute(
-        sa.text("""
-        SELECT r.capacity, r.geom IS NOT NULL, ST_X(r.geom), ST_Y(r.geom),
-               coalesce(r.municipality_code, m.code)
-        FROM reception_location r
-        LEFT JOIN municipality m ON r.municipality_code IS NULL AND lower(m.name) = lower(r.municipality_name)
-        WHERE r.capacity IS NOT NULL ORDER BY r.id""")
-    ).all()
+def _add_reception(sites: pd.DataFrame, areas: dict[str, AreaLayer]) -> int:
+    """Add the reception places that count (and, apart, the undated ones) to every area holding them: by
+    coordinates where known (every level), else by municipality; returns how many could not be placed."""
     unplaced = 0
     municipalities = areas["municipality"]
     index = {code: i for i, code in enumerate(municipalities.codes)}
-    for capacity, located, x, y, code in rows:
-        if located:
+    for row in sites[sites["status"].isin([COUNTED, UNDATED])].itertuples():
+        target = "existing" if row.status == COUNTED else "undated"
+        if pd.notna(row.x):
             for layer in areas.values():
-                where = layer.locate(np.array([[x, y]]))[0]
+                where = layer.locate(np.array([[row.x, row.y]]))[0]
                 if where >= 0:
-                    layer.existing[where] += capacity
-        elif code in index:
-            municipalities.existing[index[code]] += capacity
+                    getattr(layer, target)[where] += row.capacity
+        elif row.municipality_code in index:
+            getattr(municipalities, target)[index[row.municipality_code]] += row.capacity
         else:
             unplaced += 1
     return unplaced

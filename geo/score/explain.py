@@ -55,10 +55,12 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
     for category, rule in profile.categories.items():
         distance, estimate = row[f"{category}_distance"], row[f"{category}_estimate"]
         status = "measured" if np.isfinite(distance) else ("estimated" if np.isfinite(estimate) else "missing")
+        if status == "measured" and row[f"{category}_bound"]:
+            status = "upper_bound"
         proximity[category] = {
             "status": status,
-            "nearest": row[f"{category}_nearest"] if status == "measured" else None,
-            "nearest_id": int(row[f"{category}_nearest_id"]) if status == "measured" else None,
+            "nearest": row[f"{category}_nearest"] if status in ("measured", "upper_bound") else None,
+            "nearest_id": int(row[f"{category}_nearest_id"]) if status in ("measured", "upper_bound") else None,
             "distance_m": _num(distance, 1),
             "estimate_m": _num(estimate, 0),
             **{f"within_{r}m": int(row[f"{category}_n{r}"]) for r in RADII},
@@ -70,8 +72,13 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
         proximity[category].update(_kind(row, category, rule, status))
         if status == "estimated":
             proximity[category]["estimate_source"] = (
-                f"CBS mean road distance for {row['municipality_code']} (nabijheid), used because the loaded data "
-                "has no such point in the municipality or within the too-far distance"
+                f"CBS mean road distance for {row['municipality_code']} (nabijheid), used because the loaded layer "
+                "is not declared complete here and its nearest point (an upper bound) is not nearer"
+            )
+        elif status == "upper_bound":
+            proximity[category]["bound_note"] = (
+                "the layer is not declared complete here: the true nearest may be nearer than this point, so the "
+                "distance is an upper bound and the score a lower bound"
             )
     weights = profile.weights
     return {
@@ -112,10 +119,11 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
 def _kind(row: dict, category: str, rule, status: str) -> dict:
     """Which kind of distance was measured for ``category``, and why a network category fell back."""
     kind = row.get(f"{category}_kind", "straight")
-    out = {"distance_kind": kind if status == "measured" else None, "profile_distance": rule.distance}
+    measured = status in ("measured", "upper_bound")
+    out = {"distance_kind": kind if measured else None, "profile_distance": rule.distance}
     if kind == "network":
         out["service_snap_m"] = _num(row[f"{category}_service_snap_m"], 1)
-    elif rule.distance == "network" and status == "measured":
+    elif rule.distance == "network" and measured:
         if "network_snap_m" not in row or not np.isfinite(row["network_snap_m"]):
             out["kind_reason"] = "the location lies outside the loaded walking network (or none is loaded)"
         else:
@@ -131,6 +139,10 @@ def _deciding_level(levels: dict) -> str | None:
     return min(fits, key=lambda level: (fits[level], LEVELS.index(level))) if fits else None
 
 
+def _walked(item: dict) -> str:
+    return " walking" if item.get("distance_kind") == "network" else " straight line"
+
+
 def summary_lines(explanation: dict) -> list[str]:
     """Short human lines, e.g. for a map popup: 'GP 640 m', 'buurt share 1.8 % of 2.5 % allowed'."""
     lines = [f"score {explanation['total']:.2f}" + (" (excluded)" if explanation["excluded"] else "")]
@@ -139,8 +151,9 @@ def summary_lines(explanation: dict) -> list[str]:
             lines.append(f"{level} share {v['share']:.2%} of {v['good_share']:.2%} allowed")
     for category, v in explanation["proximity"].items():
         if v["weight"] and v["status"] == "measured":
-            walked = " walking" if v.get("distance_kind") == "network" else " straight line"
-            lines.append(f"{category} {v['distance_m']:,.0f} m{walked}")
+            lines.append(f"{category} {v['distance_m']:,.0f} m{_walked(v)}")
+        elif v["weight"] and v["status"] == "upper_bound":
+            lines.append(f"{category} <= {v['distance_m']:,.0f} m{_walked(v)} (upper bound)")
         elif v["weight"] and v["status"] == "estimated":
             lines.append(f"{category} ~{v['estimate_m']:,.0f} m (CBS estimate)")
     task = explanation["task"]

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geo.score.data import ScoringData
+from geo.score.data import COVERAGE, ScoringData
 from geo.score.measure import RADII, Measures
 from geo.score.profile import LEVELS, Profile
 
 EXCLUDING = {"capacity_outside_band", "floor_area_too_small", "outside_municipalities", "not_in_use"}
+COMPLETE = COVERAGE.index("complete")
 POINT_NOTE = "buildings are measured from a representative point inside the footprint (ST_PointOnSurface)"
 
 
@@ -94,6 +95,11 @@ def grade(
     floor_area: np.ndarray | None = None,
     extra_flags: dict[str, np.ndarray] | None = None,
 ) -> Graded:
+    """Components, total and flags of N measured locations.
+
+    ``floor_area`` is a floor area given beside the capacity (a proposal, ``POST /score``): ``floor_area_too_small``
+    fires when it holds fewer than capacity x m2 per place. Candidate buildings, whose capacity is derived from
+    their floor area, pass none (their flags come from :func:`geo.score.candidates.capacity_flags`)."""
     n = len(measures)
     capacity = np.asarray(capacity, dtype="float64")
     flags = Flags(n)
@@ -148,20 +154,32 @@ def grade(
     for category, rule in profile.categories.items():
         distance = measures.distance.get(category, np.full(n, np.inf))
         layer = data.services.get(category)
-        in_municipality = per_point(data.presence(category), False).astype(bool)
-        measured = np.isfinite(distance) & (in_municipality | (distance <= rule.too_far))
+        # Coverage decides what a distance means: where the layer is complete, the nearest point is a measurement;
+        # elsewhere it is an upper bound, used when it beats the CBS estimate (or, with none, when it says
+        # anything: below too_far), never a far "measurement" beside a near estimate.
+        complete = per_point(data.coverage(category), 0) == COMPLETE
+        found = np.isfinite(distance)
         if profile.use_cbs_estimate:
-            estimate = per_point(data.cbs_estimate_m(category), np.nan)
-            estimate[measured] = np.nan
+            estimate_all = per_point(data.cbs_estimate_m(category), np.nan)
         else:
-            estimate = np.full(n, np.nan)
-        used = np.where(measured, distance, estimate)  # finite or NaN
+            estimate_all = np.full(n, np.nan)
+        measured = complete & found
+        with np.errstate(invalid="ignore"):
+            bound = (
+                ~complete
+                & found
+                & ((distance < estimate_all) | (~np.isfinite(estimate_all) & (distance < rule.too_far)))
+            )
+        known = measured | bound
+        estimate = np.where(known, np.nan, estimate_all)
+        used = np.where(known, distance, estimate)  # finite or NaN
         available = np.isfinite(used)
         score = ramp(used, rule.good, rule.too_far)  # NaN where not available
-        columns[f"{category}_distance"] = np.where(measured, distance, np.nan)
+        columns[f"{category}_distance"] = np.where(known, distance, np.nan)
+        columns[f"{category}_bound"] = bound
         columns[f"{category}_estimate"] = estimate
         columns[f"{category}_score"] = score
-        nearest = np.where(measured, measures.nearest.get(category, -1), -1)
+        nearest = np.where(known, measures.nearest.get(category, -1), -1)
         names, ids = (layer.names, layer.ids) if layer is not None else (np.array([], object), np.array([], np.int64))
         columns[f"{category}_nearest"] = take(names, nearest, None)
         columns[f"{category}_nearest_id"] = take(ids, nearest, -1)
@@ -172,7 +190,8 @@ def grade(
             np.add(weighted, score * rule.weight, out=weighted, where=available)
             np.add(weights, rule.weight, out=weights, where=available)
             flags.add(f"missing_{category}", ~available)
-            flags.add(f"estimated_{category}", ~measured & available)
+            flags.add(f"estimated_{category}", ~known & available)
+            flags.add(f"upper_bound_{category}", bound)
     proximity = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
     flags.add("no_service_data", weights == 0)
     columns["proximity"] = proximity

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from geo.score.data import FEW_POINTS, ScoringData
+from geo.score.data import FEW_POINTS, ScoringData, in_netherlands
 from geo.score.zorder import z_order
 
 RADII = (500, 1000)
@@ -107,6 +107,7 @@ def _measure(
             queued = {c: pool.submit(_nearest_and_counts, layers[c].tree, xy, workers=1) for c in searchable}
             area_index = {level: job.result() for level, job in located.items()}
             searched = {c: job.result() for c, job in queued.items()}
+    in_netherlands(area_index, xy, data.abroad)
     distance, nearest, within = {}, {}, {}
     for category in categories:
         if category in searched:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from geo.db.copy import copy_frame
-from geo.score.data import BOUNDARY_TOLERANCE_M, LEVEL_TABLES, ScoringData
+from geo.score.data import ABROAD_MUNICIPALITY_CODES, BOUNDARY_TOLERANCE_M, LEVEL_TABLES, ScoringData
 from geo.score.measure import RADII, Measures
 
 NEAREST = """
@@ -28,10 +28,17 @@ ORDER BY p.i
 
 AREA = """
 SELECT p.i, coalesce(
-    (SELECT a.code FROM {table} a WHERE ST_Intersects(a.geom, p.geom) ORDER BY a.code LIMIT 1),
-    (SELECT a.code FROM {table} a WHERE ST_DWithin(a.geom, p.geom, :tolerance)
+    (SELECT a.code FROM {table} a WHERE ST_Intersects(a.geom, p.geom) {mine} ORDER BY a.code LIMIT 1),
+    (SELECT a.code FROM {table} a WHERE ST_DWithin(a.geom, p.geom, :tolerance) {mine}
      ORDER BY ST_Distance(a.geom, p.geom), a.code LIMIT 1)) AS code
 FROM ref_point p ORDER BY p.i
+"""
+# A point in no municipality, or in territory CBS codes as abroad, is outside at every level.
+OUTSIDE = """
+SELECT p.i FROM ref_point p
+WHERE NOT EXISTS (SELECT 1 FROM municipality m WHERE ST_Intersects(m.geom, p.geom))
+   OR EXISTS (SELECT 1 FROM district d WHERE d.municipality_code = ANY(:abroad) AND ST_Intersects(d.geom, p.geom))
+   OR EXISTS (SELECT 1 FROM neighbourhood b WHERE b.municipality_code = ANY(:abroad) AND ST_Intersects(b.geom, p.geom))
 """
 
 
@@ -48,9 +55,17 @@ def reference_measure(engine: Engine, data: ScoringData, xy: np.ndarray, categor
         conn.execute(sa.text("CREATE INDEX ON ref_point USING gist (geom); ANALYZE ref_point"))
         area_index = {}
         for level, table in LEVEL_TABLES.items():
-            codes = [c for _, c in conn.execute(sa.text(AREA.format(table=table)), {"tolerance": BOUNDARY_TOLERANCE_M})]
+            mine = "" if table == "municipality" else "AND a.municipality_code <> ALL(:abroad)"
+            tolerance = 0.0 if table == "municipality" else BOUNDARY_TOLERANCE_M
+            query = sa.text(AREA.format(table=table, mine=mine))
+            codes = [
+                c for _, c in conn.execute(query, {"tolerance": tolerance, "abroad": list(ABROAD_MUNICIPALITY_CODES)})
+            ]
             lookup = {code: i for i, code in enumerate(data.areas[level].codes)}
             area_index[level] = np.array([lookup.get(c, -1) if c is not None else -1 for c in codes], dtype=np.int64)
+        outside = [i for (i,) in conn.execute(sa.text(OUTSIDE), {"abroad": list(ABROAD_MUNICIPALITY_CODES)})]
+        for values in area_index.values():
+            values[outside] = -1
         distance, nearest, within = {}, {}, {}
         for category in categories:
             rows = conn.execute(sa.text(NEAREST), {"category": category}).all()

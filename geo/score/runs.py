@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from geo.db.copy import array_literal, copy_frame
-from geo.score.candidates import IN_USE, estimate_capacity, read_candidates
+from geo.score.candidates import IN_USE, capacity_flags, estimate_capacity, read_candidates
 from geo.score.data import ScoringData
 from geo.score.grade import Graded, grade, rank
 from geo.score.measure import RADII, measure
@@ -46,18 +46,10 @@ def score_candidates(
     candidates = estimate_capacity(read_candidates(engine, municipality=municipality, province=province), profile)
     xy = candidates[["x", "y"]].to_numpy(dtype=float)
     measures = measure(data, xy, list(profile.categories), profile.network_categories)
-    not_in_use = {"not_in_use": ~candidates["status"].isin(IN_USE).to_numpy()}
-    graded = grade(
-        data,
-        measures,
-        candidates["capacity"].to_numpy(),
-        profile,
-        floor_area=candidates["floor_area"].to_numpy(),
-        extra_flags=not_in_use,
-    )
-    frame = pd.concat(
-        [candidates.reset_index(drop=True), graded.frame.drop(columns=["capacity", "floor_area"])], axis=1
-    )
+    flags = {"not_in_use": ~candidates["status"].isin(IN_USE).to_numpy(), **capacity_flags(candidates, profile)}
+    # The capacity comes from the floor area: no floor-area rule here (it could never fire); see grade().
+    graded = grade(data, measures, candidates["capacity"].to_numpy(), profile, extra_flags=flags)
+    frame = pd.concat([candidates.reset_index(drop=True), graded.frame.drop(columns=["capacity"])], axis=1)
     frame["rank"] = rank(graded.frame, candidates["id"])
     scope = {"municipality": municipality, "province": province}
     result = CandidateScores(frame, graded, data, profile, scope)

@@ -1,9 +1,24 @@
 /* opvangmatch maps: layer registry, colours and the candidate popup (built on click from compact rows).
- * Every string that comes from data arrives here already HTML-escaped by Python (html.escape);
- * numbers are formatted here. */
+ * Data reach the page only as JSON in one script element of type application/json (never as
+ * template or script source); om.value(name) reads an element's part. Every string from data that is shown
+ * as HTML arrives here already HTML-escaped by Python (html.escape); numbers are formatted here.
+ * No inline style attributes: colours are set through the DOM (el.style), which the page's CSP allows. */
 (function () {
   "use strict";
   var om = (window.opvangmatch = window.opvangmatch || { layers: {}, meta: {} });
+
+  var store = null;
+  om.value = function (name) {
+    if (store === null) store = JSON.parse(document.getElementById("opvangmatch-data").textContent);
+    return store[name];
+  };
+
+  /* Colour swatches in escaped HTML carry data-colour; paint them through the DOM (no style attribute). */
+  om.paint = function (root) {
+    var nodes = root.querySelectorAll("[data-colour]");
+    for (var i = 0; i < nodes.length; i++) nodes[i].style.background = nodes[i].getAttribute("data-colour");
+    return root;
+  };
 
   om.register = function (key, layer, map) {
     layer.options.opvang = key;
@@ -125,5 +140,102 @@
     });
     marker.bindPopup(function () { return om.candidatePopup(row, M); }, { maxWidth: 360 });
     return marker;
+  };
+
+  om.areaLayer = function (d, map) {
+    return om.register(d.key, L.geoJSON(om.decodeAreas(d.areas, d.props), {
+      style: function (f) {
+        var s = Object.assign({}, d.style);
+        if (f.properties.c) { s.fillColor = f.properties.c; }
+        return s;
+      },
+      onEachFeature: function (f, layer) {
+        if (f.properties.t) { layer.bindTooltip(f.properties.t, { sticky: true }); }
+      },
+      interactive: d.interactive
+    }), map);
+  };
+
+  function dotIcon(colour, glyph) {
+    var span = document.createElement("span");
+    span.style.background = colour;
+    span.textContent = glyph;
+    return L.divIcon({ className: "om-icon", iconSize: [20, 20], html: span });
+  }
+
+  om.pointLayer = function (d, map) {
+    var markers = d.rows.map(function (r) {
+      var m = L.marker([r[0], r[1]], { icon: dotIcon(d.colour, d.glyph) });
+      if (r[2]) { m.bindTooltip(r[2]); }
+      if (r[3]) { m.bindPopup(r[3], { maxWidth: 320 }); }
+      return m;
+    });
+    var group;
+    if (d.cluster) { group = L.markerClusterGroup({ maxClusterRadius: 40 }); group.addLayers(markers); }
+    else { group = L.featureGroup(markers); }
+    return om.register(d.key, group, map);
+  };
+
+  om.lineLayer = function (d, map) {
+    var parts = [];
+    d.rows.forEach(function (r) {
+      var style = { color: r[4], weight: 3 };
+      /* r[6], when given: the walked route along the street network, [[lat, lon], ...] */
+      parts.push(L.polyline(r[6] || [[r[0], r[1]], [r[2], r[3]]], style).bindTooltip(r[5]));
+      parts.push(L.circleMarker([r[2], r[3]], { radius: 5, color: r[4], fill: true }).bindTooltip(r[5]));
+    });
+    return om.register(d.key, L.featureGroup(parts), map);
+  };
+
+  om.candidateLayer = function (d, map) {
+    var meta = d.meta;
+    om.meta[d.key] = meta;
+    var markers = d.rows.map(function (row) { return om.candidateMarker(row, meta); });
+    var group;
+    if (d.cluster) { group = L.markerClusterGroup(d.cluster); group.addLayers(markers); }
+    else { group = L.featureGroup(markers); }
+    if (d.open_popup) {
+      group.once("add", function () { setTimeout(function () { group.getLayers()[0].openPopup(); }, 0); });
+    }
+    return om.register(d.key, group, map);
+  };
+
+  om.legend = function (d, map) {
+    var legend = L.control({ position: d.position });
+    legend.onAdd = function () {
+      var div = L.DomUtil.create("div", d.css_class);
+      div.innerHTML = d.html;
+      om.paint(div);
+      L.DomEvent.disableScrollPropagation(div);
+      L.DomEvent.disableClickPropagation(div);
+      return div;
+    };
+    legend.addTo(map);
+    return legend;
+  };
+
+  /* Leaflet Search over [{n: name, a: lat, o: lon}]; tips are built with textContent (names stay text). */
+  om.searchControl = function (d, map) {
+    var index = d.index;
+    var control = new L.Control.Search({
+      sourceData: function (text, callResponse) { callResponse(index); return { abort: function () {} }; },
+      propertyName: "n", propertyLoc: ["a", "o"], initial: false, zoom: 16, marker: false,
+      textPlaceholder: d.placeholder, position: "topleft",
+      buildTip: function (text) { var li = L.DomUtil.create("li", ""); li.textContent = text; return li; }
+    });
+    map.addControl(control);
+    om.search = control;
+    return control;
+  };
+
+  /* The layer control; names come from data (escaped here: Leaflet puts a layer's name into innerHTML). */
+  om.layerControl = function (d, layers, map) {
+    var base = {}, overlays = {};
+    layers.forEach(function (layer, i) {
+      var span = document.createElement("span");
+      span.textContent = d.names[i];
+      (d.overlay[i] ? overlays : base)[span.innerHTML] = layer;
+    });
+    return L.control.layers(base, overlays, { collapsed: false, position: "topright", autoZIndex: true }).addTo(map);
   };
 })();
