@@ -1,14 +1,14 @@
 """reported_figure: published national and provincial counts of reception places, to reconcile realised with
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30 08:20:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
