@@ -184,6 +184,22 @@ class PlacementTask(SourceMixin, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
 
+class ReportedFigure(SourceMixin, Base):
+    """A published count of reception places for the country or a province (available, found in plans, realised,
+    still needed), kept beside the realised total to show how much of it the reception rows cover."""
+
+    __tablename__ = "reported_figure"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(String(10), index=True)  # NL or PVxx
+    region_name: Mapped[str | None] = mapped_column(Text)
+    indicator: Mapped[str] = mapped_column(Text)
+    places: Mapped[int | None] = mapped_column(Integer)  # None when the source gives no exact number ('>4000')
+    value_text: Mapped[str] = mapped_column(Text)
+    reference_date: Mapped[str | None] = mapped_column(Text)  # as the source states it, e.g. '2024-11 (per 1 feb 2026)'
+    source_url: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
 class ScoreRun(Base):
     """One scoring run: which profile (and version) on which data, when, over what scope."""
 
@@ -219,6 +235,31 @@ class CandidateScore(Base):
     measures: Mapped[list] = mapped_column(JSON)  # raw measures, named by score_run.measure_names
 
 
+class NetworkNode(SourceMixin, Base):
+    """A vertex of the walking network: an OSM node where ways meet or end (pgRouting's vertex id)."""
+
+    __tablename__ = "network_node"
+    source: Mapped[str] = mapped_column(String(80), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    geom = geometry("POINT")
+
+
+class NetworkEdge(SourceMixin, Base):
+    """A walkable edge between two network nodes, in pgRouting's layout (``from_node``/``to_node`` are its
+    ``source``/``target``; ``cost`` and ``reverse_cost`` in metres, ferries as their walking-equivalent)."""
+
+    __tablename__ = "network_edge"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    from_node: Mapped[int] = mapped_column(BigInteger)
+    to_node: Mapped[int] = mapped_column(BigInteger)
+    length_m: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float)
+    reverse_cost: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(40))  # the OSM highway value, or "ferry"
+    osm_way_id: Mapped[int] = mapped_column(BigInteger)
+    geom = geometry("LINESTRING")
+
+
 DATA_TABLES = [
     Province,
     Municipality,
@@ -231,6 +272,9 @@ DATA_TABLES = [
     Residence,
     ReceptionLocation,
     PlacementTask,
+    ReportedFigure,
+    NetworkNode,
+    NetworkEdge,
 ]
 
 

@@ -94,6 +94,20 @@ def test_score_gives_every_component_measure_profile_and_vintage(client, keys, d
     assert result == json.loads(json.dumps(expected))
 
 
+def test_score_says_which_kind_each_distance_is(client, keys):
+    """A real BAG unit in central Amsterdam (on the shipped walking network) and Doesburg (off it)."""
+    amsterdam = score_body(location=point([121956.0, 486881.0]), crs="EPSG:28992")
+    body = client.post("/score", json=amsterdam, headers=h(keys, "viewer")).json()
+    assert body["proximity"]["primary_school"]["distance_kind"] == "network"
+    assert body["proximity"]["primary_school"]["service_snap_m"] is not None
+    assert body["proximity"]["train_station"]["distance_kind"] == "straight"
+    assert body["network"]["snap_m"] < 50 and "outside_network" not in body["flags"]
+    doesburg = client.post("/score", json=score_body(), headers=h(keys, "viewer")).json()
+    assert "outside_network" in doesburg["flags"]
+    measured = [v for v in doesburg["proximity"].values() if v["status"] in ("measured", "upper_bound")]
+    assert measured and {v["distance_kind"] for v in measured} == {"straight"}
+
+
 def test_rd_coordinates_with_the_explicit_option_score_the_same(client, keys):
     x, y = location_to_rd(point(DOESBURG)).coords[0]
     rd = client.post("/score", json=score_body(location=point([x, y]), crs="EPSG:28992"), headers=h(keys, "viewer"))
@@ -336,6 +350,14 @@ def test_task_table(client, keys):
     body = client.get("/task", params={"level": "province"}, headers=h(keys, "viewer")).json()
     assert body["national_total"] == 96_000 and len(body["rows"]) == 12
     assert {r["required_basis"] for r in body["rows"]} <= {"official", "computed"}
+    # realised beside the published figures: the country and every province, with the coverage said in words
+    national = body["reconciliation"][0]
+    assert national["region_code"] == "NL" and national["reported_places"] == 50_000
+    assert national["realised_coverage"] < 0.5 and "LOW COVERAGE" in national["coverage_note"]
+    assert len(body["reconciliation"]) == 13
+    rows = {r["region_code"]: r for r in body["rows"]}
+    assert rows["PV30"]["reported_places"] == 8900 and rows["PV30"]["coverage_note"].startswith("Noord-Brabant:")
+    assert rows["PV26"]["reported_places"] is None and rows["PV26"]["realised_coverage"] is None
 
 
 # --- proposals: roles, status machine, history, concurrency ----------------------------------------------------
