@@ -540,3 +540,17 @@ def _layer_rows(page: str, key: str) -> list:
     found = [p["rows"] for p in json.loads(block).values() if isinstance(p, dict) and p.get("key") == key]
     assert found, f"no {key} layer"
     return found[0]
+
+
+def test_a_date_is_iso_text_never_a_number_read_as_unix_time(client, keys):
+    """``as_of=0`` used to evaluate as of 1970-01-01 (and a proposal's ``"start_date": "0"`` was taken the same way):
+    a date is YYYY-MM-DD text, anything else is a 422 naming the field."""
+    coa = h(keys, "coa")
+    for path in ("/evaluation/portfolio", "/evaluation/portfolio/chart.svg"):
+        for bad in ("0", "1700000000", "20250101"):
+            assert_problem(client.get(path, params={"as_of": bad}, headers=coa), 422, "as_of", "YYYY-MM-DD")
+    assert client.get("/evaluation/portfolio", params={"as_of": AS_OF}, headers=coa).json()["as_of"] == AS_OF
+    body = {"title": "t", "description": "d", "target_group": "amv", "municipality_code": "GM0221"}
+    pid = client.post("/proposals", json=body, headers=coa).json()["id"]
+    patch = {"version": 1, "status": "in_preparation", "start_date": "0"}
+    assert_problem(client.patch(f"/proposals/{pid}", json=patch, headers=coa), 422, "start_date", "YYYY-MM-DD")

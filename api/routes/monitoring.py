@@ -6,7 +6,6 @@ JSON, CSV (``?format=csv``) or a self-contained HTML page with the trade-offs ch
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -16,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Connection, Reader, State, Writer
 from api.errors import KEYED, problems
+from api.models import IsoDate
 from geo.errors import UnsupportedMediaType
 from geo.monitoring import lifecycle, records
 from geo.monitoring.evaluate import evaluate
@@ -139,7 +139,7 @@ def _answer(result, fmt: str, proposal_id: int | None) -> Response | dict:
     return as_json(result, proposal_id)
 
 
-AsOf = Annotated[date | None, Query(description="evaluate as of this date (default today)")]
+AsOf = Annotated[IsoDate | None, Query(description="evaluate as of this date, YYYY-MM-DD (default today)")]
 
 
 @router.get("/evaluation/pilots/{proposal_id}", summary="One pilot's evaluation (JSON, CSV or HTML)", responses=REPORT)
