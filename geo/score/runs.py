@@ -15,7 +15,8 @@ from geo.domain import LEVELS
 from geo.score.candidates import IN_USE, capacity_flags, estimate_capacity, read_candidates
 from geo.score.data import ScoringData
 from geo.score.grade import Graded, grade, rank
-from geo.score.measure import RADII, measure
+from geo.score.measure import RADII
+from geo.score.network import measure_with_network
 from geo.score.profile import Profile
 
 
@@ -46,7 +47,7 @@ def score_candidates(
     data = data or ScoringData.load(engine)
     candidates = estimate_capacity(read_candidates(engine, municipality=municipality, province=province), profile)
     xy = candidates[["x", "y"]].to_numpy(dtype=float)
-    measures = measure(data, xy, list(profile.categories), profile.network_categories)
+    measures = measure_with_network(data, xy, list(profile.categories), profile.network_categories)
     flags = {"not_in_use": ~candidates["status"].isin(IN_USE).to_numpy(), **capacity_flags(candidates, profile)}
     # The capacity comes from the floor area: no floor-area rule here (it could never fire); see grade().
     graded = grade(data, measures, candidates["capacity"].to_numpy(), profile, extra_flags=flags)
