@@ -184,6 +184,22 @@ class PlacementTask(SourceMixin, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
 
+class ReportedFigure(SourceMixin, Base):
+    """A published count of reception places for the country or a province (available, found in plans, realised,
+    still needed), kept beside the realised total to show how much of it the reception rows cover."""
+
+    __tablename__ = "reported_figure"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(String(10), index=True)  # NL or PVxx
+    region_name: Mapped[str | None] = mapped_column(Text)
+    indicator: Mapped[str] = mapped_column(Text)
+    places: Mapped[int | None] = mapped_column(Integer)  # None when the source gives no exact number ('>4000')
+    value_text: Mapped[str] = mapped_column(Text)
+    reference_date: Mapped[str | None] = mapped_column(Text)  # as the source states it, e.g. '2024-11 (per 1 feb 2026)'
+    source_url: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
 class ScoreRun(Base):
     """One scoring run: which profile (and version) on which data, when, over what scope."""
 
@@ -256,6 +272,7 @@ DATA_TABLES = [
     Residence,
     ReceptionLocation,
     PlacementTask,
+    ReportedFigure,
     NetworkNode,
     NetworkEdge,
 ]

@@ -350,6 +350,14 @@ def test_task_table(client, keys):
     body = client.get("/task", params={"level": "province"}, headers=h(keys, "viewer")).json()
     assert body["national_total"] == 96_000 and len(body["rows"]) == 12
     assert {r["required_basis"] for r in body["rows"]} <= {"official", "computed"}
+    # realised beside the published figures: the country and every province, with the coverage said in words
+    national = body["reconciliation"][0]
+    assert national["region_code"] == "NL" and national["reported_places"] == 50_000
+    assert national["realised_coverage"] < 0.5 and "LOW COVERAGE" in national["coverage_note"]
+    assert len(body["reconciliation"]) == 13
+    rows = {r["region_code"]: r for r in body["rows"]}
+    assert rows["PV30"]["reported_places"] == 8900 and rows["PV30"]["coverage_note"].startswith("Noord-Brabant:")
+    assert rows["PV26"]["reported_places"] is None and rows["PV26"]["realised_coverage"] is None
 
 
 # --- proposals: roles, status machine, history, concurrency ----------------------------------------------------

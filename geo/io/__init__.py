@@ -36,6 +36,7 @@ READERS: dict[str, Callable[..., Prepared]] = {
     "points": services.load_points,
     "reception": tables.load_reception,
     "task": tables.load_task,
+    "reported": tables.load_reported,
     "network": osm.load_network,
 }
 
@@ -54,6 +55,7 @@ DESCRIPTIONS = {
     "points": "generic points (GeoJSON/GPKG, OSM exports) with --category, a category column or OSM tags",
     "reception": "existing reception locations (CSV)",
     "task": "placement-task figures (CSV with source_url)",
+    "reported": "published national/provincial counts of reception places, to reconcile realised with (CSV)",
     "network": "OSM extract (PBF, OSM XML, .gz/.bz2): the walking network, for network distances",
 }
 

@@ -81,6 +81,9 @@ def municipality_tooltip(row, province_name: str | None, unlocated: list[str], l
         f"{t['gap']} <b>{number(row.gap, lang)}</b> &middot; {number(row.gap_per_1000, lang, 1)} per 1.000 "
         f"&middot; {t['share_realised']} {percent(row.share_realised, lang)}",
     ]
+    note = row.get("coverage_note")
+    if isinstance(note, str) and note:
+        lines.append(f"<i>{t['coverage']}:</i> {e(note)}")
     if unlocated:
         lines.append(f"<i>{t['unlocated_short']}:</i> " + "; ".join(unlocated))
     return '<div class="om-tip">' + "<br>".join(lines) + "</div>"
@@ -169,6 +172,9 @@ def overview_map(
 
     title = t["gap_per_1000"] if colour == "gap_per_1000" else t["share_realised"]
     legend = legend_classes(f"{title} ({e(period)})", classes, labels, nodata=t["no_data"])
+    national = [r["coverage_note"] for r in tasks.attrs.get("reconciliation", []) if r["region_code"] == "NL"]
+    if national:
+        legend += f"<h4>{e(t['coverage'])}</h4><div>{e(national[0])}</div>"
     legend += unlocated_legend(reception, lang)
     Legend(legend).add_to(m)
     index = [
