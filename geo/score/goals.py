@@ -20,10 +20,7 @@ def ranking_goals(result, *, top: int = 50, places: int = 60) -> dict:
     ranked = frame[frame["rank"] > 0].sort_values("rank")
     head = ranked.head(top)
     spread = float(head["total"].max() - head["total"].min()) if len(head) else float("nan")
-    if "band" in head:
-        bands = int(head["band"].nunique())
-    else:
-        bands = int(head["total"].round(2).nunique())
+    bands = int(head["band"].nunique()) if "band" in head else int(head["total"].round(2).nunique())
     big = ranked[ranked["capacity"] >= places]
     methods = ranked["capacity_method"].value_counts(normalize=True).sort_index()
     estimated = np.zeros(len(ranked))
@@ -39,9 +36,9 @@ def ranking_goals(result, *, top: int = 50, places: int = 60) -> dict:
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 0, estimated / np.where(total > 0, total, 1), np.nan)
     return {
-        "candidates": int(len(frame)),
-        "eligible": int(len(ranked)),
-        "top": int(len(head)),
+        "candidates": len(frame),
+        "eligible": len(ranked),
+        "top": len(head),
         "top_spread": round(spread, 4),
         "top_distinct_bands": bands,
         "best_rank_with_places": int(big["rank"].iloc[0]) if len(big) else None,

@@ -13,8 +13,9 @@ One rule, used by the engine (:func:`building_use`, pandas) and mirrored in SQL 
 Examples
 --------
 >>> import pandas as pd
->>> units = pd.DataFrame({"id": ["v1", "v2"], "building_ids": [["p1"], ["p1"]], "use": ["kantoorfunctie", "woonfunctie"],
-...                       "floor_area": [300.0, 100.0], "status": ["Verblijfsobject in gebruik"] * 2})
+>>> units = pd.DataFrame({"id": ["v1", "v2"], "building_ids": [["p1"], ["p1"]],
+...                       "use": ["kantoorfunctie", "woonfunctie"], "floor_area": [300.0, 100.0],
+...                       "status": ["Verblijfsobject in gebruik"] * 2})
 >>> building_use(units).loc["p1", ["units", "usable_floor_area", "use_kantoorfunctie", "use_woonfunctie"]].tolist()
 [2.0, 400.0, 0.75, 0.25]
 """
