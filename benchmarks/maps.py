@@ -39,7 +39,7 @@ def main() -> None:
         path = folder / (name.split()[0] + ".html")
         path.write_text(html, encoding="utf-8")
         maps[name] = (path, seconds)
-    with chromium() as context:
+    with chromium(Settings.from_env().chromium) as context:
         for name, (path, build_s) in maps.items():
             loads, extra = [], []
             for _ in range(RUNS):

@@ -16,12 +16,11 @@ import html
 import numpy as np
 import pandas as pd
 
+from geo.domain import COMPONENTS, LEVELS
 from geo.maps.geodata import lat_lon
 from geo.maps.labels import category, flag, text
 from geo.score import CandidateScores, Profile, ScoringData
 
-COMPONENTS = ("proportional_fit", "proximity", "task_contribution")
-LEVELS = ("buurt", "wijk", "municipality")
 SCORE_CLASSES = {
     "steps": [[0.5, "#d7191c"], [0.7, "#fdae61"], [0.85, "#ffffbf"], [0.95, "#a6d96a"], [None, "#1a9641"]],
     "nodata": "#8c8c8c",

@@ -9,6 +9,7 @@ import pandas as pd
 import shapely
 from sqlalchemy.engine import Engine
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import InputError
 from geo.maps.base import finish, legend_classes, new_map
 from geo.maps.geodata import read_areas, read_reception, to_wgs84
@@ -85,19 +86,16 @@ def municipality_tooltip(row, province_name: str | None, unlocated: list[str], l
     return '<div class="om-tip">' + "<br>".join(lines) + "</div>"
 
 
-def figure_sources(lang: str, engine: Engine) -> dict:
-    import sqlalchemy as sa
-
-    has_proposals = sa.inspect(engine).has_table("proposal")
+def figure_sources(lang: str) -> dict:
     if lang == "nl":
         return {
             "realised": "opvanglocaties open op de peildatum "
             "(gesloten, voorgenomen, verlopen en ongedateerde niet meegeteld)",
-            "pipeline": "voorstellen in voorbereiding of met overeenkomst" if has_proposals else "geen voorstellen",
+            "pipeline": "voorstellen in voorbereiding of met overeenkomst",
         }
     return {
         "realised": "reception sites open on the reference date (closed, planned, expired and undated not counted)",
-        "pipeline": "proposals in preparation or with an agreement" if has_proposals else "no proposals",
+        "pipeline": "proposals in preparation or with an agreement",
     }
 
 
@@ -107,7 +105,12 @@ def area_features(frame, level: str, properties: list[dict]) -> str:
 
 
 def overview_map(
-    engine: Engine, *, colour: str = "gap_per_1000", tiles: str = "osm", lang: str = "nl", period: str = "2024"
+    engine: Engine,
+    *,
+    colour: str = "gap_per_1000",
+    tiles: str = "osm",
+    lang: str = "nl",
+    period: str = DEFAULT_TASK_PERIOD,
 ) -> str:
     """The overview map as self-contained HTML."""
     check_lang(lang)
@@ -122,7 +125,7 @@ def overview_map(
     reception = read_reception(engine, period)
     unlocated = unlocated_by_municipality(reception, lang)
     province_names = dict(zip(provinces.code, provinces.name, strict=True))
-    sources = figure_sources(lang, engine)
+    sources = figure_sources(lang)
     classes, labels = (GAP_CLASSES, GAP_LABELS) if colour == "gap_per_1000" else (SHARE_CLASSES, SHARE_LABELS)
 
     west, south, east, north = to_wgs84(np.array([shapely.box(*provinces.total_bounds)]))[0].bounds

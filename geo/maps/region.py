@@ -8,14 +8,16 @@ import numpy as np
 import shapely
 from sqlalchemy.engine import Engine
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.maps.base import finish, legend_classes, new_map
 from geo.maps.candidates import SCORE_CLASSES, SCORE_LABELS, Tables, candidate_rows, meta
-from geo.maps.geodata import check_scope, read_areas, read_reception, read_services, to_wgs84
+from geo.maps.geodata import read_areas, read_reception, read_services, to_wgs84
 from geo.maps.labels import check_lang, number, text
 from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, encode_areas
 from geo.maps.overview import figure_sources, municipality_tooltip, task_measures
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_legend
 from geo.maps.services import service_layers, service_legend
+from geo.scope import map_scope
 from geo.score import ScoringData, load_profile, score_candidates
 from geo.task import placement_tasks
 
@@ -40,12 +42,12 @@ def region_map(
     tiles: str = "osm",
     lang: str = "nl",
     data: ScoringData | None = None,
-    period: str = "2024",
+    period: str = DEFAULT_TASK_PERIOD,
 ) -> str:
     """The region map as self-contained HTML (candidates scored with ``profile``)."""
     check_lang(lang)
     t, e = text(lang), html.escape
-    scope = check_scope(engine, province, municipality)
+    scope = map_scope(engine, province, municipality)
     prof = load_profile(profile)
     data = data or ScoringData.load(engine, period=period)
     measures = task_measures(placement_tasks(engine, period))
@@ -66,7 +68,7 @@ def region_map(
     bounds = to_wgs84(np.array([shapely.box(*in_scope.total_bounds)]))[0].bounds
     m = new_map(bounds, tiles=tiles, title=t["title_region"].format(name=name), lang=lang)
 
-    sources = figure_sources(lang, engine)
+    sources = figure_sources(lang)
     props = []
     for code in municipalities.code:
         row = measures.loc[code]

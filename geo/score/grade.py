@@ -1,4 +1,7 @@
-"""From raw measures to components, total, flags and an explanation (shared by both measure paths)."""
+"""From raw measures to components, total and flags (shared by both measure paths: numpy and the SQL reference).
+
+:func:`grade` runs one step per component; :func:`rank` orders the eligible locations.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from geo.domain import LEVELS
 from geo.score.data import COVERAGE, ScoringData
 from geo.score.measure import RADII, Measures
-from geo.score.profile import LEVELS, Profile
+from geo.score.profile import Profile
+from geo.score.ranking import bands
+from geo.score.size import size_fit, task_credit, task_reference
+from geo.score.use import accepted_share
 
-EXCLUDING = {"capacity_outside_band", "floor_area_too_small", "outside_municipalities", "not_in_use"}
+EXCLUDING = {
+    "capacity_outside_band",
+    "floor_area_too_small",
+    "floor_area_outside_band",
+    "use_not_accepted",
+    "outside_municipalities",
+    "not_in_use",
+}
+USE_STATES = ("not_accepted", "unknown", "suitable")
+"""A location's use state; its index is the order inside the ranking (suitable first, then unknown)."""
+AVAILABILITY_FLAGS = ("building_out_of_use", "under_conversion", "units_out_of_use")
+"""BAG signals of vacancy or conversion: shown, and a secondary criterion that can raise a candidate in its band."""
 COMPLETE = COVERAGE.index("complete")
 POINT_NOTE = "buildings are measured from a representative point inside the footprint (ST_PointOnSurface)"
 
@@ -87,6 +105,27 @@ class Graded:
         return {name: values[i] for name, values in self.columns.items()}
 
 
+@dataclass
+class _Grading:
+    """What every component step reads (the data, the measures, capacity and profile) and writes (columns, flags)."""
+
+    data: ScoringData
+    measures: Measures
+    capacity: np.ndarray
+    profile: Profile
+    columns: dict[str, np.ndarray]
+    flags: Flags
+    building: pd.DataFrame | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.measures)
+
+    def per_point(self, values: np.ndarray, missing) -> np.ndarray:
+        """A per-municipality array read at each location's municipality (``missing`` outside)."""
+        return take(values, self.measures.area_index["municipality"], missing)
+
+
 def grade(
     data: ScoringData,
     measures: Measures,
@@ -94,38 +133,72 @@ def grade(
     profile: Profile,
     floor_area: np.ndarray | None = None,
     extra_flags: dict[str, np.ndarray] | None = None,
+    building: pd.DataFrame | None = None,
 ) -> Graded:
-    """Components, total and flags of N measured locations.
+    """Score N measured locations with ``profile``: each component, the rules, the total and the flags.
 
-    ``floor_area`` is a floor area given beside the capacity (a proposal, ``POST /score``): ``floor_area_too_small``
-    fires when it holds fewer than capacity x m2 per place. Candidate buildings, whose capacity is derived from
-    their floor area, pass none (their flags come from :func:`geo.score.candidates.capacity_flags`)."""
-    n = len(measures)
+    Parameters
+    ----------
+    data : the scoring data the locations were measured against (areas, services, task figures).
+    measures : what :func:`geo.score.measure.measure` (or the SQL reference) found for each location.
+    capacity : places per location (N).
+    profile : weights and thresholds of a target group.
+    floor_area : a floor area given beside the capacity (a proposal, ``POST /score``): ``floor_area_too_small``
+        fires when it holds fewer than capacity x m2 per place. Candidate buildings, whose capacity is derived from
+        their floor area, pass none (their flags come from :func:`geo.score.candidates.capacity_flags`).
+    extra_flags : further named masks (N) added to the flags (e.g. ``not_in_use``).
+    building : what BAG says of each candidate building (N rows): ``floor_area`` (usable, or footprint x storeys),
+        ``units``, the use shares of :func:`geo.score.use.building_use`, ``units_out_of_use`` and the pand
+        ``status``. Without it (a proposal) the use is unknown and no availability signal is read.
+
+    The steps, in order: where each location lies (:func:`_where`), :func:`_proportional_fit`,
+    :func:`_proximity`, :func:`_task_contribution`, :func:`_size_fit`, :func:`_use`, :func:`_availability`, the
+    exclusion :func:`_rules`, then the weighted total and the score bands (:func:`_bands`).
+    Each adds its columns (raw measures beside scores, so every number can be explained) and its flags.
+    """
     capacity = np.asarray(capacity, dtype="float64")
-    flags = Flags(n)
+    flags = Flags(len(measures))
     for name, mask in (extra_flags or {}).items():
         flags.add(name, mask)
-    columns: dict[str, np.ndarray] = {"capacity": capacity}
+    g = _Grading(data, measures, capacity, profile, {"capacity": capacity}, flags, building)
+    _where(g)
+    _proportional_fit(g)
+    _proximity(g)
+    _task_contribution(g)
+    _size_fit(g)
+    _use(g)
+    _availability(g)
+    _rules(g, floor_area)
+    columns = g.columns
+    w = profile.weights
+    columns["total"] = (
+        w["proportional_fit"] * columns["proportional_fit"]
+        + w["proximity"] * columns["proximity"]
+        + w["task_contribution"] * columns["task_contribution"]
+        + w["size_fit"] * columns["size_fit"]
+    ) / sum(w.values())
+    columns["excluded"] = flags.any_of(EXCLUDING)
+    _bands(g)
+    columns["flags"] = flags.as_lists()
+    return Graded(columns, measures, profile)
 
-    # --- where: municipality and province ------------------------------------------------------------------------
-    mun_idx = measures.area_index["municipality"]
-    found = mun_idx >= 0
-    by_municipality = data.per_municipality()
 
-    def per_point(values: np.ndarray, missing):
-        """A per-municipality array read at each location's municipality (``missing`` outside)."""
-        return take(values, mun_idx, missing)
+def _where(g: _Grading) -> None:
+    """The municipality and province of each location; a location in no municipality is flagged (and excluded)."""
+    by_municipality = g.data.per_municipality()
+    g.columns["municipality_code"] = g.per_point(g.data.areas["municipality"].codes, None)
+    g.columns["province_code"] = g.per_point(by_municipality["province_code"], None)
+    g.flags.add("outside_municipalities", ~(g.measures.area_index["municipality"] >= 0))
 
-    columns["municipality_code"] = per_point(data.areas["municipality"].codes, None)
 
-    columns["province_code"] = per_point(by_municipality["province_code"], None)
-    flags.add("outside_municipalities", ~found)
-
-    # --- proportional fit --------------------------------------------------------------------------------------
+def _proportional_fit(g: _Grading) -> None:
+    """Per level, the share of reception places (existing + this capacity) in the population, against the
+    profile's good / too-much multiples of the national reference share; the component is the weakest level."""
+    data, profile, capacity, columns, n = g.data, g.profile, g.capacity, g.columns, g.n
     f = data.reference_share
     level_fits = []
     for level in LEVELS:
-        layer, idx = data.areas[level], measures.area_index[level]
+        layer, idx = data.areas[level], g.measures.area_index[level]
         found = idx >= 0
         population = take(layer.population, idx, np.nan)
         existing = take(layer.existing, idx, 0.0)
@@ -141,26 +214,33 @@ def grade(
         columns[f"{level}_allowed"] = np.broadcast_to(rule.good * f, n)  # one value for all
         columns[f"{level}_fit"] = fit
         level_fits.append(fit)
-        flags.add(f"no_{level}_data", ~found)
-        flags.add(f"no_population_{level}", found & ~usable)
+        g.flags.add(f"no_{level}_data", ~found)
+        g.flags.add(f"no_population_{level}", found & ~usable)
     stacked = np.vstack(level_fits)
     has_fit = np.isfinite(stacked).any(axis=0)
-    prop = np.where(has_fit, np.nanmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=0), 0.0)
-    flags.add("no_population_data", ~has_fit)
-    columns["proportional_fit"] = prop
+    g.flags.add("no_population_data", ~has_fit)
+    columns["proportional_fit"] = np.where(
+        has_fit, np.nanmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=0), 0.0
+    )
 
-    # --- proximity ---------------------------------------------------------------------------------------------
+
+def _proximity(g: _Grading) -> None:
+    """Per service category, the distance to the nearest point scored good .. too far: a measurement where the
+    layer is complete, an upper bound (flagged) where it is partial and beats the CBS estimate, else the CBS
+    estimate (flagged); the component is the weighted mean over the categories that have a value."""
+    data, profile, measures, columns, n = g.data, g.profile, g.measures, g.columns, g.n
     weighted, weights = np.zeros(n), np.zeros(n)
+    on_measured, on_bound = np.zeros(n), np.zeros(n)
     for category, rule in profile.categories.items():
         distance = measures.distance.get(category, np.full(n, np.inf))
         layer = data.services.get(category)
         # Coverage decides what a distance means: where the layer is complete, the nearest point is a measurement;
         # elsewhere it is an upper bound, used when it beats the CBS estimate (or, with none, when it says
         # anything: below too_far), never a far "measurement" beside a near estimate.
-        complete = per_point(data.coverage(category), 0) == COMPLETE
+        complete = g.per_point(data.coverage(category), 0) == COMPLETE
         found = np.isfinite(distance)
         if profile.use_cbs_estimate:
-            estimate_all = per_point(data.cbs_estimate_m(category), np.nan)
+            estimate_all = g.per_point(data.cbs_estimate_m(category), np.nan)
         else:
             estimate_all = np.full(n, np.nan)
         measured = complete & found
@@ -187,49 +267,127 @@ def grade(
             counts = measures.within.get((category, radius))
             columns[f"{category}_n{radius}"] = counts if counts is not None else np.zeros(n, dtype=np.int64)
         if rule.weight > 0:
-            np.add(weighted, score * rule.weight, out=weighted, where=available)
-            np.add(weights, rule.weight, out=weights, where=available)
-            flags.add(f"missing_{category}", ~available)
-            flags.add(f"estimated_{category}", ~known & available)
-            flags.add(f"upper_bound_{category}", bound)
-    proximity = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
-    flags.add("no_service_data", weights == 0)
-    columns["proximity"] = proximity
+            # An estimate weighs less than a measurement: its weight times the profile's estimate_weight.
+            weight = np.where(known, rule.weight, rule.weight * profile.estimate_weight)
+            np.add(weighted, score * weight, out=weighted, where=available)
+            np.add(weights, weight, out=weights, where=available)
+            np.add(on_measured, weight, out=on_measured, where=known)
+            np.add(on_bound, weight, out=on_bound, where=bound)
+            g.flags.add(f"missing_{category}", ~available)
+            g.flags.add(f"estimated_{category}", ~known & available)
+            g.flags.add(f"upper_bound_{category}", bound)
+    g.flags.add("no_service_data", weights == 0)
+    columns["proximity"] = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
+    # The share of the (effective) proximity weight resting on measurements: distances to loaded points (where the
+    # layer is complete, or upper bounds where it is not; the latter also given apart); the rest on CBS estimates.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        has = weights > 0
+        denominator = np.where(has, weights, 1.0)
+        columns["measured_share"] = np.where(has, on_measured / denominator, np.nan)
+        columns["upper_bound_share"] = np.where(has, on_bound / denominator, np.nan)
+        columns["estimated_share"] = np.where(has, 1.0 - on_measured / denominator, np.nan)
 
-    # --- task contribution -------------------------------------------------------------------------------------
+
+def _task_contribution(g: _Grading) -> None:
+    """The absolute places of the municipality's open task (its gap) the capacity closes, relative to the gap or,
+    where the gap is larger, to the profile's preferred size (:func:`geo.score.size.task_credit`); 0 without gap."""
+    by_municipality, columns, capacity = g.data.per_municipality(), g.columns, g.capacity
     for level in ("municipality", "province"):
-        columns[f"{level}_gap"] = per_point(by_municipality[f"{level}_gap"].astype(float), np.nan)
-        columns[f"{level}_required"] = per_point(by_municipality[f"{level}_required"].astype(float), np.nan)
-        columns[f"{level}_task_basis"] = per_point(by_municipality[f"{level}_required_basis"], None)
+        columns[f"{level}_gap"] = g.per_point(by_municipality[f"{level}_gap"].astype(float), np.nan)
+        columns[f"{level}_required"] = g.per_point(by_municipality[f"{level}_required"].astype(float), np.nan)
+        columns[f"{level}_task_basis"] = g.per_point(by_municipality[f"{level}_required_basis"], None)
     gap = columns["municipality_gap"]
     closes = np.where(np.isfinite(gap), np.minimum(capacity, np.maximum(gap, 0.0)), np.nan)
     columns["closes_places"] = closes
-    task = np.where(np.isfinite(closes) & (capacity > 0), closes / np.where(capacity > 0, capacity, 1), 0.0)
-    flags.add("no_task_data", ~np.isfinite(gap))
-    columns["task_contribution"] = task
+    g.flags.add("no_task_data", ~np.isfinite(gap))
+    columns["task_reference"] = task_reference(gap, g.profile)
+    columns["task_contribution"] = task_credit(capacity, gap, g.profile)
 
-    # --- rules ---------------------------------------------------------------------------------------------------
-    outside_band = (capacity < profile.min_places) | (capacity > profile.max_places)
-    flags.add("capacity_outside_band", outside_band)
+
+def _size_fit(g: _Grading) -> None:
+    """The profile's preference curve over capacity (:func:`geo.score.size.size_fit`): 1 inside the preferred band,
+    lower for a location too small to staff well or large for small-scale; outside the band is flagged."""
+    rule = g.profile.size
+    g.columns["size_fit"] = size_fit(g.capacity, g.profile)
+    g.flags.add("below_preferred_size", g.capacity < rule.low)
+    g.flags.add("above_preferred_size", g.capacity > rule.high)
+
+
+def _use(g: _Grading) -> None:
+    """The use state from BAG verblijfsobjecten: ``suitable`` (at least the profile's share of floor area in uses it
+    accepts), ``not_accepted`` (excluded) or ``unknown`` (no unit linked, or no building: shown, flagged, ranked after
+    the suitable ones, never silently suitable)."""
+    n, columns = g.n, g.columns
+    if g.building is None or "units" not in g.building:
+        share = np.full(n, np.nan)
+    else:
+        share = accepted_share(g.building, g.profile.use.accepted)
+    known = np.isfinite(share)
+    suitable = known & (share >= g.profile.use.min_share - 1e-12)
+    state = np.where(suitable, 2, np.where(known, 0, 1))
+    columns["accepted_use_share"] = share
+    columns["use_order"] = state
+    columns["use_state"] = np.asarray(USE_STATES, dtype=object)[state]
+    g.flags.add("use_unknown", ~known)
+    g.flags.add("use_not_accepted", known & ~suitable)
+
+
+def _availability(g: _Grading) -> None:
+    """BAG signals that a building may be free: pand out of use or being converted, units out of use (flags, and
+    the secondary criterion ``availability``); a demolition permit is a flag of its own."""
+    n = g.n
+    if g.building is None:
+        g.columns["availability_signal"] = np.zeros(n, dtype=bool)
+        return
+    from geo.score.candidates import AVAILABILITY, DEMOLITION
+
+    status = g.building["status"].astype("string").fillna("").to_numpy() if "status" in g.building else np.full(n, "")
+    units_out = g.building["units_out_of_use"].to_numpy() if "units_out_of_use" in g.building else np.zeros(n)
+    for flag, value in AVAILABILITY.items():
+        g.flags.add(flag, status == value)
+    g.flags.add("units_out_of_use", np.nan_to_num(units_out.astype(float)) > 0)
+    g.flags.add("demolition_permit", status == DEMOLITION)
+    g.columns["availability_signal"] = g.flags.any_of(set(AVAILABILITY_FLAGS))
+
+
+def _rules(g: _Grading, floor_area: np.ndarray | None) -> None:
+    """The profile's small-scale limits (min..max places), m2 per place and floor-area band: a location that breaks
+    one is flagged and excluded."""
+    capacity, profile = g.capacity, g.profile
+    g.flags.add("capacity_outside_band", (capacity < profile.min_places) | (capacity > profile.max_places))
+    if g.building is not None and "floor_area" in g.building:
+        area = g.building["floor_area"].to_numpy(dtype=float)
+        band = profile.use
+        with np.errstate(invalid="ignore"):
+            g.flags.add("floor_area_outside_band", (area < band.floor_area_min) | (area > band.floor_area_max))
     if floor_area is not None:
         floor_area = np.asarray(floor_area, dtype="float64")
-        too_small = np.isfinite(floor_area) & (floor_area < capacity * profile.m2_per_place)
-        flags.add("floor_area_too_small", too_small)
-        columns["floor_area"] = floor_area
-
-    # --- total ---------------------------------------------------------------------------------------------------
-    w = profile.weights
-    total = (w["proportional_fit"] * prop + w["proximity"] * proximity + w["task_contribution"] * task) / sum(
-        w.values()
-    )
-    columns["total"] = total
-    columns["excluded"] = flags.any_of(EXCLUDING)
-    columns["flags"] = flags.as_lists()
-    return Graded(columns, measures, profile)
+        g.flags.add("floor_area_too_small", np.isfinite(floor_area) & (floor_area < capacity * profile.m2_per_place))
+        g.columns["floor_area"] = floor_area
 
 
-def rank(frame: pd.DataFrame, ids: pd.Series) -> np.ndarray:
-    """Rank 1..k by total (descending) among locations not excluded; ties broken by id. Excluded: 0."""
+def _bands(g: _Grading) -> None:
+    """Score bands (:func:`geo.score.ranking.bands`) of the eligible locations, suitable uses first: bands of the
+    candidates whose use is unknown follow those of the suitable ones."""
+    eligible = ~g.columns["excluded"]
+    total, order = g.columns["total"], g.columns["use_order"]
+    band = np.zeros(g.n, dtype=np.int64)
+    offset = 0
+    for state in (2, 1):
+        found = bands(total, eligible & (order == state), g.profile.ranking.band_width)
+        band = np.where(found > 0, found + offset, band)
+        offset = int(band.max())
+    g.columns["band"] = band
+
+
+def rank(frame: pd.DataFrame, ids: pd.Series, profile: Profile | None = None) -> np.ndarray:
+    """Rank 1..k among locations not excluded: by score band, then the profile's secondary criteria
+    (:func:`geo.score.ranking.rank`), then id; without a profile or bands by total (descending), then id. Excluded: 0.
+    """
+    from geo.score.ranking import rank as rank_in_bands
+
+    if profile is not None and "band" in frame:
+        return rank_in_bands({c: frame[c].to_numpy() for c in frame.columns}, ids, profile)
     order = pd.DataFrame(
         {"total": -frame["total"].to_numpy(), "id": ids.to_numpy(), "excluded": frame["excluded"].to_numpy()}
     )
