@@ -129,7 +129,8 @@ def _scope_geometry(engine: Engine, municipality: str | None, province: str | No
 
 
 def estimate_capacity(candidates: pd.DataFrame, profile: Profile) -> pd.DataFrame:
-    """Places a building could hold: floor area / m2 per place, capped at the small-scale maximum.
+    """Places a building could hold: floor area / m2 per place; a larger building is scored with the upper end of the
+    profile's preferred band (part of it used, flagged ``capacity_capped``), never beyond the small-scale maximum.
 
     Floor area, best source first: the usable floor area of the BAG verblijfsobjecten linked to the pand
     (``bag_floor_area``); the footprint times the storeys that follow from the 3D BAG height
@@ -156,7 +157,7 @@ def estimate_capacity(candidates: pd.DataFrame, profile: Profile) -> pd.DataFram
     out["storeys_used"] = np.where(from_bag, np.nan, storeys)
     out["floor_area"] = floor
     out["capacity_estimate"] = estimate.astype(np.int64)
-    out["capacity"] = np.minimum(estimate, profile.max_places).astype(np.int64)
+    out["capacity"] = np.minimum(estimate, profile.size.high).astype(np.int64)
     out["capacity_method"] = method
     return out
 
@@ -166,12 +167,12 @@ def capacity_flags(candidates: pd.DataFrame, profile: Profile) -> dict[str, np.n
 
     * ``capacity_estimated``: the capacity is floor area / m2 per place, not a given number;
     * ``one_storey_assumed``: the floor area is the footprint, one storey assumed (no BAG floor area, no storeys);
-    * ``capacity_capped``: the estimate exceeds the profile's maximum; the building is scored with the maximum
-      (part of it used), the full estimate stays in the measures (``capacity_estimate``).
+    * ``capacity_capped``: the estimate exceeds the upper end of the profile's preferred band; the building is scored
+      with that (part of it used), the full estimate stays in the measures (``capacity_estimate``).
     """
     method = candidates["capacity_method"].to_numpy()
     return {
         "capacity_estimated": np.ones(len(candidates), dtype=bool),
         "one_storey_assumed": method == "footprint_1_storey_assumed",
-        "capacity_capped": candidates["capacity_estimate"].to_numpy() > profile.max_places,
+        "capacity_capped": candidates["capacity_estimate"].to_numpy() > candidates["capacity"].to_numpy(),
     }

@@ -45,6 +45,10 @@ def ranking_goals(result, *, top: int = 50, places: int = 60) -> dict:
         "places": places,
         "capacity_methods": {str(k): round(float(v), 4) for k, v in methods.items()},
         "estimate_weight_share": round(float(np.nanmean(share)), 4) if len(ranked) else None,
+        # v2 weighs an estimate less (profile proximity.estimate_weight): the share of the weight actually used
+        "estimate_weight_share_effective": round(float(np.nanmean(ranked["estimated_share"])), 4)
+        if "estimated_share" in ranked and len(ranked)
+        else (round(float(np.nanmean(share)), 4) if len(ranked) else None),
     }
 
 
@@ -58,8 +62,8 @@ def goals_table(figures: dict[str, dict]) -> pd.DataFrame:
             f"distinct bands in top {f['top']}": f["top_distinct_bands"],
             f"rank of best with >= {f['places']} places": f["best_rank_with_places"],
             "capacity methods": ", ".join(f"{k} {v:.0%}" for k, v in f["capacity_methods"].items()),
-            "proximity weight on estimates": None
+            "proximity weight on estimates (nominal / as weighed)": None
             if f["estimate_weight_share"] is None
-            else f"{f['estimate_weight_share']:.0%}",
+            else f"{f['estimate_weight_share']:.0%} / {f['estimate_weight_share_effective']:.0%}",
         }
     return pd.DataFrame(rows)
