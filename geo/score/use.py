@@ -41,6 +41,12 @@ USES = (
 """The eleven BAG gebruiksdoelen (Catalogus BAG 2018), as LV-BAG and PDOK spell them."""
 
 UNIT_OUT_OF_USE = "Verblijfsobject buiten gebruik"
+USE_UNKNOWN_HINT = (
+    "use unknown: no BAG verblijfsobjecten are loaded for these panden, so their use (gebruiksdoel), usable floor "
+    "area and units are not known and capacity comes from the footprint; load them with 'opvangmatch load "
+    "residences <LV-BAG verblijfsobject extract, GeoPackage or NLExtract adresplus CSV>' or 'opvangmatch fetch bag'"
+)
+"""What every surface (CLI, map legend, API) says where the use is unknown, and how to load it."""
 USE_COLUMNS = tuple(f"use_{u.replace(' ', '_')}" for u in USES)
 COLUMNS = ("units", "units_out_of_use", "usable_floor_area", "use_mix", *USE_COLUMNS)
 
