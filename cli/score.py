@@ -119,7 +119,8 @@ def _print_run(result, top: int, spread: tuple[str, int] | None = None) -> None:
         capped = f" (of {row.capacity_estimate:,} estimated)" if row.capacity_estimate > row.capacity else ""
         typer.echo(
             f"{row.rank:>4} {row.band:>4}  {row.id:<16} {row.capacity:>6} {row.total:>6.3f} "
-            f"{row.proportional_fit:>5.2f} {row.proximity:>5.2f} {row.task_contribution:>5.2f} {row.size_fit:>5.2f} {row.measured_share:>5.0%}  "
+            f"{row.proportional_fit:>5.2f} {row.proximity:>5.2f} {row.task_contribution:>5.2f} {row.size_fit:>5.2f} "
+            f"{row.measured_share:>5.0%}  "
             f"{row.use_state}  {row.capacity_method}{capped}  " + ",".join(row.flags)
         )
     typer.echo(
