@@ -200,3 +200,101 @@ def test_reference_sql_agrees_with_the_engine_on_building_use(demo_engine, const
         )
     assert engine_side.loc["0221100000316481", "use_woonfunctie"] == pytest.approx(120 / 180)
     assert engine_side.loc["0221100000315002", "units_out_of_use"] == 1
+
+
+# --- the engine: v2 behaviour -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data(demo_engine):
+    from geo.score import ScoringData
+
+    return ScoringData.load(demo_engine)
+
+
+def test_central_doesburg_40_places_score_above_12(demo_engine, data, families):
+    """Gap 60, proportional share about 59 places: a location is not scored higher for being smaller (v1 gave 12
+    places task credit 1 and the same fit, so both scored the same and smaller buildings won the ties)."""
+    import shapely
+
+    from geo.score import score_location
+
+    centre = shapely.Point(206081, 448157)  # a pand in central Doesburg
+    small, large = (score_location(data, centre, c, families) for c in (12, 40))
+    assert small["task"]["municipality_gap"] == large["task"]["municipality_gap"] == 60
+    level = large["proportional_fit"]["levels"]["municipality"]
+    share_places = level["good_share"] * level["population"] - level["existing_places"]
+    assert 55 <= share_places <= 62  # "about 59 places"
+    assert large["components"]["proportional_fit"]["value"] == small["components"]["proportional_fit"]["value"] == 1
+    assert large["total"] > small["total"]
+    assert large["components"]["task_contribution"]["value"] == pytest.approx(40 / 60, abs=1e-4)
+    assert large["components"]["size_fit"]["value"] == 1.0 and small["components"]["size_fit"]["value"] < 1.0
+
+
+def test_an_estimate_weighs_less_and_the_measured_share_is_stated(demo_engine, data, families):
+    import shapely
+
+    from geo.score import score_location, summary_lines
+
+    centre = shapely.Point(206081, 448157)
+    result = score_location(data, centre, 40, families)
+    weight = result["proximity_weight"]
+    rules = families.categories
+    used = {c: v for c, v in result["proximity"].items() if v["weight"] and v["status"] != "missing"}
+    effective = {
+        c: rules[c].weight * (families.estimate_weight if v["status"] == "estimated" else 1) for c, v in used.items()
+    }
+    on_points = sum(w for c, w in effective.items() if used[c]["status"] in ("measured", "upper_bound"))
+    assert weight["measured_share"] == pytest.approx(on_points / sum(effective.values()), abs=1e-4)
+    assert weight["estimated_share"] == pytest.approx(1 - weight["measured_share"], abs=1e-4)
+    proximity = sum(effective[c] * used[c]["score"] for c in used) / sum(effective.values())
+    assert result["components"]["proximity"]["value"] == pytest.approx(proximity, abs=1e-4)
+    assert any(line.startswith("proximity weight on measurements") for line in summary_lines(result))
+    assert result["use"]["state"] == "unknown" and "opvangmatch load residences" in result["use"]["note"]
+
+
+@pytest.fixture(scope="module")
+def scored_with_uses(demo_engine, data):
+    """Doesburg with the CONSTRUCTED verblijfsobjecten loaded, scored for families and permit holders."""
+    from geo.score import score_candidates
+
+    load(demo_engine, "residences", UNITS, source="residences:constructed_rank")
+    try:
+        yield {
+            name: score_candidates(demo_engine, load_profile(name), data, municipality="GM0221")
+            for name in ("families", "permit_holders")
+        }
+    finally:
+        unload(demo_engine, "residences:constructed_rank")
+
+
+SUITABLE = ["0221100000314999", "0221100000315012", "0221100000315002", "0221100000314243"]  # 50-80 places
+SMALL_OFFICE = "0221100000315000"  # kantoorfunctie, 200 m2: 13 places
+HOUSING = ["0221100000313011", "0221100000311802"]  # woonfunctie (ranks 1 and 5 in v1)
+MOSTLY_HOUSING = "0221100000316481"  # 2/3 woonfunctie (rank 2 in v1)
+OTHER_USE = ["0221100000313295", "0221100000330580"]  # industriefunctie, winkelfunctie
+
+
+def test_the_right_buildings_come_first_with_known_uses(scored_with_uses):
+    frame = scored_with_uses["families"].frame.set_index("id")
+    ranked = frame[frame["rank"] > 0].sort_values("rank")
+    assert sorted(ranked.index[:4]) == sorted(SUITABLE)  # the suitable, well-sized buildings first
+    assert ranked.index[4] == SMALL_OFFICE  # suitable but small: after them
+    assert (ranked.iloc[5:]["use_state"] == "unknown").all()  # unknown use never before a suitable one
+    for pand in [*HOUSING, MOSTLY_HOUSING, *OTHER_USE]:
+        assert frame.loc[pand, "excluded"] and "use_not_accepted" in frame.loc[pand, "flags"]
+    assert frame.loc[SUITABLE, "capacity_method"].eq("bag_floor_area").all()
+    assert frame.loc["0221100000315012", "capacity"] == 80  # 1,200 m2 / 15 m2 per place
+    assert frame.loc["0221100000315002", "availability_signal"]  # a unit out of use
+    assert "units_out_of_use" in frame.loc["0221100000315002", "flags"]
+    assert frame.loc["0221100000316481", "use_mix"] == "woonfunctie 67%, kantoorfunctie 33%"
+    # Permit holders accept housing: the houses become candidates there.
+    holders = scored_with_uses["permit_holders"].frame.set_index("id")
+    assert holders.loc[HOUSING[0], "use_state"] == "suitable"
+
+
+def test_shortlists_spread_per_wijk(scored_with_uses):
+    frame = scored_with_uses["families"].frame
+    short = spread(frame, "wijk", 1)
+    assert short["wijk_code"].dropna().is_unique
+    assert short["rank"].is_monotonic_increasing and short["rank"].iloc[0] == 1
