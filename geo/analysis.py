@@ -115,16 +115,29 @@ def measure_candidates(
 def regrade(measured: MeasuredCandidates, profile: Profile) -> pd.DataFrame:
     """Grade the measured candidates with ``profile``: ``id``, components, ``total`` and ``rank`` (1 = best)."""
     base = measured.profile
-    for rule in ("min_places", "max_places", "m2_per_place"):
+    for rule, name in (
+        ("min_places", "capacity.min_places"),
+        ("max_places", "capacity.max_places"),
+        ("m2_per_place", "capacity.m2_per_place"),
+        ("storey_height_m", "capacity.storey_height_m"),
+        ("use", "the use section"),
+    ):
         if getattr(profile, rule) != getattr(base, rule):
-            raise InputError(f"profile variant changes capacity.{rule}; re-grading keeps the base capacity rules")
+            raise InputError(f"profile variant changes {name}; re-grading keeps the base capacity and use rules")
+    if profile.size.high != base.size.high:
+        raise InputError("profile variant changes capacity.preferred.high, which caps a building's capacity")
     frame = measured.base
     graded = grade(
-        measured.data, measured.measures, frame.capacity.to_numpy(), profile, floor_area=frame.floor_area.to_numpy()
+        measured.data,
+        measured.measures,
+        frame.capacity.to_numpy(),
+        profile,
+        floor_area=frame.floor_area.to_numpy(),
+        building=frame,
     )
-    out = graded.frame[["proportional_fit", "proximity", "task_contribution", "total"]].copy()
+    out = graded.frame[[*COMPONENTS, "total", "band"]].copy()
     out.insert(0, "id", frame.id.to_numpy())
-    out["rank"] = rank(graded.frame, frame.id)
+    out["rank"] = rank(graded.frame, frame.id, profile)
     return out
 
 
