@@ -298,3 +298,15 @@ def test_shortlists_spread_per_wijk(scored_with_uses):
     short = spread(frame, "wijk", 1)
     assert short["wijk_code"].dropna().is_unique
     assert short["rank"].is_monotonic_increasing and short["rank"].iloc[0] == 1
+
+
+def test_compare_rankings_of_two_models():
+    from geo.analysis import compare_rankings
+
+    before = pd.DataFrame({"id": list("abcde"), "rank": [1, 2, 3, 4, 0]})
+    after = pd.DataFrame({"id": list("abcde"), "rank": [4, 3, 2, 1, 5]})
+    result = compare_rankings(before, after, top=2)
+    assert result["common"] == 4 and result["eligible_after"] == 5
+    assert result["tau"] == pytest.approx(-1.0) and result["top_kept"] == 0
+    assert result["median_move"] == 2.0
+    assert compare_rankings(before, before, top=2)["tau"] == pytest.approx(1.0)
