@@ -341,12 +341,12 @@ def _availability(g: _Grading) -> None:
         return
     from geo.score.candidates import AVAILABILITY, DEMOLITION
 
-    status = g.building["status"].astype("string").fillna("").to_numpy() if "status" in g.building else np.full(n, "")
+    status = g.building["status"] if "status" in g.building else pd.Series([None] * n)
     units_out = g.building["units_out_of_use"].to_numpy() if "units_out_of_use" in g.building else np.zeros(n)
     for flag, value in AVAILABILITY.items():
-        g.flags.add(flag, status == value)
+        g.flags.add(flag, (status == value).to_numpy())
     g.flags.add("units_out_of_use", np.nan_to_num(units_out.astype(float)) > 0)
-    g.flags.add("demolition_permit", status == DEMOLITION)
+    g.flags.add("demolition_permit", (status == DEMOLITION).to_numpy())
     g.columns["availability_signal"] = g.flags.any_of(set(AVAILABILITY_FLAGS))
 
 
@@ -373,8 +373,10 @@ def _bands(g: _Grading) -> None:
     total, order = g.columns["total"], g.columns["use_order"]
     band = np.zeros(g.n, dtype=np.int64)
     offset = 0
+    index = np.flatnonzero(eligible)
+    by_total = index[np.argsort(-total[index], kind="stable")]  # sorted once for both use states
     for state in (2, 1):
-        found = bands(total, eligible & (order == state), g.profile.ranking.band_width)
+        found = bands(total, eligible & (order == state), g.profile.ranking.band_width, by_total)
         band = np.where(found > 0, found + offset, band)
         offset = int(band.max())
     g.columns["band"] = band

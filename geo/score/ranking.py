@@ -19,13 +19,17 @@ from geo.score.profile import Profile
 SPREAD_LEVELS = ("buurt", "wijk")
 
 
-def bands(total: np.ndarray, eligible: np.ndarray, width: float) -> np.ndarray:
+def bands(total: np.ndarray, eligible: np.ndarray, width: float, order: np.ndarray | None = None) -> np.ndarray:
     """Band number per location (1 = best; 0 = excluded). At most about 1 / ``width`` + 1 bands over totals in 0..1,
-    each found with one binary search."""
+    each found with one binary search. ``order`` (all locations by total, descending) saves the sort when given."""
     total = np.asarray(total, dtype=float)
+    eligible = np.asarray(eligible, dtype=bool)
     out = np.zeros(len(total), dtype=np.int64)
-    index = np.flatnonzero(np.asarray(eligible, dtype=bool))
-    order = index[np.argsort(-total[index], kind="stable")]
+    if order is None:
+        index = np.flatnonzero(eligible)
+        order = index[np.argsort(-total[index], kind="stable")]
+    else:
+        order = order[eligible[order]]
     descending = total[order]
     ascending_negated = -descending
     start, band = 0, 1
