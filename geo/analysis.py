@@ -115,16 +115,29 @@ def measure_candidates(
 def regrade(measured: MeasuredCandidates, profile: Profile) -> pd.DataFrame:
     """Grade the measured candidates with ``profile``: ``id``, components, ``total`` and ``rank`` (1 = best)."""
     base = measured.profile
-    for rule in ("min_places", "max_places", "m2_per_place"):
+    for rule, name in (
+        ("min_places", "capacity.min_places"),
+        ("max_places", "capacity.max_places"),
+        ("m2_per_place", "capacity.m2_per_place"),
+        ("storey_height_m", "capacity.storey_height_m"),
+        ("use", "the use section"),
+    ):
         if getattr(profile, rule) != getattr(base, rule):
-            raise InputError(f"profile variant changes capacity.{rule}; re-grading keeps the base capacity rules")
+            raise InputError(f"profile variant changes {name}; re-grading keeps the base capacity and use rules")
+    if profile.size.high != base.size.high:
+        raise InputError("profile variant changes capacity.preferred.high, which caps a building's capacity")
     frame = measured.base
     graded = grade(
-        measured.data, measured.measures, frame.capacity.to_numpy(), profile, floor_area=frame.floor_area.to_numpy()
+        measured.data,
+        measured.measures,
+        frame.capacity.to_numpy(),
+        profile,
+        floor_area=frame.floor_area.to_numpy(),
+        building=frame,
     )
-    out = graded.frame[["proportional_fit", "proximity", "task_contribution", "total"]].copy()
+    out = graded.frame[[*COMPONENTS, "total", "band"]].copy()
     out.insert(0, "id", frame.id.to_numpy())
-    out["rank"] = rank(graded.frame, frame.id)
+    out["rank"] = rank(graded.frame, frame.id, profile)
     return out
 
 
@@ -185,6 +198,35 @@ def variants(profile: Profile, factors=FACTORS) -> list[tuple[str, str, float, P
                 )
             )
     return out
+
+
+def compare_rankings(before: pd.DataFrame, after: pd.DataFrame, top: int = 50) -> dict:
+    """How two rankings of possibly different candidate sets differ (e.g. score model v1 and v2 on the same data):
+    frames with ``id`` and ``rank`` (0 = excluded). Over the candidates eligible in both: Kendall's tau-b of the
+    ranks, the median and 90th percentile of the absolute rank move; and how many of ``before``'s top ``top``
+    stay in ``after``'s top ``top``.
+
+    >>> a = pd.DataFrame({"id": list("abcd"), "rank": [1, 2, 3, 0]})
+    >>> b = pd.DataFrame({"id": list("abcd"), "rank": [2, 1, 3, 4]})
+    >>> compare_rankings(a, b, top=2)["top_kept"]
+    2
+    """
+    a = before[before["rank"] > 0].set_index("id")["rank"]
+    b = after[after["rank"] > 0].set_index("id")["rank"]
+    common = a.index.intersection(b.index)
+    if len(common) < 2:
+        raise InputError("the two rankings share fewer than two eligible candidates")
+    moves = (a[common] - b[common]).abs()
+    return {
+        "eligible_before": len(a),
+        "eligible_after": len(b),
+        "common": len(common),
+        "tau": float(kendalltau(a[common].to_numpy(), b[common].to_numpy()).statistic),
+        "median_move": float(moves.median()),
+        "p90_move": float(moves.quantile(0.9)),
+        "top": top,
+        "top_kept": len(set(a[a <= top].index) & set(b[b <= top].index)),
+    }
 
 
 def one_at_a_time(measured: MeasuredCandidates, factors=FACTORS, top: int = 10) -> pd.DataFrame:

@@ -147,6 +147,17 @@ class Residence(SourceMixin, Base):
     geom = geometry("POINT", nullable=True)
 
 
+class BuildingHeight(SourceMixin, Base):
+    """3D BAG heights of a pand (metres above NAP): ground level and the roof's 70th percentile."""
+
+    __tablename__ = "building_height"
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    ground_m: Mapped[float | None] = mapped_column(Float)
+    roof_m: Mapped[float | None] = mapped_column(Float)
+    height_m: Mapped[float | None] = mapped_column(Float)
+    roof_type: Mapped[str | None] = mapped_column(Text)
+
+
 class ReceptionLocation(SourceMixin, Base):
     """An existing (or announced) reception site; many public sources give no coordinates."""
 
@@ -270,6 +281,7 @@ DATA_TABLES = [
     Service,
     Building,
     Residence,
+    BuildingHeight,
     ReceptionLocation,
     PlacementTask,
     ReportedFigure,

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from geo.errors import DataError, InputError, NotFoundError
-from geo.io import bag, regions, services, tables
+from geo.io import bag, heights, regions, services, tables
 from geo.io.write import LoadReport, Prepared, Progress, write
 from geo.network import osm
 
@@ -30,6 +30,7 @@ READERS: dict[str, Callable[..., Prepared]] = {
     "proximity": regions.load_proximity,
     "buildings": bag.load_buildings,
     "residences": bag.load_residences,
+    "heights": heights.load_heights,
     "schools": services.load_schools,
     "gtfs-stops": services.load_gtfs_stops,
     "chb-stations": services.load_chb_stations,
@@ -48,7 +49,8 @@ DESCRIPTIONS = {
     "municipality-provinces": "CBS gemeentelijke indeling CSV (gemeente -> provincie)",
     "proximity": "CBS nabijheid CSV (afstand_* in km per area)",
     "buildings": "BAG panden: LV-BAG extract (XML or zip) or GeoPackage",
-    "residences": "BAG verblijfsobjecten (gebruiksdoel, oppervlakte): LV-BAG XML/zip or GeoPackage",
+    "residences": "BAG verblijfsobjecten (gebruiksdoel, oppervlakte): LV-BAG XML, GeoPackage, NLExtract adresplus CSV",
+    "heights": "3D BAG building heights (CityJSON tile or GeoPackage/CSV with h_maaiveld, h_dak_70p)",
     "schools": "DUO school sites with coordinates (GeoPackage layers bo/vo)",
     "gtfs-stops": "GTFS stops.txt (default category bus_stop)",
     "chb-stations": "DOVA Centraal Haltebestand railway stations JSON",

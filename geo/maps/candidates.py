@@ -101,6 +101,9 @@ def candidate_rows(scores: CandidateScores, tables: Tables) -> list[list]:
     closes, gap = _clean(f["closes_places"], 0), _clean(f["municipality_gap"], 0)
     flagsets = [tables.flags(v) for v in f["flags"]]
     totals = _clean(f["total"], 4)
+    measured = _clean(f["measured_share"], 3)
+    use_code = f["use_order"].to_numpy()
+    bands = f["band"].to_numpy()
     return [
         [
             float(lat[i]),
@@ -117,6 +120,7 @@ def candidate_rows(scores: CandidateScores, tables: Tables) -> list[list]:
             gap[i],
             flagsets[i],
             None,
+            [int(bands[i]) or None, measured[i], int(use_code[i])],
         ]
         for i in range(n)
     ]
@@ -146,4 +150,9 @@ def explanation_row(explanation: dict, lat: float, lon: float, ident: str, title
         task["municipality_gap"],
         tables.flags(explanation["flags"]),
         html.escape(title),
+        [
+            None,
+            explanation["proximity_weight"]["measured_share"],
+            ["not_accepted", "unknown", "suitable"].index(explanation["use"]["state"]),
+        ],
     ]

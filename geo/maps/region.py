@@ -117,6 +117,9 @@ def region_map(
         f"{t['vintage']} {e(str(data.vintage['id']))}<br>{len(rows)} {e(t['candidates'].lower())}; "
         f"{t['distance_note']}</div>"
     )
+    unknown_use = int((scores.frame["use_state"] == "unknown").sum())
+    if unknown_use:
+        legend += f'<div class="om-use-unknown">{e(t["use_unknown_legend"].format(n=number(unknown_use, lang)))}</div>'
     legend += service_legend(services, lang)
     legend += unlocated_legend(reception, lang)
     Legend(legend).add_to(m)

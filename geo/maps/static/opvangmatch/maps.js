@@ -84,7 +84,8 @@
   om.number = number;
 
   /* row: [lat, lon, id, total, excluded, rank, capacity, [pf, prox, task], [share buurt, wijk, municipality],
-   *       [[distance, estimate, nearest index, score, n500, n1000], ... per category], closes, gap, flag set index, title or null]
+   *       [[distance, estimate, nearest index, score, n500, n1000], ... per category], closes, gap, flag set index, title or null,
+   *       [band or null, share of proximity weight on measurements or null, use state 0 not accepted / 1 unknown / 2 suitable]]
    * M: shared tables (labels, categories, names, flag sets, weights, good shares, profile, vintage, locale). */
   om.candidatePopup = function (row, M) {
     var T = M.text, loc = M.locale, html = [];
@@ -121,6 +122,12 @@
       }
       if (m.length > 4) line += " &middot; " + fill(T.within, { n500: m[4], n1000: m[5] });
       html.push('<li data-category="' + cat[0] + '">' + line + "</li>");
+    }
+    var v2 = row[14];
+    if (v2) {
+      if (v2[0]) html.push("<li>" + fill(T.band, { band: v2[0] }) + "</li>");
+      if (v2[1] !== null) html.push('<li class="om-measured">' + fill(T.measured, { share: percent(v2[1], loc) }) + "</li>");
+      html.push('<li class="om-use">' + T["use_state_" + v2[2]] + "</li>");
     }
     if (row[10] !== null) {
       html.push("<li>" + fill(T.closes, { closes: number(row[10], loc, 0), gap: number(Math.max(row[11] || 0, 0), loc, 0) }) + "</li>");
