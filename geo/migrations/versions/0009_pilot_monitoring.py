@@ -1,14 +1,14 @@
 """pilot monitoring: monitoring_value (one figure per pilot, period, indicator, breakdown) and pilot_evaluation
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30 08:10:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
