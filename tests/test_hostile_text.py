@@ -40,9 +40,10 @@ from hypothesis import strategies as st
 
 from geo.maps.base import finish, new_map
 from geo.maps.candidates import Tables
-from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, encode_areas
+from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, TaskPanel, encode_areas
 from geo.maps.reception import reception_layer, unlocated_legend
 from geo.maps.services import service_layers, service_legend
+from geo.maps.taskpanel import panel
 from geo.settings import PROJECT_ROOT
 
 MAPS = PROJECT_ROOT / "geo" / "maps"
@@ -165,7 +166,9 @@ class Fragment(HTMLParser):
         self.text.append(data)
 
 
-RAW_KEYS = {"n", "names", "placeholder", "key"}  # set as text in the page (search index, layer names)
+# set as text in the page (search index, layer names; task panels: opvangmatch.pin uses textContent only)
+RAW_KEYS = {"n", "names", "placeholder", "key", "name", "province", "source", "host", "unlocated", "note", "url"}
+URL_KEYS = {"url"}  # set as a link's href by opvangmatch.link only when it is an http(s) URL
 
 
 def strings(obj, key=None):
@@ -196,6 +199,8 @@ def check_page(text: str, values: list[str]) -> Page:
     for key, s in strings(page.data):
         if "Q" not in s:
             continue
+        if key in URL_KEYS:
+            assert re.fullmatch(r"https?://\S+", s), f"a link target that is not an http(s) URL: {s!r}"
         if key in RAW_KEYS:
             shown.append(s)
             continue
@@ -287,6 +292,22 @@ def hostile_map(values: list[str]) -> str:
     meta = {"text": {}, "names": tables.names, "flagsets": tables.flagsets, "profile": e(v(0)), "vintage": e(v(1))}
     CandidateCluster("candidates", v(2), [row], meta, cluster=False).add_to(m)
     Legend(service_legend(services, "nl") + unlocated_legend(reception, "nl") + e(v(3))).add_to(m)
+    task = pd.Series(
+        {
+            "name": v(4),
+            "population": 10,
+            "required": 5,
+            "required_basis": "official",
+            "realised": 1,
+            "undated": 0,
+            "pipeline": 0,
+            "gap": 4,
+            "gap_per_1000": 0.4,
+            "share_realised": 0.2,
+            "required_source": f"{v(5)} https://example.org/{v(6)}",
+        }
+    )
+    TaskPanel({"text": {}, "provinces": {"PV25": panel(task, "PV25", "province", None, [v(7)])}}).add_to(m)
     SearchControl([{"n": v(i), "a": 52.0, "o": 6.1} for i in range(len(values))], v(4)).add_to(m)
     return finish(m)
 

@@ -28,9 +28,11 @@ def new_map(bounds: tuple[float, float, float, float], *, tiles: str, title: str
         location=[(south + north) / 2, (west + east) / 2],
         tiles=None,
         prefer_canvas=True,
-        control_scale=True,
+        control_scale=False,  # a metric-only scale bar is added by opvangmatch.layerControl
         zoom_start=8,
         max_zoom=19,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
     )
     m.options["max_zoom"] = 19  # without a tile layer Leaflet.markercluster needs the map's own maxZoom
     use_local_assets(m)

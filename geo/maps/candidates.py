@@ -16,17 +16,31 @@ import html
 import numpy as np
 import pandas as pd
 
+from geo.maps.colours import EXCLUDED, SCORE_COLOURS, classes_from_breaks, quantile_breaks
 from geo.maps.geodata import lat_lon
 from geo.maps.labels import category, flag, text
 from geo.score import CandidateScores, Profile, ScoringData
 
 COMPONENTS = ("proportional_fit", "proximity", "task_contribution")
 LEVELS = ("buurt", "wijk", "municipality")
-SCORE_CLASSES = {
-    "steps": [[0.5, "#d7191c"], [0.7, "#fdae61"], [0.85, "#ffffbf"], [0.95, "#a6d96a"], [None, "#1a9641"]],
-    "nodata": "#8c8c8c",
-}
-SCORE_LABELS = ["<= 0.50", "0.50 - 0.70", "0.70 - 0.85", "0.85 - 0.95", "> 0.95"]
+FIXED_SCORE_BREAKS = [0.5, 0.7, 0.85, 0.95]
+
+
+def score_classes(totals, lang: str) -> dict:
+    """Score classes of one map: the quintiles of the scores of the candidates not excluded (2 or 3 decimals), so the
+    classes split what is on the map; the documented fixed breaks 0.50/0.70/0.85/0.95 where fewer than 5 distinct
+    scores exist. Excluded buildings are grey (``nodata``), never a score class."""
+    totals = np.asarray(totals, dtype=float)
+    totals = totals[np.isfinite(totals)]
+    breaks = FIXED_SCORE_BREAKS
+    if np.unique(np.round(totals, 2)).size >= 5:
+        breaks = quantile_breaks(totals, 5, 2)
+        digits = 2 if len(breaks) == 4 else 3  # close scores: a third decimal keeps five classes
+        breaks = quantile_breaks(totals, 5, digits)
+        return classes_from_breaks(breaks, SCORE_COLOURS, digits=digits, lang=lang, low=None, nodata=EXCLUDED)
+    return classes_from_breaks(breaks, SCORE_COLOURS, digits=2, lang=lang, low=None, nodata=EXCLUDED)
+
+
 LOCALES = {"nl": "nl-NL", "en": "en-GB"}
 
 
@@ -63,7 +77,7 @@ def _clean(values, digits: int) -> list:
     return [None if not np.isfinite(v) else (int(v) if digits == 0 else float(v)) for v in rounded]
 
 
-def meta(profile: Profile, data: ScoringData, tables: Tables, lang: str) -> dict:
+def meta(profile: Profile, data: ScoringData, tables: Tables, lang: str, classes: dict | None = None) -> dict:
     """What every popup row of one map shares: labels, weights, allowed shares, profile and data vintage."""
     return {
         "text": text(lang),
@@ -76,7 +90,7 @@ def meta(profile: Profile, data: ScoringData, tables: Tables, lang: str) -> dict
         "flagsets": tables.flagsets,
         "profile": html.escape(f"{profile.name} {profile.version} ({profile.target_group})"),
         "vintage": html.escape(str(data.vintage["id"])),
-        "classes": SCORE_CLASSES,
+        "classes": classes or score_classes([], lang),
     }
 
 

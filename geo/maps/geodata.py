@@ -38,8 +38,9 @@ def lat_lon(x: np.ndarray, y: np.ndarray, decimals: int = DECIMALS) -> tuple[np.
     return np.round(lat, decimals), np.round(lon, decimals)
 
 
-def read_areas(engine: Engine, level: str, *, province: str | None = None, municipality: str | None = None):
-    """Areas of one level (``province``, ``municipality``, ``wijk``, ``buurt``) in a scope, in EPSG:28992."""
+def read_areas(engine: Engine, level: str, *, province: str | None = None, municipality: str | list[str] | None = None):
+    """Areas of one level (``province``, ``municipality``, ``wijk``, ``buurt``) in a scope (a province, one
+    municipality or a list of them), in EPSG:28992."""
     table = AREA_TABLES[level]
     columns = {
         "province": "a.code, a.name, NULL::int AS population, a.code AS province_code",
@@ -54,8 +55,8 @@ def read_areas(engine: Engine, level: str, *, province: str | None = None, munic
         where.append("a.code = :province" if level == "province" else "mp.province_code = :province")
         params["province"] = province
     if municipality and mun_col:
-        where.append(f"{mun_col} = :municipality")
-        params["municipality"] = municipality
+        where.append(f"{mun_col} = ANY(:municipality)")
+        params["municipality"] = [municipality] if isinstance(municipality, str) else list(municipality)
     sql = f"SELECT {columns}, a.geom FROM {table} a{joins}" + (" WHERE " + " AND ".join(where) if where else "")
     return gpd.read_postgis(sa.text(sql + " ORDER BY a.code"), engine, geom_col="geom", params=params)
 

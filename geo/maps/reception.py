@@ -16,9 +16,11 @@ from geo.maps.layers import PointLayer
 COLOUR = "#6a3d9a"
 
 
-def describe(row, lang: str) -> str:
-    """One reception row as escaped text: name (kind, capacity; status when not counted)."""
-    t, e = text(lang), html.escape
+def describe(row, lang: str, *, escape: bool = True) -> str:
+    """One reception row as text (HTML-escaped unless ``escape=False``): name (kind, capacity; status when not
+    counted)."""
+    t = text(lang)
+    e = html.escape if escape else str
     capacity = f"{number(row.capacity, lang)} {t['places']}" if pd.notna(row.capacity) else t["no_capacity"]
     kind = f"{e(row.kind)}, " if isinstance(row.kind, str) and row.kind else ""
     status = row.get("status", "counted")
@@ -26,12 +28,20 @@ def describe(row, lang: str) -> str:
     return f"{e(row['name'])} ({kind}{capacity}{shown})"
 
 
-def unlocated_by_municipality(reception: pd.DataFrame, lang: str) -> dict[str, list[str]]:
-    """Escaped descriptions of the rows without coordinates, per matched municipality code."""
+def unlocated_by_municipality(reception: pd.DataFrame, lang: str, *, escape: bool = True) -> dict[str, list[str]]:
+    """Descriptions (escaped, or raw for text nodes) of the rows without coordinates, per municipality code."""
     out: dict[str, list[str]] = {}
     for _, row in reception[reception.lat.isna() & reception.municipality_code.notna()].iterrows():
-        out.setdefault(row.municipality_code, []).append(describe(row, lang))
+        out.setdefault(row.municipality_code, []).append(describe(row, lang, escape=escape))
     return out
+
+
+def unlocated_note(reception: pd.DataFrame, lang: str) -> str:
+    """One legend line: how many reception rows have no coordinates (they are listed in their region's panel)."""
+    n = int(reception.lat.isna().sum())
+    if not n:
+        return ""
+    return f'<div class="om-note">{html.escape(text(lang)["unlocated_note"].format(n=n))}</div>'
 
 
 def unlocated_legend(reception: pd.DataFrame, lang: str, codes: set[str] | None = None) -> str:

@@ -1,4 +1,5 @@
-"""A region (province, optionally one municipality): boundaries, wijken/buurten, reception, services, candidates."""
+"""A region (a province, or one or more of its municipalities): boundaries with the task, wijken/buurten,
+reception, services and candidates coloured by score (excluded ones in a layer of their own, hidden at first)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import numpy as np
 import shapely
 from sqlalchemy.engine import Engine
 
+from geo.errors import InputError
 from geo.maps.base import finish, legend_classes, new_map
-from geo.maps.candidates import SCORE_CLASSES, SCORE_LABELS, Tables, candidate_rows, meta
-from geo.maps.geodata import check_scope, read_areas, read_reception, read_services, to_wgs84
+from geo.maps.candidates import Tables, candidate_rows, meta, score_classes
+from geo.maps.geodata import check_scope, lat_lon, read_areas, read_reception, read_services, to_wgs84
 from geo.maps.labels import check_lang, number, text
-from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, encode_areas
-from geo.maps.overview import figure_sources, municipality_tooltip, task_measures
+from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, TaskPanel, encode_areas
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_legend
 from geo.maps.services import service_layers, service_legend
+from geo.maps.taskpanel import panel, panel_payload, short_tooltip, task_measures
 from geo.score import ScoringData, load_profile, score_candidates
 from geo.task import placement_tasks
 
@@ -31,47 +33,80 @@ def _points(frame) -> tuple[np.ndarray, np.ndarray]:
     return shapely.get_y(pts), shapely.get_x(pts)
 
 
+def municipality_codes(municipality) -> list[str]:
+    """``None``, one code, a comma list or a list of codes (each may be a comma list) as unique codes, in order."""
+    if municipality is None:
+        return []
+    items = [municipality] if isinstance(municipality, str) else list(municipality)
+    codes: list[str] = []
+    for item in items:
+        for code in str(item).split(","):
+            code = code.strip()
+            if not code:
+                raise InputError(f"empty municipality code in {item!r}")
+            if code not in codes:
+                codes.append(code)
+    return codes
+
+
 def region_map(
     engine: Engine,
     province: str,
     *,
-    municipality: str | None = None,
+    municipality: str | list[str] | None = None,
     profile: str = "default",
     tiles: str = "osm",
     lang: str = "nl",
     data: ScoringData | None = None,
     period: str = "2024",
+    region_url: str | None = None,
 ) -> str:
-    """The region map as self-contained HTML (candidates scored with ``profile``)."""
+    """The region map as self-contained HTML (candidates scored with ``profile``).
+
+    ``municipality``: none (the whole province), one code, or several (a list or a comma list)."""
     check_lang(lang)
     t, e = text(lang), html.escape
-    scope = check_scope(engine, province, municipality)
+    codes = municipality_codes(municipality)
+    scopes = [check_scope(engine, province, code) for code in codes] or [check_scope(engine, province, None)]
     prof = load_profile(profile)
     data = data or ScoringData.load(engine, period=period)
-    measures = task_measures(placement_tasks(engine, period))
+    tasks = placement_tasks(engine, period)
+    measures = task_measures(tasks)
     municipalities = read_areas(engine, "municipality", province=province)
-    in_scope = municipalities if municipality is None else municipalities[municipalities.code == municipality]
-    wijken = read_areas(engine, "wijk", province=province, municipality=municipality)
-    buurten = read_areas(engine, "buurt", province=province, municipality=municipality)
+    in_scope = municipalities if not codes else municipalities[municipalities.code.isin(codes)]
+    chosen = None if not codes else list(in_scope.code)
+    wijken = read_areas(engine, "wijk", province=province, municipality=chosen)
+    buurten = read_areas(engine, "buurt", province=province, municipality=chosen)
     scope_geom = shapely.union_all(in_scope.geometry.to_numpy())
     services = read_services(engine, scope_geom)
-    reception = read_reception(engine, period)
-    reception = reception[reception.municipality_code.isin(set(in_scope.code))]
-    unlocated = unlocated_by_municipality(reception, lang)
-    scores = score_candidates(
-        engine, prof, data, municipality=municipality, province=None if municipality else province
+    all_reception = read_reception(engine, period)
+    reception = all_reception[all_reception.municipality_code.isin(set(in_scope.code))]
+    unlocated = unlocated_by_municipality(reception, lang, escape=False)
+    parts = (
+        [score_candidates(engine, prof, data, municipality=code) for code in codes]
+        if codes
+        else [score_candidates(engine, prof, data, province=province)]
     )
 
-    name = scope["municipality_name"] or scope["province_name"]
+    names = [s["municipality_name"] for s in scopes if s["municipality_name"]]
+    name = ", ".join(names) if names else scopes[0]["province_name"]
     bounds = to_wgs84(np.array([shapely.box(*in_scope.total_bounds)]))[0].bounds
     m = new_map(bounds, tiles=tiles, title=t["title_region"].format(name=name), lang=lang)
+    TaskPanel(
+        panel_payload(tasks, engine, all_reception, lang=lang, period=period, region_url=region_url, tiles=tiles)
+    ).add_to(m)
 
-    sources = figure_sources(lang, engine)
+    province_pair = (scopes[0]["province"], scopes[0]["province_name"])
     props = []
     for code in municipalities.code:
         row = measures.loc[code]
-        tip = municipality_tooltip(row, scope["province_name"], unlocated.get(code, []), lang, sources)
-        props.append({"t": tip, "c": "#fdbf6f" if code in set(in_scope.code) else "#dddddd"})
+        props.append(
+            {
+                "t": short_tooltip(row, code, lang),
+                "c": "#fdbf6f" if code in set(in_scope.code) else "#dddddd",
+                "p": panel(row, code, "municipality", province_pair, unlocated.get(code, []), lang),
+            }
+        )
     AreaLayer(
         "municipalities",
         t["municipalities"],
@@ -99,15 +134,40 @@ def region_map(
         located.add_to(m)
 
     tables = Tables(lang)
-    rows = candidate_rows(scores, tables)
-    CandidateCluster("candidates", f"{t['candidates']} ({len(rows)})", rows, meta(prof, data, tables, lang)).add_to(m)
+    rows = [row for part in parts for row in candidate_rows(part, tables)]
+    included = [row for row in rows if not row[4]]
+    excluded = [row for row in rows if row[4]]
+    classes = score_classes([row[3] for row in included], lang)
+    shared = meta(prof, data, tables, lang, classes)
+    CandidateCluster("candidates", f"{t['candidates_layer']} ({number(len(included), lang)})", included, shared).add_to(
+        m
+    )
+    CandidateCluster(
+        "excluded",
+        f"{t['excluded_layer']} ({number(len(excluded), lang)})",
+        excluded,
+        {"ref": "candidates"},
+        show=False,
+        excluded=True,
+    ).add_to(m)
 
-    labels = SCORE_LABELS if lang == "en" else [label.replace(".", ",") for label in SCORE_LABELS]
-    legend = legend_classes(t["legend_score"], SCORE_CLASSES, labels, nodata=t["excluded"])
+    notices = []
+    empty = [s["municipality_name"] for s, part in zip(scopes, parts, strict=True) if part.frame.empty]
+    if empty and codes:
+        notices.append(t["no_candidates"].format(names=", ".join(empty)))
+    elif not rows:
+        notices.append(t["no_candidates"].format(names=name))
+    if rows and not included:
+        notices.append(t["all_excluded"].format(n=number(len(excluded), lang)))
+    if notices:
+        Legend("".join(f"<div>{e(n)}</div>" for n in notices), position="topright", css_class="om-notice").add_to(m)
+
+    legend = legend_classes(t["legend_score"], classes, classes["labels"], nodata=t["excluded"])
     legend += (
-        f"<div>{t['profile']} {e(prof.name)} {e(prof.version)} ({e(prof.target_group)}) &middot; "
-        f"{t['vintage']} {e(str(data.vintage['id']))}<br>{len(rows)} {e(t['candidates'].lower())}; "
-        f"{t['distance_note']}</div>"
+        f'<div class="om-note">{t["cluster_best"]}; {number(len(included), lang)} {e(t["candidates"].lower())}, '
+        f"{number(len(excluded), lang)} {t['excluded']}"
+        f"<br>{t['profile']} {e(prof.name)} {e(prof.version)} ({e(prof.target_group)}) &middot; "
+        f"{t['vintage']} {e(str(data.vintage['id']))}<br>{t['distance_note']}</div>"
     )
     legend += service_legend(services, lang)
     legend += unlocated_legend(reception, lang)
@@ -118,16 +178,18 @@ def region_map(
         if not frame.empty:
             lat, lon = _points(frame)
             index += [
-                {"n": f"{n} ({c})", "a": float(a), "o": float(o)}
+                {"n": f"{n} ({c})", "a": float(a), "o": float(o), "k": c}
                 for c, n, a, o in zip(frame.code, frame.name, lat, lon, strict=True)
             ]
-    index += [
-        {"n": f"{t['building']} {ident}", "a": r[0], "o": r[1]}
-        for ident, r in zip(scores.frame["id"], rows, strict=True)
-    ]
+    for part in parts:
+        lat, lon = lat_lon(part.frame["x"].to_numpy(), part.frame["y"].to_numpy())
+        index += [
+            {"n": f"{t['building']} {ident}", "a": float(a), "o": float(o), "b": str(ident)}
+            for ident, a, o in zip(part.frame["id"], lat, lon, strict=True)
+        ]
     named = services[services["name"].notna()]
     if not named.empty:
         lat, lon = _points(named)
         index += [{"n": str(n), "a": float(a), "o": float(o)} for n, a, o in zip(named["name"], lat, lon, strict=True)]
-    SearchControl(index, t["search"]).add_to(m)
+    SearchControl(index, t["search"], lang=lang).add_to(m)
     return finish(m)

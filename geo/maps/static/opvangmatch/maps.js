@@ -20,6 +20,119 @@
     return root;
   };
 
+  om.regions = {};
+
+  /* Create an element with a class and text (never HTML) and append it to a parent. */
+  function el(parent, tag, cls, textValue) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (textValue !== undefined && textValue !== null) node.textContent = String(textValue);
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+  om.el = el;
+
+  /* A link only for http(s) URLs; its text is readable (the host), never the raw URL. */
+  function link(parent, url, label) {
+    if (typeof url !== "string" || !/^https?:\/\/[^\s]+$/.test(url)) return null;
+    var a = el(parent, "a", "om-link", label);
+    a.href = url; a.rel = "noopener noreferrer"; a.target = "_blank";
+    return a;
+  }
+  om.link = link;
+
+  /* The pinned task panel: one control, filled by om.pin(panel data) from a click or a search result. */
+  om.taskPanel = function (d, map) {
+    var control = L.control({ position: "bottomleft" });
+    control.onAdd = function () {
+      var box = L.DomUtil.create("div", "om-panel om-hidden");
+      L.DomEvent.disableScrollPropagation(box);
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    control.addTo(map);
+    om.panel = { data: d, box: control.getContainer(), control: control, pinned: null };
+    return control;
+  };
+
+  function fillTemplate(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
+  }
+
+  function figures(box, p, T, loc, sources) {
+    var table = el(box, "table", "om-figures");
+    function row(label, value, note) {
+      var tr = el(table, "tr");
+      el(tr, "th", null, label);
+      el(tr, "td", "om-num", value);
+      var td = el(tr, "td", "om-note", note || "");
+      return td;
+    }
+    var basis = T[p.basis] || p.basis;
+    var src = row(T.required, number(p.required, loc, 0), basis);
+    if (p.source) { el(src, "div", "om-source", T.source + ": " + p.source); }
+    if (p.url) { var line = el(src, "div", "om-source", T.source + ": "); link(line, p.url, p.host); }
+    var real = row(T.realised, number(p.realised, loc, 0), sources ? sources.realised : "");
+    if (p.undated) { el(real, "div", "om-warn", fillTemplate(T.undated_places, { n: number(p.undated, loc, 0) })); }
+    row(T.pipeline, number(p.pipeline, loc, 0), sources ? sources.pipeline : "");
+    var gap = row(T.gap, number(p.gap, loc, 0), p.per1000 === null ? "" : number(p.per1000, loc, 1) + " " + T.per_1000);
+    gap.parentNode.className = "om-gap";
+    if (p.share !== null) row(T.share_realised, percent(p.share, loc, 0), "");
+    (p.extra || []).forEach(function (x) { row(T[x[0]] || x[0].replace(/_/g, " "), number(x[1], loc, 0), ""); });
+    return table;
+  }
+
+  om.pin = function (p, layer) {
+    var P = om.panel;
+    if (!P) return;
+    var d = P.data, T = d.text, loc = d.locale, box = P.box;
+    if (P.layer && P.layer.setStyle) { P.layer.setStyle({ weight: P.weight, color: P.colour }); }
+    P.layer = null;
+    if (layer && layer.setStyle) {
+      P.layer = layer; P.weight = layer.options.weight; P.colour = layer.options.color;
+      layer.setStyle({ weight: 4, color: "#000" });
+      if (layer.bringToFront) layer.bringToFront();
+    }
+    P.pinned = p.code;
+    box.textContent = "";
+    box.classList.remove("om-hidden");
+    var head = el(box, "div", "om-panel-head");
+    el(head, "b", null, p.name + " (" + p.code + ")");
+    var close = el(head, "button", "om-close", "\u00d7");
+    close.title = T.panel_close; close.type = "button";
+    close.addEventListener("click", function () { om.unpin(); });
+    var sub = el(box, "div", "om-sub", number(p.population, loc, 0) + " " + T.population + " \u00b7 " + T.period + " " + d.period);
+    if (p.province) { sub.appendChild(document.createTextNode(" \u00b7 " + T.province + " " + p.province[1])); }
+    figures(box, p, T, loc, d.sources);
+    if (d.note) el(box, "div", "om-warn", d.note);
+    if (p.unlocated && p.unlocated.length) {
+      el(box, "div", "om-sub", T.unlocated_short + ":");
+      var ul = el(box, "ul", "om-list");
+      p.unlocated.forEach(function (u) { el(ul, "li", null, u); });
+    }
+    var prov = p.province && d.provinces[p.province[0]];
+    if (prov) {
+      el(box, "div", "om-sub om-province-head", fillTemplate(T.province_totals, { name: prov.name }));
+      figures(box, prov, T, loc, null).classList.add("om-province");
+    }
+    if (d.region_url) {
+      var query = new URLSearchParams({ province: p.province ? p.province[0] : p.code, tiles: d.tiles, lang: d.lang });
+      if (p.level === "municipality") query.set("municipality", p.code);
+      var a = el(box, "a", "om-link om-region-link", fillTemplate(T.region_map, { name: p.name }));
+      a.href = d.region_url + "?" + query.toString();
+    }
+    return box;
+  };
+
+  om.unpin = function () {
+    var P = om.panel;
+    if (!P) return;
+    if (P.layer && P.layer.setStyle) { P.layer.setStyle({ weight: P.weight, color: P.colour }); }
+    P.layer = null; P.pinned = null;
+    P.box.textContent = "";
+    P.box.classList.add("om-hidden");
+  };
+
   om.register = function (key, layer, map) {
     layer.options.opvang = key;
     om.layers[key] = layer;
@@ -77,11 +190,14 @@
     return formats[key];
   }
   function number(value, locale, digits) { return formatter(locale, "decimal", digits).format(value); }
-  function percent(value, locale) { return formatter(locale, "percent", 2).format(value); }
+  function percent(value, locale, digits) {
+    return formatter(locale, "percent", digits === undefined ? 2 : digits).format(value);
+  }
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
   }
   om.number = number;
+  om.percent = percent;
 
   /* row: [lat, lon, id, total, excluded, rank, capacity, [pf, prox, task], [share buurt, wijk, municipality],
    *       [[distance, estimate, nearest index, score, n500, n1000], ... per category], closes, gap, flag set index, title or null]
@@ -133,14 +249,54 @@
     return html.join("");
   };
 
-  om.candidateMarker = function (row, M) {
+  om.candidateMarker = function (row, M, excluded) {
     var colour = row[4] ? M.classes.nodata : om.classColor(row[3], M.classes);
-    var marker = L.circleMarker([row[0], row[1]], {
-      radius: 6, color: "#333", weight: 1, fillColor: colour, fillOpacity: 0.9, candidateId: row[2]
-    });
+    var marker = L.circleMarker([row[0], row[1]], excluded ?
+      { radius: 4, color: "#555", weight: 1, fillColor: colour, fillOpacity: 0.35, candidateId: row[2], total: row[3], excluded: 1 } :
+      { radius: 6, color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.95, candidateId: row[2], total: row[3], excluded: 0 });
+    marker.omRow = row;
     marker.bindPopup(function () { return om.candidatePopup(row, M); }, { maxWidth: 360 });
     return marker;
   };
+
+  /* Lightness of a #rrggbb colour (0..1, sRGB luma) to pick black or white text on it. */
+  function light(hex) {
+    var r = parseInt(hex.substr(1, 2), 16), g = parseInt(hex.substr(3, 2), 16), b = parseInt(hex.substr(5, 2), 16);
+    return (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+  }
+  om.light = light;
+
+  /* A candidate cluster: a round badge coloured by the best score class it holds, with the number of buildings. */
+  om.candidateClusterIcon = function (cluster, M, excluded) {
+    var children = cluster.getAllChildMarkers(), best = -Infinity;
+    for (var i = 0; i < children.length; i++) {
+      var v = children[i].options.total;
+      if (v !== null && v > best) best = v;
+    }
+    var colour = excluded || best === -Infinity ? M.classes.nodata : om.classColor(best, M.classes);
+    var n = cluster.getChildCount(), size = n < 10 ? 28 : n < 100 ? 34 : n < 1000 ? 40 : 46;
+    var div = document.createElement("div");
+    div.className = "om-cluster" + (excluded ? " om-cluster-excluded" : "");
+    div.style.background = colour;
+    div.style.color = light(colour) > 0.55 ? "#000" : "#fff";
+    div.textContent = number(n, M.locale, 0);
+    div.setAttribute("data-best", best === -Infinity ? "" : String(best));
+    return L.divIcon({ html: div, className: "om-cluster-icon", iconSize: [size, size] });
+  };
+
+  /* A service cluster: a grey-bordered square with the category letter, never a round score badge. */
+  function serviceClusterIcon(d) {
+    return function (cluster) {
+      var div = document.createElement("div");
+      div.className = "om-svc-cluster";
+      var glyph = document.createElement("b");
+      glyph.textContent = d.glyph;
+      glyph.style.background = d.colour;
+      div.appendChild(glyph);
+      div.appendChild(document.createTextNode(String(cluster.getChildCount())));
+      return L.divIcon({ html: div, className: "om-svc-cluster-icon", iconSize: [38, 20] });
+    };
+  }
 
   om.areaLayer = function (d, map) {
     return om.register(d.key, L.geoJSON(om.decodeAreas(d.areas, d.props), {
@@ -151,6 +307,10 @@
       },
       onEachFeature: function (f, layer) {
         if (f.properties.t) { layer.bindTooltip(f.properties.t, { sticky: true }); }
+        if (f.properties.p) {
+          om.regions[f.properties.p.code] = layer;
+          layer.on("click", function () { om.pin(f.properties.p, layer); });
+        }
       },
       interactive: d.interactive
     }), map);
@@ -171,8 +331,10 @@
       return m;
     });
     var group;
-    if (d.cluster) { group = L.markerClusterGroup({ maxClusterRadius: 40 }); group.addLayers(markers); }
-    else { group = L.featureGroup(markers); }
+    if (d.cluster) {
+      group = L.markerClusterGroup({ maxClusterRadius: 40, iconCreateFunction: serviceClusterIcon(d) });
+      group.addLayers(markers);
+    } else { group = L.featureGroup(markers); }
     return om.register(d.key, group, map);
   };
 
@@ -187,12 +349,17 @@
   };
 
   om.candidateLayer = function (d, map) {
-    var meta = d.meta;
+    var meta = d.meta.ref ? om.meta[d.meta.ref] : d.meta;
     om.meta[d.key] = meta;
-    var markers = d.rows.map(function (row) { return om.candidateMarker(row, meta); });
+    var markers = d.rows.map(function (row) { return om.candidateMarker(row, meta, d.excluded); });
     var group;
-    if (d.cluster) { group = L.markerClusterGroup(d.cluster); group.addLayers(markers); }
-    else { group = L.featureGroup(markers); }
+    if (d.cluster) {
+      var options = Object.assign({}, d.cluster, {
+        iconCreateFunction: function (c) { return om.candidateClusterIcon(c, meta, d.excluded); }
+      });
+      group = L.markerClusterGroup(options);
+      group.addLayers(markers);
+    } else { group = L.featureGroup(markers); }
     if (d.open_popup) {
       group.once("add", function () { setTimeout(function () { group.getLayers()[0].openPopup(); }, 0); });
     }
@@ -235,6 +402,9 @@
       span.textContent = d.names[i];
       (d.overlay[i] ? overlays : base)[span.innerHTML] = layer;
     });
-    return L.control.layers(base, overlays, { collapsed: false, position: "topright", autoZIndex: true }).addTo(map);
+    L.control.scale({ metric: true, imperial: false, position: "bottomleft" }).addTo(map);
+    var control = L.control.layers(base, overlays, { collapsed: false, position: "topright", autoZIndex: true }).addTo(map);
+    L.DomUtil.addClass(control.getContainer(), "om-layers");
+    return control;
   };
 })();
