@@ -98,8 +98,8 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=6)
 HOSTILE = st.lists(st.one_of(st.sampled_from(FRAGMENTS), TEXT), min_size=1, max_size=7).map("".join)
 SHORT = HOSTILE.map(lambda s: s[:150])  # a proposal title has at most 200 characters
 NASTY = "{{7*7}} {{ cycler.__init__.__globals__.os.name }} {% if 1 %}<script>alert(1)</script>{# x"
-SHOWN_TAGS = {"b", "br", "i", "span", "div", "h4", "ul", "li", "table", "tr", "td"}
-SHOWN_ATTRS = {"class", "data-colour"}
+SHOWN_TAGS = {"b", "br", "i", "span", "div", "h4", "ul", "li", "table", "tr", "td", "a"}
+SHOWN_ATTRS = {"class", "data-colour", "href", "rel", "target"}
 
 
 def marked(n: int, text: str) -> str:
@@ -161,6 +161,8 @@ class Fragment(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
         self.attrs.update(k for k, _ in attrs)
+        for k, v in attrs:  # a link goes only to an http(s) address, never javascript: or data:
+            assert k != "href" or re.fullmatch(r"https?://[^\s\"'<>]+", v or ""), v
 
     def handle_data(self, data):
         self.text.append(data)
@@ -276,6 +278,7 @@ def hostile_map(values: list[str]) -> str:
             "capacity_text": [v(5), None],
             "period": [v(6), None],
             "source": [v(7), v(0)],
+            "source_url": [f"https://example.org/{v(1)}", f"javascript:{v(2)}"],
             "lat": [52.01, None],
             "lon": [6.13, None],
         }
@@ -288,6 +291,7 @@ def hostile_map(values: list[str]) -> str:
     AreaLayer("areas", v(1), encode_areas([area], [{"t": e(v(2))}]), {"color": "#000"}).add_to(m)
     tables = Tables("nl")
     row = [52.01, 6.13, e(v(5)), 0.5, 0, 1, 40, [0.5, 0.5, 0.5], [0.1, 0.1, 0.1], [], 10, 20, tables.flags([]), e(v(6))]
+    row.append([e(v(0)), e(v(1)), 100, 1900])  # address, use, floor area, build year
     tables.name(v(7))
     meta = {"text": {}, "names": tables.names, "flagsets": tables.flagsets, "profile": e(v(0)), "vintage": e(v(1))}
     CandidateCluster("candidates", v(2), [row], meta, cluster=False).add_to(m)
@@ -536,6 +540,9 @@ SHOW_ALL = """() => {
     }
     const r = opvangmatch.layers.reception;
     if (r) r.getLayers()[0].openPopup();
+    // the task panel of Doesburg (reception rows without coordinates are listed there), built with textContent
+    const doesburg = opvangmatch.regions.GM0221;
+    if (doesburg) opvangmatch.pin(doesburg.feature.properties.p, doesburg);
 }"""
 
 

@@ -34,8 +34,12 @@ def _page(html_text: str) -> HTMLResponse:
     return HTMLResponse(html_text, headers=headers)
 
 
+REGION_URL = "/maps/region"  # the task panel links each municipality to its region map here
 router = APIRouter(prefix="/maps", tags=["maps"], responses=problems(*KEYED))
-Tiles = Annotated[Literal["osm", "none"], Query(description="background tiles (osm needs internet in the browser)")]
+Tiles = Annotated[
+    Literal["osm", "brt", "luchtfoto", "none"],
+    Query(description="background tiles shown first (osm, PDOK brt or luchtfoto; all selectable; need internet)"),
+]
 Lang = Annotated[Literal["nl", "en"], Query(description="labels: Dutch or English")]
 
 
@@ -50,7 +54,7 @@ def overview(
     """Provinces and municipalities coloured by the placement task, wijken with population, reception."""
     from geo.maps import overview_map
 
-    return _page(overview_map(state.engine, colour=color, tiles=tiles, lang=lang))
+    return _page(overview_map(state.engine, colour=color, tiles=tiles, lang=lang, region_url=REGION_URL))
 
 
 @router.get("/region", response_class=HTMLResponse, summary="Map: a region with services and scored candidates")
@@ -58,7 +62,10 @@ def region(
     who: Reader,
     state: State,
     province: ProvinceCode,
-    municipality: MunicipalityCode | None = None,
+    municipality: Annotated[
+        list[MunicipalityCode] | None,
+        Query(description="one or more municipality codes (repeat the parameter); none: the whole province"),
+    ] = None,
     profile: ProfileName = "default",
     tiles: Tiles = "osm",
     lang: Lang = "nl",
@@ -66,11 +73,12 @@ def region(
     """Municipal boundaries, wijken/buurten, reception, services per category and candidates coloured by score."""
     from geo.maps import region_map
 
-    municipality = scope_for(who, municipality)
+    codes = [scope_for(who, code) for code in municipality] if municipality else [scope_for(who, None)]
     html_text = region_map(
         state.engine,
         province,
-        municipality=municipality,
+        municipality=[c for c in codes if c] or None,
+        region_url=REGION_URL,
         profile=profile,
         tiles=tiles,
         lang=lang,

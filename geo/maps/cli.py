@@ -10,7 +10,9 @@ import typer
 
 from geo.errors import InputError
 
-Tiles = Annotated[str, typer.Option(help="background tiles: osm (needs internet) or none (everything else offline)")]
+Tiles = Annotated[
+    str, typer.Option(help="background shown first: osm, brt (PDOK BRT-Achtergrondkaart), luchtfoto (PDOK) or none")
+]
 Lang = Annotated[str, typer.Option(help="labels: nl (Dutch) or en (English)")]
 Out = Annotated[Path, typer.Option(help="HTML file to write")]
 

@@ -20,10 +20,18 @@ AREA_TABLES = {"province": "province", "municipality": "municipality", "wijk": "
 _TO_WGS84 = Transformer.from_crs(28992, 4326, always_xy=True)
 
 
-def to_wgs84(geoms: np.ndarray, tolerance: float = 0.0, decimals: int = DECIMALS) -> np.ndarray:
-    """Simplify (RD metres, topology kept), transform to lon/lat and round; vectorised over an array."""
+def to_wgs84(
+    geoms: np.ndarray, tolerance: float = 0.0, decimals: int = DECIMALS, *, coverage: bool = False
+) -> np.ndarray:
+    """Simplify (RD metres), transform to lon/lat and round; vectorised over an array.
+
+    ``coverage=True`` for areas that tile the land (provinces, municipalities, wijken, buurten): the shared edges
+    are simplified once for both neighbours (``shapely.coverage_simplify``, GEOS >= 3.12), so there are no gaps or
+    slivers between them; otherwise each geometry is simplified on its own (topology of each kept)."""
     geoms = np.asarray(geoms, dtype=object)
-    if tolerance:
+    if tolerance and coverage and len(geoms):
+        geoms = shapely.coverage_simplify(geoms, tolerance)
+    elif tolerance:
         geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
 
     def project(coords: np.ndarray) -> np.ndarray:
@@ -110,4 +118,23 @@ def read_reception(engine: Engine, period: str = "2024") -> pd.DataFrame:
     from geo.reception import counting_sites
     from geo.task import reference_date
 
-    return counting_sites(engine, reference_date(period))
+    sites = counting_sites(engine, reference_date(period))
+    urls = pd.read_sql(sa.text("SELECT id, source_url FROM reception_location"), engine).set_index("id")["source_url"]
+    return sites.assign(source_url=sites["id"].map(urls))
+
+
+def read_building_facts(engine: Engine, ids) -> pd.DataFrame:
+    """Address and build year of buildings by id (index), for candidate popups; absent rows are unknown."""
+    sql = "SELECT id, address, build_year FROM building WHERE id = ANY(:ids)"
+    frame = pd.read_sql(sa.text(sql), engine, params={"ids": [str(i) for i in ids]})
+    return frame.set_index("id")
+
+
+def read_label_points(engine: Engine, level: str) -> pd.DataFrame:
+    """Code, name and a lon/lat point inside each area of a level (for search indexes without geometry)."""
+    table = AREA_TABLES[level]
+    sql = (
+        "SELECT code, name, ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT code, name, "
+        f"ST_Transform(ST_PointOnSurface(geom), 4326) AS p FROM {table}) a ORDER BY code"
+    )
+    return pd.read_sql(sa.text(sql), engine)

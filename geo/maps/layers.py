@@ -232,6 +232,26 @@ class TaskPanel(Payload, JSCSSMixin, MacroElement):
         self.payload = payload
 
 
+class CandidateTools(Payload, JSCSSMixin, MacroElement):
+    """Filters (profile, score, capacity, use), the ranked list of the visible candidates, CSV/GeoJSON export and
+    the print layout, over the candidate layers ``keys`` (add after them). Built in the page with textContent."""
+
+    default_js = OWN_JS
+    default_css = OWN_CSS
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        opvangmatch.candidateTools(opvangmatch.value("{{ this.get_name() }}"), {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: dict):
+        super().__init__()
+        self._name = "CandidateTools"
+        self.payload = payload
+
+
 class SearchControl(Payload, JSCSSMixin, MacroElement):
     """Leaflet Search over a name index ``[{n: name, a: lat, o: lon}]``.
 

@@ -57,7 +57,7 @@ def classify(value: float | None, classes: dict) -> str:
 
 
 def area_features(frame, level: str, properties: list[dict]) -> str:
-    geoms = to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M.get(level, 0.0))
+    geoms = to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M.get(level, 0.0), coverage=True)
     return encode_areas(geoms, properties)
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from geo.maps.labels import number, text
 from geo.maps.layers import PointLayer
+from geo.maps.taskpanel import split_source
 
 COLOUR = "#6a3d9a"
 
@@ -26,6 +27,17 @@ def describe(row, lang: str, *, escape: bool = True) -> str:
     status = row.get("status", "counted")
     shown = "" if status == "counted" else f"; {e(t.get('site_' + status, status))}"
     return f"{e(row['name'])} ({kind}{capacity}{shown})"
+
+
+def source_link(url, fallback) -> str:
+    """An escaped link to an http(s) source, its text the host (readable, not the raw URL); else the escaped key."""
+    parts = split_source(url if isinstance(url, str) else None)
+    if parts["url"] and parts["url"] == url.strip():
+        return (
+            f'<a href="{html.escape(parts["url"])}" rel="noopener noreferrer" target="_blank">'
+            f"{html.escape(parts['host'])}</a>"
+        )
+    return html.escape(str(fallback))
 
 
 def unlocated_by_municipality(reception: pd.DataFrame, lang: str, *, escape: bool = True) -> dict[str, list[str]]:
@@ -71,7 +83,7 @@ def reception_layer(reception: pd.DataFrame, lang: str, *, show: bool = True) ->
         popup = (
             f"<b>{e(r['name'])}</b><br>{e(r.municipality_name)}<br>{t['kind']}: {e(r.kind or '-')}<br>"
             f"{t['capacity']}: {e(r.capacity_text or number(r.capacity, lang))}<br>"
-            f"{t['period']}: {e(r.period or '-')}<br>{t['source']}: {e(r.source)}"
+            f"{t['period']}: {e(r.period or '-')}<br>{t['source']}: {source_link(r.get('source_url'), r.source)}"
         )
         rows.append([round(float(r.lat), 5), round(float(r.lon), 5), label, popup])
     return PointLayer("reception", t["reception"], rows, colour=COLOUR, glyph="O", cluster=False, show=show)

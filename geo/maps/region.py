@@ -10,27 +10,57 @@ import shapely
 from sqlalchemy.engine import Engine
 
 from geo.errors import InputError
-from geo.maps.base import finish, legend_classes, new_map
-from geo.maps.candidates import Tables, candidate_rows, meta, score_classes
-from geo.maps.geodata import check_scope, lat_lon, read_areas, read_reception, read_services, to_wgs84
+from geo.maps.base import finish, new_map
+from geo.maps.candidates import LOCALES, Tables, candidate_rows, meta, score_classes
+from geo.maps.geodata import (
+    check_scope,
+    lat_lon,
+    read_areas,
+    read_building_facts,
+    read_label_points,
+    read_reception,
+    read_services,
+    to_wgs84,
+)
 from geo.maps.labels import check_lang, number, text
-from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, TaskPanel, encode_areas
+from geo.maps.layers import (
+    AreaLayer,
+    CandidateCluster,
+    CandidateTools,
+    Legend,
+    SearchControl,
+    TaskPanel,
+    encode_areas,
+)
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_legend
 from geo.maps.services import service_layers, service_legend
 from geo.maps.taskpanel import panel, panel_payload, short_tooltip, task_measures
 from geo.score import ScoringData, load_profile, score_candidates
+from geo.score.profile import available_profiles
 from geo.task import placement_tasks
 
 TOLERANCE_M = {"municipality": 10.0, "wijk": 5.0, "buurt": 2.0}
 
 
 def _areas(frame, level: str, props: list[dict]) -> str:
-    return encode_areas(to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M[level]), props)
+    return encode_areas(to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M[level], coverage=True), props)
 
 
 def _points(frame) -> tuple[np.ndarray, np.ndarray]:
     pts = to_wgs84(shapely.point_on_surface(frame.geometry.to_numpy()))
     return shapely.get_y(pts), shapely.get_x(pts)
+
+
+def profile_values(scores, main) -> list[list]:
+    """Per candidate of ``main`` (same scope, same order): ``[total, excluded 0/1, capacity]`` under ``scores``."""
+    frame = scores.frame
+    if not frame["id"].reset_index(drop=True).equals(main.frame["id"].reset_index(drop=True)):
+        raise RuntimeError("profiles scored different candidate sets")  # same scope and data: never expected
+    totals = np.round(frame["total"].to_numpy(dtype=float), 4)
+    return [
+        [None if not np.isfinite(t) else float(t), int(bool(x)), int(c)]
+        for t, x, c in zip(totals, frame["excluded"], frame["capacity"], strict=True)
+    ]
 
 
 def municipality_codes(municipality) -> list[str]:
@@ -60,10 +90,13 @@ def region_map(
     data: ScoringData | None = None,
     period: str = "2024",
     region_url: str | None = None,
+    switch_profiles: bool = True,
 ) -> str:
     """The region map as self-contained HTML (candidates scored with ``profile``).
 
-    ``municipality``: none (the whole province), one code, or several (a list or a comma list)."""
+    ``municipality``: none (the whole province), one code, or several (a list or a comma list).
+    ``switch_profiles``: also embed every other shipped profile's total, exclusion and capacity per candidate, so
+    the map's filter can switch target group without a new file (popups explain ``profile``)."""
     check_lang(lang)
     t, e = text(lang), html.escape
     codes = municipality_codes(municipality)
@@ -82,11 +115,15 @@ def region_map(
     all_reception = read_reception(engine, period)
     reception = all_reception[all_reception.municipality_code.isin(set(in_scope.code))]
     unlocated = unlocated_by_municipality(reception, lang, escape=False)
-    parts = (
-        [score_candidates(engine, prof, data, municipality=code) for code in codes]
+    names_ = [profile, *(p for p in available_profiles() if p != profile)] if switch_profiles else [profile]
+    profiles = [prof, *(load_profile(p) for p in names_[1:])]
+    scored = [
+        [score_candidates(engine, pr, data, municipality=code) for code in codes]
         if codes
-        else [score_candidates(engine, prof, data, province=province)]
-    )
+        else [score_candidates(engine, pr, data, province=province)]
+        for pr in profiles
+    ]
+    parts = scored[0]
 
     names = [s["municipality_name"] for s in scopes if s["municipality_name"]]
     name = ", ".join(names) if names else scopes[0]["province_name"]
@@ -134,11 +171,25 @@ def region_map(
         located.add_to(m)
 
     tables = Tables(lang)
-    rows = [row for part in parts for row in candidate_rows(part, tables)]
+    rows = []
+    for i, part in enumerate(parts):
+        per_profile = [profile_values(scored[k][i], part) for k in range(len(profiles))]
+        for j, row in enumerate(candidate_rows(part, tables, read_building_facts(engine, part.frame["id"]))):
+            rows.append([*row, [values[j] for values in per_profile]])
     included = [row for row in rows if not row[4]]
     excluded = [row for row in rows if row[4]]
     classes = score_classes([row[3] for row in included], lang)
     shared = meta(prof, data, tables, lang, classes)
+    shared["switch"] = [
+        {
+            "name": e(pr.name),
+            "label": e(f"{pr.name} ({pr.target_group})"),
+            "version": e(f"{pr.name} {pr.version} ({pr.target_group})"),
+            "classes": score_classes([r[15][k][0] for r in rows if not r[15][k][1]], lang),
+        }
+        for k, pr in enumerate(profiles)
+    ]
+    shared["uses"] = sorted({u.strip() for r in rows if r[14] and r[14][1] for u in r[14][1].split(",")})
     CandidateCluster("candidates", f"{t['candidates_layer']} ({number(len(included), lang)})", included, shared).add_to(
         m
     )
@@ -149,6 +200,16 @@ def region_map(
         {"ref": "candidates"},
         show=False,
         excluded=True,
+    ).add_to(m)
+
+    CandidateTools(
+        {
+            "keys": ["candidates", "excluded"],
+            "text": t,
+            "locale": LOCALES[lang],
+            "title": t["title_region"].format(name=name),
+            "vintage": str(data.vintage["id"]),
+        }
     ).add_to(m)
 
     notices = []
@@ -162,7 +223,7 @@ def region_map(
     if notices:
         Legend("".join(f"<div>{e(n)}</div>" for n in notices), position="topright", css_class="om-notice").add_to(m)
 
-    legend = legend_classes(t["legend_score"], classes, classes["labels"], nodata=t["excluded"])
+    legend = f'<h4>{t["legend_score"]}</h4><div class="om-score-legend"></div>'  # drawn by the page per profile
     legend += (
         f'<div class="om-note">{t["cluster_best"]}; {number(len(included), lang)} {e(t["candidates"].lower())}, '
         f"{number(len(excluded), lang)} {t['excluded']}"
@@ -174,13 +235,19 @@ def region_map(
     Legend(legend).add_to(m)
 
     index = []
-    for frame in (municipalities, wijken, buurten):
+    for frame, zoom in ((municipalities, 12), (wijken, 14), (buurten, 15)):
         if not frame.empty:
             lat, lon = _points(frame)
             index += [
-                {"n": f"{n} ({c})", "a": float(a), "o": float(o), "k": c}
+                {"n": f"{n} ({c})", "a": float(a), "o": float(o), "k": c, "z": zoom}
                 for c, n, a, o in zip(frame.code, frame.name, lat, lon, strict=True)
             ]
+    others = read_label_points(engine, "municipality")
+    others = others[~others.code.isin(set(municipalities.code))]
+    index += [
+        {"n": f"{n} ({c})", "a": round(float(a), 5), "o": round(float(o), 5), "z": 12}
+        for c, n, a, o in zip(others.code, others.name, others.lat, others.lon, strict=True)
+    ]
     for part in parts:
         lat, lon = lat_lon(part.frame["x"].to_numpy(), part.frame["y"].to_numpy())
         index += [

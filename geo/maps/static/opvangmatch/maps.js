@@ -200,15 +200,37 @@
   om.percent = percent;
 
   /* row: [lat, lon, id, total, excluded, rank, capacity, [pf, prox, task], [share buurt, wijk, municipality],
-   *       [[distance, estimate, nearest index, score, n500, n1000], ... per category], closes, gap, flag set index, title or null]
-   * M: shared tables (labels, categories, names, flag sets, weights, good shares, profile, vintage, locale). */
+   *       [[distance, estimate, nearest index, score, upper bound, (n500, n1000)], ... per category], closes, gap,
+   *       flag set index, title or null, [address, use, floor area, build year] or null]
+   * M: shared tables (labels, categories [key, label, weight, good m, too far m], names, flag sets (deciding ones first, M.deciding: how many),
+   * weights, good shares, profile, vintage, locale). Every string in rows and M is HTML-escaped by Python. */
   om.candidatePopup = function (row, M) {
-    var T = M.text, loc = M.locale, html = [];
-    html.push('<div class="om-popup"><b>' + (row[13] || T.building + " " + row[2]) + "</b><br>");
-    html.push(T.score + " <b class=\"om-total\">" + number(row[3], loc, 2) + "</b>");
-    if (row[4]) html.push(' <span class="om-excluded">(' + T.excluded + ")</span>");
-    if (row[5]) html.push(" &middot; " + T.rank + " " + row[5]);
+    var T = M.text, loc = M.locale, html = [], about = row[14], all = M.flagsets[row[12]] || [];
+    var cut = M.deciding ? M.deciding[row[12]] || 0 : 0, flags = [all.slice(0, cut), all.slice(cut)];
+    var title = row[13] || (about && about[0]) || (T.building + " " + row[2]);
+    html.push('<div class="om-popup"><b class="om-popup-title">' + title + "</b>");
+    if (M.switch && om.currentProfile && row[15]) {
+      var other = row[15][om.currentProfile];
+      html.push('<div class="om-warn">' + fill(T.score_for_profile, { profile: M.switch[om.currentProfile].name,
+        score: other[0] === null ? "-" : number(other[0], loc, 2) + (other[1] ? " (" + T.excluded + ")" : ""),
+        main: M.switch[0].name }) + "</div>");
+    }
+    if (row[13] === null && about && about[0]) html.push('<div class="om-sub">' + T.building + " " + row[2] + "</div>");
+    if (row[4]) {
+      html.push('<div class="om-deciding">' + T.deciding + ": " + (flags[0].length ? flags[0].join("; ") : T.excluded) + "</div>");
+      html.push('<div class="om-muted">' + T.score + " " + number(row[3], loc, 2) + " (" + T.score_not_applicable + ")</div>");
+    } else {
+      html.push(T.score + ' <b class="om-total">' + number(row[3], loc, 2) + "</b>");
+      if (row[5]) html.push(" &middot; " + T.rank + " " + row[5]);
+    }
     html.push("<br>" + T.capacity + " " + row[6] + " " + T.places);
+    if (about) {
+      var facts = [];
+      if (about[1]) facts.push(T.use + ": " + about[1]);
+      if (about[2] !== null) facts.push(T.floor_area + " " + number(about[2], loc, 0) + " m\u00b2");
+      if (about[3] !== null) facts.push(T.build_year + " " + about[3]);
+      if (facts.length) html.push('<div class="om-facts">' + facts.join(" &middot; ") + "</div>");
+    }
     html.push('<table class="om-components">');
     for (var c = 0; c < M.components.length; c++) {
       var comp = M.components[c], value = row[7][c];
@@ -225,25 +247,33 @@
       }
     }
     for (var k = 0; k < M.categories.length; k++) {
-      var cat = M.categories[k], m = row[9][k], line;
+      var cat = M.categories[k], m = row[9][k], line, verdict = null, how;
       if (!cat[2]) continue; /* weight 0: not part of this profile's score */
+      var d = m[0] !== null ? m[0] : m[1];
       if (m[0] !== null) {
-        line = cat[1] + " " + number(m[0], loc, 0) + " m";
+        line = cat[1] + " " + (m[4] ? "\u2264 " : "") + number(m[0], loc, 0) + " m";
         if (m[2] !== null) line += ' <span class="om-nearest">(' + M.names[m[2]] + ")</span>";
+        how = m[4] ? T.upper_bound : T.measured;
       } else if (m[1] !== null) {
         line = cat[1] + " " + fill(T.estimate, { m: number(m[1], loc, 0) });
+        how = T.estimated;
       } else {
         line = cat[1] + ": " + T.missing;
       }
-      if (m.length > 4) line += " &middot; " + fill(T.within, { n500: m[4], n1000: m[5] });
-      html.push('<li data-category="' + cat[0] + '">' + line + "</li>");
+      if (d !== null && cat[3] !== undefined) {
+        verdict = d <= cat[3] ? "good" : m[0] !== null && m[4] ? "unsure" : d >= cat[4] ? "far" : "mid";
+        line = '<span class="om-verdict om-' + verdict + '">' + T["verdict_" + verdict] + "</span> " + line;
+        line += '<br><span class="om-threshold">' + fill(T.good_within, { good: number(cat[3], loc, 0), far: number(cat[4], loc, 0) }) +
+          " &middot; " + how + "</span>";
+      }
+      if (m.length > 5) line += " &middot; " + fill(T.within, { n500: m[5], n1000: m[6] });
+      html.push('<li data-category="' + cat[0] + '"' + (verdict ? ' data-verdict="' + verdict + '"' : "") + ">" + line + "</li>");
     }
     if (row[10] !== null) {
       html.push("<li>" + fill(T.closes, { closes: number(row[10], loc, 0), gap: number(Math.max(row[11] || 0, 0), loc, 0) }) + "</li>");
     }
     html.push("</ul>");
-    var flags = M.flagsets[row[12]];
-    if (flags && flags.length) html.push('<div class="om-flags">' + T.flags + ": " + flags.join("; ") + "</div>");
+    if (flags[1].length) html.push('<div class="om-flags">' + T.flags + ": " + flags[1].join("; ") + "</div>");
     html.push('<div class="om-meta">' + T.profile + " " + M.profile + " &middot; " + T.vintage + " " + M.vintage +
       "<br>" + T.distance_note + "</div></div>");
     return html.join("");
@@ -255,7 +285,7 @@
       { radius: 4, color: "#555", weight: 1, fillColor: colour, fillOpacity: 0.35, candidateId: row[2], total: row[3], excluded: 1 } :
       { radius: 6, color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.95, candidateId: row[2], total: row[3], excluded: 0 });
     marker.omRow = row;
-    marker.bindPopup(function () { return om.candidatePopup(row, M); }, { maxWidth: 360 });
+    marker.bindPopup(function () { return om.candidatePopup(row, M); }, { maxWidth: 380, minWidth: 300, maxHeight: 480 });
     return marker;
   };
 
@@ -372,6 +402,7 @@
       var div = L.DomUtil.create("div", d.css_class);
       div.innerHTML = d.html;
       om.paint(div);
+      if (om.renderScoreLegend) om.renderScoreLegend(div);
       L.DomEvent.disableScrollPropagation(div);
       L.DomEvent.disableClickPropagation(div);
       return div;
@@ -380,18 +411,288 @@
     return legend;
   };
 
-  /* Leaflet Search over [{n: name, a: lat, o: lon}]; tips are built with textContent (names stay text). */
+  /* Text of an HTML-escaped string from the rows (for export files): parsed inertly, never attached. */
+  function plain(escaped) {
+    if (escaped === null || escaped === undefined) return "";
+    return new DOMParser().parseFromString(String(escaped), "text/html").documentElement.textContent;
+  }
+  function csvField(value) {
+    var text = String(value === null || value === undefined ? "" : value);
+    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text; /* no formula in a spreadsheet */
+    return /[",;\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+  function download(name, type, text) {
+    var url = URL.createObjectURL(new Blob([text], { type: type }));
+    var a = document.createElement("a");
+    a.href = url; a.download = name; a.className = "om-hidden";
+    document.body.appendChild(a); a.click();
+    setTimeout(function () { URL.revokeObjectURL(url); a.remove(); }, 0);
+    om.lastDownload = { name: name, type: type, text: text };
+  }
+
+  /* Filters, ranked list, export and print over the candidate layers (payload of CandidateTools). */
+  om.candidateTools = function (d, map) {
+    var T = d.text, loc = d.locale;
+    var inc = om.layers[d.keys[0]], exc = om.layers[d.keys[1]], M = om.meta[d.keys[0]];
+    var all = inc.getLayers().concat(exc.getLayers());
+    var state = { p: 0, smin: 0, smax: 1, cmin: 0, cmax: 100000, use: "", sort: "score", desc: true };
+    var shown = [], excludedShown = [];
+    om.tools = { state: state, all: all };
+
+    function values(m) { return m.omRow[15] ? m.omRow[15][state.p] : [m.omRow[3], m.omRow[4], m.omRow[6]]; }
+    function classesNow() { return M.switch ? M.switch[state.p].classes : M.classes; }
+
+    om.renderScoreLegend = function (root) {
+      var box = (root || document).querySelector(".om-score-legend");
+      if (!box) return;
+      var classes = classesNow();
+      box.textContent = "";
+      classes.steps.forEach(function (step, i) {
+        var line = el(box, "div", "om-legend-row");
+        var sw = el(line, "i"); sw.style.background = step[1];
+        line.appendChild(document.createTextNode(classes.labels ? classes.labels[i] : ""));
+      });
+      var line = el(box, "div", "om-legend-row");
+      var sw = el(line, "i"); sw.style.background = classes.nodata;
+      line.appendChild(document.createTextNode(T.excluded));
+    };
+
+    function apply() {
+      var classes = classesNow(), a = [], b = [];
+      M.classes = classes;
+      all.forEach(function (m) {
+        var v = values(m), total = v[0], out = v[1], cap = v[2], row = m.omRow;
+        m.options.total = total;
+        var ok = cap >= state.cmin && cap <= state.cmax &&
+          (!state.use || (row[14] && row[14][1] && row[14][1].split(", ").indexOf(state.use) >= 0));
+        if (!out) ok = ok && total !== null && total >= state.smin - 1e-9 && total <= state.smax + 1e-9;
+        m.setStyle({ fillColor: out ? classes.nodata : om.classColor(total, classes) });
+        if (ok) (out ? b : a).push(m);
+      });
+      inc.clearLayers(); exc.clearLayers();
+      inc.addLayers(a); exc.addLayers(b);
+      shown = a; excludedShown = b;
+      om.renderScoreLegend();
+      list();
+    }
+
+    function visible() {
+      var bounds = map.getBounds();
+      return shown.filter(function (m) { return bounds.contains(m.getLatLng()); });
+    }
+
+    function sorted(markers) {
+      var key = { score: function (m) { return m.options.total; }, capacity: function (m) { return values(m)[2]; },
+        id: function (m) { return m.omRow[2]; } }[state.sort];
+      return markers.slice().sort(function (x, y) {
+        var a = key(x), b = key(y), c = a < b ? -1 : a > b ? 1 : 0;
+        return state.desc ? -c : c;
+      });
+    }
+
+    var control = L.control({ position: "topleft" }), box, body, count, table;
+    control.onAdd = function () {
+      box = L.DomUtil.create("div", "om-tools");
+      L.DomEvent.disableScrollPropagation(box); L.DomEvent.disableClickPropagation(box);
+      var toggle = el(box, "button", "om-tools-toggle", T.tools);
+      toggle.type = "button";
+      body = el(box, "div", "om-tools-body om-hidden");
+      toggle.addEventListener("click", function () { body.classList.toggle("om-hidden"); list(); });
+      function field(label) { var f = el(body, "label", "om-field"); el(f, "span", null, label); return f; }
+      if (M.switch && M.switch.length > 1) {
+        var sel = el(field(T.tools_profile), "select", "om-profile");
+        M.switch.forEach(function (p, i) { var o = el(sel, "option", null, plain(p.label)); o.value = String(i); });
+        sel.addEventListener("change", function () { state.p = +sel.value; om.currentProfile = state.p; apply(); });
+      }
+      function range(label, cls, lo, hi, step, keys) {
+        var f = field(label), a = el(f, "input", cls + "-min"), b = el(f, "input", cls + "-max");
+        [a, b].forEach(function (inp, i) {
+          inp.type = "number"; inp.step = step; inp.min = lo; inp.max = hi; inp.value = i ? hi : lo;
+          inp.addEventListener("change", function () {
+            var v = parseFloat(inp.value);
+            v = isNaN(v) ? (i ? hi : lo) : v;
+            if (v === state[keys[i]]) return; /* a second change event (on blur) must not rebuild the list under a click */
+            state[keys[i]] = v; apply();
+          });
+        });
+      }
+      range(T.tools_score, "om-score", 0, 1, "0.01", ["smin", "smax"]);
+      range(T.tools_capacity, "om-capacity", 0, 100000, "1", ["cmin", "cmax"]);
+      if (M.uses && M.uses.length) {
+        var use = el(field(T.tools_use), "select", "om-use");
+        el(use, "option", null, T.tools_all_uses).value = "";
+        M.uses.forEach(function (u) { el(use, "option", null, plain(u)).value = u; });
+        use.addEventListener("change", function () { state.use = use.value; apply(); });
+      }
+      count = el(body, "div", "om-note om-count");
+      var buttons = el(body, "div", "om-buttons");
+      [["tools_csv", exportCsv], ["tools_geojson", exportGeoJson], ["tools_print", printMap]].forEach(function (b) {
+        var btn = el(buttons, "button", "om-" + b[0], T[b[0]]); btn.type = "button";
+        btn.addEventListener("click", b[1]);
+      });
+      table = el(body, "table", "om-ranked");
+      return box;
+    };
+
+    function list() {
+      if (!table) return;
+      var vis = sorted(visible()), top = vis.slice(0, 100);
+      count.textContent = fill(T.tools_visible, { n: number(vis.length, loc, 0), x: number(excludedShown.length, loc, 0) }) +
+        "; " + fill(T.tools_list_note, { n: number(top.length, loc, 0) });
+      table.textContent = "";
+      var head = el(table, "tr");
+      [["#", null], [T.tools_id, "id"], [T.score, "score"], [T.capacity, "capacity"]].forEach(function (h) {
+        var th = el(head, "th", h[1] ? "om-sortable" : null, h[0] + (h[1] === state.sort ? (state.desc ? " \u25bc" : " \u25b2") : ""));
+        if (h[1]) th.addEventListener("click", function () {
+          state.desc = h[1] === state.sort ? !state.desc : h[1] !== "id"; state.sort = h[1]; list();
+        });
+      });
+      top.forEach(function (m, i) {
+        var tr = el(table, "tr", "om-ranked-row"), row = m.omRow;
+        tr.setAttribute("data-id", plain(row[2]));
+        el(tr, "td", null, i + 1);
+        el(tr, "td", null, row[14] && row[14][0] ? plain(row[14][0]) : plain(row[2]));
+        el(tr, "td", "om-num", number(m.options.total, loc, 3));
+        el(tr, "td", "om-num", values(m)[2]);
+        tr.addEventListener("click", function () { inc.zoomToShowLayer(m, function () { m.openPopup(); }); });
+      });
+    }
+
+    function exportRows() {
+      var profile = M.switch ? plain(M.switch[state.p].version) : plain(M.profile);
+      return sorted(visible()).map(function (m) {
+        var row = m.omRow, v = values(m), about = row[14] || [null, null, null, null];
+        return { id: plain(row[2]), lat: row[0], lon: row[1], score: v[0], capacity: v[2], profile: profile,
+          address: plain(about[0]), use: plain(about[1]), floor_area: about[2], build_year: about[3] };
+      });
+    }
+    function exportCsv() {
+      var rows = exportRows(), cols = ["id", "lat", "lon", "score", "capacity", "profile", "address", "use", "floor_area", "build_year"];
+      var lines = [cols.join(",")].concat(rows.map(function (r) { return cols.map(function (c) { return csvField(r[c]); }).join(","); }));
+      download("kandidaten.csv", "text/csv;charset=utf-8", "\ufeff" + lines.join("\r\n") + "\r\n");
+    }
+    function exportGeoJson() {
+      var features = exportRows().map(function (r) {
+        var props = Object.assign({}, r); delete props.lat; delete props.lon;
+        return { type: "Feature", geometry: { type: "Point", coordinates: [r.lon, r.lat] }, properties: props };
+      });
+      download("kandidaten.geojson", "application/geo+json", JSON.stringify({ type: "FeatureCollection", features: features }));
+    }
+    function printMap() {
+      var info = document.querySelector(".om-print-info") || el(map.getContainer(), "div", "om-print-info");
+      info.textContent = "";
+      el(info, "b", null, d.title);
+      el(info, "div", null, T.printed + " " + new Date().toLocaleDateString(loc) + " \u00b7 " + T.profile + " " +
+        (M.switch ? plain(M.switch[state.p].version) : plain(M.profile)) + " \u00b7 " + T.vintage + " " + d.vintage);
+      document.body.classList.add("om-printing");
+      window.print();
+      document.body.classList.remove("om-printing");
+    }
+    om.tools.apply = apply; om.tools.list = list; om.tools.exportCsv = exportCsv;
+    om.tools.exportGeoJson = exportGeoJson; om.tools.print = printMap;
+    control.addTo(map);
+    map.on("moveend", list);
+    shown = inc.getLayers(); excludedShown = exc.getLayers(); /* as drawn: no second clustering at load */
+    om.renderScoreLegend();
+    return control;
+  };
+
+  /* Search: accents and case ignored, brackets are plain text, typos tolerated (edit distance 1 per word up to 7
+   * letters, 2 beyond); the result is highlighted (a region is outlined and its panel pinned, a building's popup
+   * opens, anything else gets a ring and its name). */
+  function normal(text) {
+    return String(text).normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+  function distance(a, b, limit) {
+    if (Math.abs(a.length - b.length) > limit) return limit + 1;
+    var prev = [], cur = [], i, j;
+    for (j = 0; j <= b.length; j++) prev[j] = j;
+    for (i = 1; i <= a.length; i++) {
+      cur = [i];
+      var best = i;
+      for (j = 1; j <= b.length; j++) {
+        cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        if (cur[j] < best) best = cur[j];
+      }
+      if (best > limit) return limit + 1;
+      prev = cur;
+    }
+    return prev[b.length];
+  }
+  om.searchScore = function (query, title) {
+    var q = normal(query).trim(), t = normal(title);
+    if (!q) return null;
+    var at = t.indexOf(q);
+    if (at === 0) return 0;
+    if (at > 0) return 1;
+    var words = t.split(/[^a-z0-9]+/).filter(Boolean), total = 2;
+    var parts = q.split(/[^a-z0-9]+/).filter(Boolean);
+    if (!parts.length) return null;
+    for (var i = 0; i < parts.length; i++) {
+      var part = parts[i], limit = part.length <= 3 ? 0 : part.length <= 7 ? 1 : 2, found = limit + 1;
+      for (var k = 0; k < words.length && found > 0; k++) {
+        var w = words[k];
+        found = Math.min(found, distance(part, w, limit), w.length > part.length ? distance(part, w.slice(0, part.length), limit) : limit + 1);
+      }
+      if (found > limit) return null;
+      total += found;
+    }
+    return total;
+  };
+
   om.searchControl = function (d, map) {
-    var index = d.index;
+    var records = {};
+    d.index.forEach(function (r) { records[r.n] = r; });
     var control = new L.Control.Search({
-      sourceData: function (text, callResponse) { callResponse(index); return { abort: function () {} }; },
-      propertyName: "n", propertyLoc: ["a", "o"], initial: false, zoom: 16, marker: false,
-      textPlaceholder: d.placeholder, position: "topleft",
+      sourceData: function (text, callResponse) { callResponse(d.index); return { abort: function () {} }; },
+      propertyName: "n", propertyLoc: ["a", "o"], initial: false, marker: false, tooltipLimit: 12,
+      textPlaceholder: d.placeholder, textErr: d.not_found, textCancel: d.cancel, position: "topleft",
+      filterData: function (text, all) {
+        var scored = [];
+        for (var title in all) {
+          var score = om.searchScore(text, title);
+          if (score !== null) scored.push([score, title]);
+        }
+        scored.sort(function (a, b) { return a[0] - b[0] || a[1].length - b[1].length; });
+        var out = {};
+        scored.slice(0, 12).forEach(function (x) { out[x[1]] = all[x[1]]; });
+        return out;
+      },
+      moveToLocation: function (latlng, title) { om.showFound(records[title], latlng, map); },
       buildTip: function (text) { var li = L.DomUtil.create("li", ""); li.textContent = text; return li; }
     });
     map.addControl(control);
     om.search = control;
     return control;
+  };
+
+  om.showFound = function (r, latlng, map) {
+    if (om.hit) { map.removeLayer(om.hit); om.hit = null; }
+    r = r || {};
+    var region = r.k && om.regions[r.k];
+    if (region) {
+      map.fitBounds(region.getBounds(), { maxZoom: 13 });
+      om.pin(region.feature.properties.p, region);
+      om.found = { kind: "region", key: r.k };
+      return;
+    }
+    if (r.b) {
+      var groups = [om.layers.candidates, om.layers.excluded].filter(Boolean);
+      for (var g = 0; g < groups.length; g++) {
+        var marker = groups[g].getLayers().find(function (m) { return m.options.candidateId === r.b; });
+        if (marker) {
+          if (!map.hasLayer(groups[g])) map.addLayer(groups[g]);
+          groups[g].zoomToShowLayer(marker, function () { marker.openPopup(); });
+          om.found = { kind: "building", key: r.b };
+          return;
+        }
+      }
+    }
+    map.setView(latlng, r.z || 15);
+    om.hit = L.circleMarker(latlng, { radius: 18, color: "#d7191c", weight: 4, fill: false, className: "om-search-hit" })
+      .bindTooltip(document.createTextNode(r.n || ""), { permanent: true, direction: "top", offset: [0, -16] })
+      .addTo(map);
+    om.found = { kind: "place", key: r.n };
   };
 
   /* The layer control; names come from data (escaped here: Leaflet puts a layer's name into innerHTML). */
