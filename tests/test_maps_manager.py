@@ -411,7 +411,7 @@ def test_no_slivers_between_municipalities_at_zoom_13(maps, demo_engine):
                     const y0 = (origin.y - pos.y - 100 - opvangmatch.map._getMapPanePos().y) * scale;
                     const data = ctx.getImageData(x0, y0, 200 * scale, 200 * scale).data;
                     let uncovered = 0;
-                    for (let i = 3; i < data.length; i += 4) if (data[i] < 128) uncovered++;  // a seam is half covered twice
+                    for (let i = 3; i < data.length; i += 4) if (data[i] < 128) uncovered++;  // seams: half, twice
                     done([uncovered, data.length / 4, size.x]);
                 }))"""
             )
