@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN := .venv/bin
 STAMP := .venv/.installed
 
-.PHONY: setup demo test lint benchmark db-up db-down clean
+.PHONY: setup demo test test-fast lint benchmark db-up db-down clean
 
 $(STAMP): pyproject.toml scripts/bootstrap-venv.sh
 	scripts/bootstrap-venv.sh
@@ -37,6 +37,12 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The inner loop: everything but the browser, notebook, live-server and subprocess-heavy tests (see README).
+FAST := not browser and not notebooks and not live and not slow
+test-fast: setup
+	$(BIN)/ruff check .
+	OPVANGMATCH_TEST_DEMO_CACHE=1 $(BIN)/pytest -m "$(FAST)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,9 +7,7 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -22,17 +20,10 @@ from api.deps import AppState
 from api.errors import CatchAll, install_error_handlers
 from api.middleware import BodySizeLimit, RouteInAccessLog
 from api.snapshot import Snapshot
+from api.version import app_version
 from geo.db import make_engine
 from geo.errors import ConfigError
 from geo.settings import Settings
-
-
-@functools.cache
-def app_version() -> str:
-    try:
-        return version("opvangmatch")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def _engine_for(settings: Settings, config: ApiConfig) -> Engine:
@@ -92,7 +83,7 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
         settings=settings,
         config=config,
         engine=engine,
-        snapshot=Snapshot(engine, config.refresh_seconds),
+        snapshot=Snapshot(engine, settings.task_period, config.refresh_seconds),
         keys=KeyStore(engine, settings.api_keys, config.key_cache_seconds, config.key_outage_seconds),
         batcher=None,
         owns_engine=owns,

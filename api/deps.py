@@ -27,8 +27,8 @@ from sqlalchemy.engine import Engine
 from api.auth import ROLES, KeyStore, Principal
 from api.batch import ScoreBatcher
 from api.config import ApiConfig
-from api.errors import Forbidden, Unauthorized
 from api.snapshot import Snapshot
+from geo.errors import PermissionDenied, Unauthenticated
 from geo.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
@@ -69,12 +69,12 @@ Connection = Annotated[sa.Connection, Depends(get_connection)]
 
 async def get_principal(state: State, key: Annotated[str | None, Security(_api_key)] = None) -> Principal:
     if not key:
-        raise Unauthorized(f"this endpoint needs an API key in the {API_KEY_HEADER} header")
+        raise Unauthenticated(f"this endpoint needs an API key in the {API_KEY_HEADER} header")
     if len(key) > 200:
-        raise Unauthorized("the API key is not valid")
+        raise Unauthenticated("the API key is not valid")
     principal = state.keys.resolve(key)
     if principal is None:
-        raise Unauthorized("the API key is not valid (unknown or revoked)")
+        raise Unauthenticated("the API key is not valid (unknown or revoked)")
     return principal
 
 
@@ -86,7 +86,7 @@ def require_roles(*roles: str):
 
     async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
-            raise Forbidden(f"a {principal.role} key may not do this (allowed: {', '.join(roles)})")
+            raise PermissionDenied(f"a {principal.role} key may not do this (allowed: {', '.join(roles)})")
         return principal
 
     return dependency

@@ -1,7 +1,8 @@
-"""Every error the API answers with, as ``application/problem+json`` (RFC 9457), mapped in this one place.
+"""Every error the API answers with, as ``application/problem+json`` (RFC 9457), written in this one place.
 
-Domain errors (:mod:`geo.errors`) keep their message (it is written for users); database failures become a 503
-without the database's own text; anything unforeseen becomes a bare 500 that reveals nothing.
+The status and title of each error class are decided once, in :mod:`geo.errors`; a public error keeps its message
+(it is written for users), a server fault (configuration, schema, solver) and an unreachable database are answered
+without their text, which goes to the log; anything unforeseen becomes a bare 500 that reveals nothing.
 """
 
 from __future__ import annotations
@@ -15,47 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from geo.errors import ConfigError, DatabaseError, DataError, InputError, NotFoundError, OpvangmatchError
+from geo.errors import DatabaseError, OpvangmatchError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("opvangmatch.api")
 
-
-class ApiProblem(Exception):  # noqa: N818  (an HTTP answer, not an error of ours)
-    """An HTTP-level refusal (authentication, permission, conflict, size) with a status and a readable detail."""
-
-    status = 400
-    title = "Bad request"
-
-    def __init__(self, detail: str, **extra):
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
-
-
-class Unauthorized(ApiProblem):
-    status, title = 401, "API key required"
-
-
-class Forbidden(ApiProblem):
-    status, title = 403, "Not allowed for this key"
-
-
-class Conflict(ApiProblem):
-    status, title = 409, "Conflict"
-
-
-class BadRequest(ApiProblem):
-    status, title = 400, "Bad request"
-
-
-DOMAIN_STATUS: list[tuple[type[OpvangmatchError], int, str]] = [
-    (NotFoundError, 404, "Not found"),
-    (InputError, 422, "Invalid input"),
-    (ConfigError, 422, "Invalid option"),
-    (DataError, 422, "Invalid data"),
-    (DatabaseError, 503, "Database unavailable"),
-]
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -76,6 +41,7 @@ PROBLEM_TEXTS = {
     409: "Conflict: a stale version, a status move the stappenplan does not allow, or the intake round closed",
     413: "Request body too large",
     422: "Invalid input (every field it names)",
+    500: "Internal error (a server fault: configuration, database schema or solver; logged, not shown)",
     503: "Database unavailable or busy",
 }
 PROBLEM_RESPONSES = {
@@ -90,11 +56,39 @@ def problems(*codes: int) -> dict:
     return {code: PROBLEM_RESPONSES[code] for code in sorted(set(codes))}
 
 
+UNREACHABLE = "the database cannot be reached just now; try again shortly"
+INTERNAL = "the request failed inside the service; it has been logged"
+
+
+def problem_body(status: int, title: str, detail: str, **extra) -> dict:
+    """The members of a problem+json body."""
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+
+
 def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
     """A problem+json response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return _response(problem_body(status, title, detail, **extra))
+
+
+def _response(body: dict) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if body["status"] == 401 else None
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+def error_body(exc: OpvangmatchError) -> dict:
+    """The problem+json body of a domain error: its class's status and title; its message when it is public."""
+    if exc.public:
+        return problem_body(exc.status, exc.title, str(exc), **exc.extra)
+    if isinstance(exc, DatabaseError):
+        log.warning("database unavailable: %s", exc)
+        return problem_body(exc.status, exc.title, UNREACHABLE)
+    log.error("%s: %s", type(exc).__name__, exc)
+    return problem_body(exc.status, exc.title, INTERNAL)
+
+
+def error_response(exc: OpvangmatchError) -> JSONResponse:
+    """The problem+json response of a domain error."""
+    return _response(error_body(exc))
 
 
 NUL_PATTERN = r"^[^\x00]*$"  # request strings (api.models.Text): PostgreSQL text cannot hold NUL
@@ -138,30 +132,22 @@ def _database_problem(exc: sa_exc.SQLAlchemyError) -> JSONResponse:
     if orig is not None and type(orig).__name__ == "QueryCanceled":
         return problem(503, "Database busy", "the query took longer than the statement timeout; try again or narrow it")
     log.warning("database unavailable: %s", type(exc).__name__)
-    return problem(503, "Database unavailable", "the database cannot be reached just now; try again shortly")
+    return problem(503, "Database unavailable", UNREACHABLE)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the mapping of every error class to a problem+json response."""
 
-    @app.exception_handler(ApiProblem)
-    async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, **exc.extra)
-
     @app.exception_handler(OpvangmatchError)
     async def _domain(request: Request, exc: OpvangmatchError) -> JSONResponse:
-        for cls, status, title in DOMAIN_STATUS:
-            if isinstance(exc, cls):
-                if status == 503:
-                    return problem(503, title, "the database cannot be reached just now; try again shortly")
-                return problem(status, title, str(exc))
-        return problem(422, "Invalid request", str(exc))
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         status, detail, errors = _validation_errors(exc)
-        title = "Malformed JSON" if status == 400 else "Invalid input"
-        return problem(status, title, detail, **({"errors": errors} if errors else {}))
+        if status == 400:
+            return problem(400, "Malformed JSON", detail)
+        return problem(status, "Invalid input", detail, **({"errors": errors} if errors else {}))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -175,7 +161,7 @@ def install_error_handlers(app: FastAPI) -> None:
         ):
             return _database_problem(exc)
         log_failure("database error", request.scope, exc)
-        return problem(500, "Internal error", "the request failed inside the service; it has been logged")
+        return problem(500, "Internal error", INTERNAL)
 
 
 class CatchAll:
@@ -203,5 +189,5 @@ class CatchAll:
         except Exception as exc:
             log_failure("unexpected error", scope, exc)
             if not started:
-                response = problem(500, "Internal error", "the request failed inside the service; it has been logged")
+                response = problem(500, "Internal error", INTERNAL)
                 await response(scope, receive, send)

@@ -1,22 +1,18 @@
-"""Locations sent to the API: GeoJSON geometries in EPSG:4326 (RFC 7946, longitude then latitude) or, when asked
-for explicitly, EPSG:28992; checked and turned into shapely geometries in EPSG:28992."""
+"""Geometry in and out of the API. In: locations as GeoJSON in EPSG:4326 (RFC 7946, longitude then latitude) or,
+when asked for explicitly, EPSG:28992, checked and turned into shapely geometries in EPSG:28992. Out: geometries as
+GeoJSON in EPSG:4326, and the one FeatureCollection builder of every GeoJSON list the API returns."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import numpy as np
+import orjson
 import shapely
-from pyproj import Transformer
 
+from geo.domain import NL_BOUNDS_RD, NL_BOUNDS_WGS84, RD, WGS84, rd_to_wgs84, wgs84_to_rd
 from geo.errors import InputError
-
-WGS84, RD = "EPSG:4326", "EPSG:28992"
-# The Netherlands (with its territorial sea) in WGS84 and in RD New metres.
-NL_BOUNDS_WGS84 = (3.2, 50.7, 7.3, 53.7)
-NL_BOUNDS_RD = (-7_000.0, 289_000.0, 300_000.0, 629_000.0)
-_TO_RD = Transformer.from_crs(4326, 28992, always_xy=True)
-_TO_WGS84 = Transformer.from_crs(28992, 4326, always_xy=True)
 
 
 def _inside(xy: np.ndarray, bounds) -> bool:
@@ -66,7 +62,7 @@ def location_to_rd(geometry: dict, crs: str = WGS84, *, max_vertices: int = 10_0
     if not shapely.is_valid(shape):
         raise InputError(f"the location geometry is invalid: {shapely.is_valid_reason(shape)}")
     if crs == WGS84:
-        shape = shapely.transform(shape, lambda c: np.column_stack(_TO_RD.transform(c[:, 0], c[:, 1])))
+        shape = shapely.transform(shape, lambda c: np.column_stack(wgs84_to_rd().transform(c[:, 0], c[:, 1])))
     return shape
 
 
@@ -74,23 +70,13 @@ def rd_to_geojson(shape: shapely.Geometry | None, digits: int = 7) -> dict | Non
     """A stored EPSG:28992 geometry as a GeoJSON dict in EPSG:4326."""
     if shape is None:
         return None
-    wgs = shapely.transform(shape, lambda c: np.column_stack(_TO_WGS84.transform(c[:, 0], c[:, 1])))
+    wgs = shapely.transform(shape, lambda c: np.column_stack(rd_to_wgs84().transform(c[:, 0], c[:, 1])))
     return json.loads(shapely.to_geojson(shapely.transform(wgs, lambda c: np.round(c, digits))))
 
 
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """``minlon,minlat,maxlon,maxlat`` (EPSG:4326) as four finite numbers in order, or ``None``."""
-    if text is None:
-        return None
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise InputError(f"bbox needs four numbers minlon,minlat,maxlon,maxlat; got {len(parts)} value(s)")
-    try:
-        x0, y0, x1, y1 = (float(p) for p in parts)
-    except ValueError as exc:
-        raise InputError("bbox values must be numbers: minlon,minlat,maxlon,maxlat") from exc
-    if not np.isfinite([x0, y0, x1, y1]).all():
-        raise InputError("bbox values must be finite numbers")
-    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-        raise InputError("bbox must be minlon,minlat,maxlon,maxlat in degrees with min <= max (EPSG:4326)")
-    return x0, y0, x1, y1
+def feature_collection(features: Iterable[bytes | str], **members) -> bytes:
+    """A GeoJSON FeatureCollection (UTF-8 JSON) of features already serialised, with further ``members`` (paging,
+    links, time stamp) before the features."""
+    head = orjson.dumps({"type": "FeatureCollection", **members})[:-1]
+    body = b",".join(f if isinstance(f, bytes) else f.encode() for f in features)
+    return head + b',"features":[' + body + b"]}"

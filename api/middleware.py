@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from api.errors import PROBLEM_JSON
+from api.errors import PROBLEM_JSON, error_body
+from geo.errors import MalformedRequest, OpvangmatchError, PayloadTooLarge
 
 
 class BodySizeLimit:
@@ -24,10 +25,10 @@ class BodySizeLimit:
             try:
                 announced = int(length)
             except ValueError:
-                await self._refuse(send, 400, "Bad request", "Content-Length is not a number")
+                await self._refuse(send, MalformedRequest("Content-Length is not a number"))
                 return
             if announced > self.max_bytes:
-                await self._refuse(send, 413, "Request body too large", self._detail(announced))
+                await self._refuse(send, PayloadTooLarge(self._detail(announced)))
                 return
         # Read the body here (bounded), then hand it on: a streamed body cannot slip past the limit.
         chunks, size = [], 0
@@ -38,7 +39,7 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(send, 413, "Request body too large", self._detail(size, at_least=True))
+                await self._refuse(send, PayloadTooLarge(self._detail(size, at_least=True)))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -62,12 +63,14 @@ class BodySizeLimit:
         )
 
     @staticmethod
-    async def _refuse(send, status: int, title: str, detail: str) -> None:
-        body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    async def _refuse(send, error: OpvangmatchError) -> None:
+        """Answer with the error's problem+json body, built as every other error's (:func:`api.errors.error_body`)."""
+        problem = error_body(error)
+        body = json.dumps(problem).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": status,
+                "status": problem["status"],
                 "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
             }
         )

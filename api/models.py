@@ -10,9 +10,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from pydantic import Strict as StrictType
 
 from api.errors import NUL_PATTERN
-from api.geometry import NL_BOUNDS_RD, NL_BOUNDS_WGS84
+from geo.domain import NL_BOUNDS_RD, NL_BOUNDS_WGS84, PROPOSAL_STATUSES, TARGET_GROUPS
 from geo.score import MAX_CAPACITY, available_profiles
-from geo.score.profile import TARGET_GROUPS
 
 # Every request text is one of these: a NUL character (which PostgreSQL text cannot hold) is refused with 422
 # naming the field, in bodies, queries and paths alike; the pattern is in the OpenAPI schema.
@@ -79,7 +78,6 @@ Version = Annotated[int, StrictType(), Field(ge=1)]
 IsoDate = Annotated[date, BeforeValidator(_date_text)]
 ShortText = Text(1, 200, strip=True)
 LongText = Text(max_length=5000)
-PROPOSAL_STATUSES = ("submitted", "in_preparation", "agreement_signed", "active", "evaluated", "withdrawn")
 Status = Literal[PROPOSAL_STATUSES]  # type: ignore[valid-type]
 
 

@@ -15,19 +15,18 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from api.candidates import CandidateTable
+from api.candidate_table import CandidateTable
 from geo.db.status import data_vintage
 from geo.score import ScoringData, score_candidates
 from geo.score.profile import Profile
-
-TASK_PERIOD = "2024"
 
 
 class Snapshot:
     """Holds the current :class:`ScoringData` and, per profile, the scored candidate table."""
 
-    def __init__(self, engine: Engine, refresh_seconds: float = 30.0):
+    def __init__(self, engine: Engine, period: str, refresh_seconds: float = 30.0):
         self.engine = engine
+        self.period = period
         self.refresh_seconds = refresh_seconds
         self._lock = threading.RLock()
         self._data: ScoringData | None = None
@@ -47,7 +46,7 @@ class Snapshot:
         if data is None:
             with self._lock:
                 if self._data is None:
-                    self._install(ScoringData.load(self.engine, period=TASK_PERIOD))
+                    self._install(ScoringData.load(self.engine, period=self.period))
                 return self._data
         if self._tasks_stale:
             with self._lock:
@@ -94,7 +93,7 @@ class Snapshot:
     def _refresh_tasks(self) -> None:
         from geo.task import placement_tasks
 
-        tasks = placement_tasks(self.engine, TASK_PERIOD).set_index("region_code")
+        tasks = placement_tasks(self.engine, self.period).set_index("region_code")
         self._install(dataclasses.replace(self._data, tasks=tasks))
 
     def _check_vintage(self) -> None:
@@ -105,4 +104,4 @@ class Snapshot:
             return  # the database is away: keep serving the snapshot; /health tells
         if vintage != self._data.vintage["id"]:
             with self._lock:
-                self._install(ScoringData.load(self.engine, period=TASK_PERIOD))
+                self._install(ScoringData.load(self.engine, period=self.period))

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from api.auth import create_key, hash_key  # noqa: E402
-from api.cli import uvicorn_command  # noqa: E402
+from api.server import uvicorn_command  # noqa: E402
 from geo.db import prepare_database  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 

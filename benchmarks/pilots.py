@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from geo.select import Constraints, choose_portfolio
+from geo.pilots.portfolio import Constraints, choose_portfolio
 
 
 def synthetic_candidates(n: int, seed: int = 2024) -> pd.DataFrame:

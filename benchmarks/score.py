@@ -66,10 +66,14 @@ def prepare_bench_database(settings: Settings, rng, n_services: int, n_buurten: 
             ).scalar_one()
         )
     with engine.connect() as conn:
-        present = dict(conn.execute(sa.text(
-            "SELECT source, count(*) FROM building WHERE source = 'synthetic:buildings' GROUP BY source "
-            "UNION ALL SELECT source, count(*) FROM service WHERE source = 'synthetic:services' GROUP BY source"
-        )).all())
+        present = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT source, count(*) FROM building WHERE source = 'synthetic:buildings' GROUP BY source "
+                    "UNION ALL SELECT source, count(*) FROM service WHERE source = 'synthetic:services' GROUP BY source"
+                )
+            ).all()
+        )
     if present.get("synthetic:buildings") == n_buildings and present.get("synthetic:services") == n_services:
         print("reusing the synthetic data already in the benchmark database")
         return engine, domain
@@ -204,6 +208,7 @@ def main() -> None:
     for n in args.sizes:
         xy = sample_points(domain, n, rng)
         capacity = rng.integers(10, 150, n)
+
         def engine_run(xy=xy, capacity=capacity):
             grade(data, measure(data, xy, CATEGORIES), capacity, profile)
 

@@ -20,11 +20,12 @@ import pandas as pd
 from scipy.stats import kendalltau
 from sqlalchemy.engine import Engine
 
+from geo.domain import COMPONENTS
 from geo.errors import InputError
 from geo.score.data import ScoringData
 from geo.score.grade import grade, rank
 from geo.score.measure import Measures
-from geo.score.profile import COMPONENTS, Profile
+from geo.score.profile import Profile
 from geo.score.runs import CandidateScores, score_candidates
 from geo.settings import Settings
 

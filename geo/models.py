@@ -13,7 +13,8 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Foreign
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SRID = 28992
+from geo.domain import PROPOSAL_STATUSES
+from geo.domain import SRID_RD as SRID
 
 
 def geometry(kind: str, nullable: bool = False) -> Mapped:
@@ -239,10 +240,6 @@ DATA_TABLES = [
 from sqlalchemy import CheckConstraint  # noqa: E402
 from sqlalchemy import false as sa_false  # noqa: E402
 
-PROPOSAL_STATUSES = ("submitted", "in_preparation", "agreement_signed", "active", "evaluated", "withdrawn")
-"""The stappenplan: inventory (submitted) -> plan of action (in_preparation) -> bestuurlijke overeenkomst
-(agreement_signed) -> running pilot (active) -> evaluated; withdrawn at any open step."""
-
 
 class Proposal(Base):
     """A municipality's (or COA's) location proposal: the stappenplan inventory, its location and score, its status.
@@ -254,7 +251,7 @@ class Proposal(Base):
     __tablename__ = "proposal"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('submitted', 'in_preparation', 'agreement_signed', 'active', 'evaluated', 'withdrawn')",
+            "status IN (" + ", ".join(f"'{s}'" for s in PROPOSAL_STATUSES) + ")",
             name="ck_proposal_status",
         ),
         CheckConstraint(

@@ -1,4 +1,7 @@
-"""Settings, read from the environment once by the caller and passed in (never at import)."""
+"""Settings: the one place where the environment is read, once, by the entry point; passed in from there.
+
+Nothing else in ``geo``, ``api`` or ``cli`` reads ``os.environ``.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PDOK_URL = "https://api.pdok.nl"
+OVERPASS_URL = "https://overpass-api.de/api/interpreter"
 
 
 def _default_home() -> Path:
@@ -32,6 +38,14 @@ class Settings:
     data_dir : folder with the shipped demo data.
     api_keys : API keys and their roles, ``key:role`` pairs (see api/README section in README.md).
     intake_closes : closing date of the proposal intake round (ISO date) or ``None`` for open.
+    task_period : the placement-task period used where none is given (``OPVANGMATCH_TASK_PERIOD``).
+    pg_bindir : folder of the PostgreSQL server binaries for the managed cluster; ``None`` = the newest installed.
+    chromium : the headless browser that opens maps in tests and the benchmark (``OPVANGMATCH_CHROMIUM``).
+    pdok_url, overpass_url : base URLs that ``opvangmatch fetch`` downloads from.
+    fetch_cache : folder for cached downloads of ``opvangmatch fetch``.
+    debug : let the command line show the traceback of an unforeseen error (``OPVANGMATCH_DEBUG``).
+    key_outage_seconds : while the database is unreachable, how long after its last verification an API key stays
+        usable (``OPVANGMATCH_KEY_OUTAGE_SECONDS``, 0 to 86400).
     """
 
     database_url: str | None = None
@@ -42,6 +56,14 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "data")
     api_keys: tuple[tuple[str, str], ...] = ()
     intake_closes: str | None = None
+    task_period: str = DEFAULT_TASK_PERIOD
+    pg_bindir: Path | None = None
+    chromium: Path = Path("/usr/bin/chromium")
+    pdok_url: str = PDOK_URL
+    overpass_url: str = OVERPASS_URL
+    fetch_cache: Path = field(default_factory=lambda: PROJECT_ROOT / ".cache" / "fetch")
+    debug: bool = False
+    key_outage_seconds: float = 900.0
 
     @property
     def managed(self) -> bool:
@@ -71,8 +93,35 @@ class Settings:
             values["api_keys"] = parse_api_keys(env["OPVANGMATCH_API_KEYS"])
         if env.get("OPVANGMATCH_INTAKE_CLOSES"):
             values["intake_closes"] = env["OPVANGMATCH_INTAKE_CLOSES"]
+        if env.get("OPVANGMATCH_TASK_PERIOD"):
+            values["task_period"] = env["OPVANGMATCH_TASK_PERIOD"]
+        if env.get("OPVANGMATCH_PG_BINDIR"):
+            values["pg_bindir"] = Path(env["OPVANGMATCH_PG_BINDIR"])
+        if env.get("OPVANGMATCH_CHROMIUM"):
+            values["chromium"] = Path(env["OPVANGMATCH_CHROMIUM"])
+        for name, key in (("pdok_url", "OPVANGMATCH_PDOK_URL"), ("overpass_url", "OPVANGMATCH_OVERPASS_URL")):
+            if env.get(key):
+                if not env[key].startswith(("http://", "https://")):
+                    raise ConfigError(f"{key} must be an http(s) URL, got {env[key]!r}")
+                values[name] = env[key].rstrip("/")
+        if env.get("OPVANGMATCH_FETCH_CACHE"):
+            values["fetch_cache"] = Path(env["OPVANGMATCH_FETCH_CACHE"]).expanduser().resolve()
+        if env.get("OPVANGMATCH_DEBUG"):
+            values["debug"] = True
+        if env.get(key := "OPVANGMATCH_KEY_OUTAGE_SECONDS"):
+            values["key_outage_seconds"] = _seconds(key, env[key])
         values.update(overrides)
         return cls(**values)
+
+
+def _seconds(name: str, text: str, most: float = 86_400) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= most:  # NaN fails too
+        raise ConfigError(f"{name} must be a number of seconds from 0 to {most:.0f}, got {text!r}")
+    return value
 
 
 def normalise_url(url: str) -> str:

@@ -13,7 +13,7 @@ figure of period ``2025-07`` never stands in for one of period ``2024``.
 
 Examples
 --------
->>> tasks = placement_tasks(engine, "2024")  # doctest: +SKIP
+>>> tasks = placement_tasks(engine, settings.task_period)  # doctest: +SKIP
 >>> tasks.query("level == 'province'")[["name", "required", "gap"]]  # doctest: +SKIP
 """
 
@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from geo.errors import DatabaseError, DataError, InputError, NotFoundError
+from geo.domain import DEFAULT_TASK_PERIOD
+from geo.errors import DataError, InputError, NotFoundError
+from geo.proposals import pipeline_places
 from geo.reception import UNDATED, counting_sites, places_by_municipality
 
 
@@ -67,9 +69,6 @@ def reference_date(period: str, on: date | None = None) -> date:
         raise InputError(f"period {period!r} has no reference date; give one (YYYY-MM-DD)")
     return date(int(match[1]), int(match[2] or 1), 1)
 
-
-PIPELINE_STATUSES = ("in_preparation", "agreement_signed")
-"""Proposal statuses that count as pipeline (accepted or in preparation)."""
 
 COLUMNS = [
     "region_code",
@@ -194,30 +193,6 @@ def realised_places(engine, on: date) -> tuple[pd.Series, pd.Series, pd.DataFram
     return places_by_municipality(rows), places_by_municipality(rows, UNDATED), skipped.reset_index(drop=True)
 
 
-def pipeline_places(engine) -> pd.Series:
-    """Places in proposals that are in preparation or have a signed agreement, per municipality code.
-
-    Zero everywhere while no ``proposal`` table exists.
-    """
-    inspector = sa.inspect(engine)
-    if not inspector.has_table("proposal"):
-        return pd.Series(dtype=np.int64)
-    columns = {c["name"] for c in inspector.get_columns("proposal")}
-    missing = {"status", "capacity", "municipality_code"} - columns
-    if missing:
-        raise DatabaseError(f"table 'proposal' lacks the column(s) {', '.join(sorted(missing))} the pipeline needs")
-    with engine.connect() as conn:
-        rows = pd.read_sql(
-            sa.text(
-                "SELECT municipality_code AS code, sum(capacity)::bigint AS places FROM proposal "
-                "WHERE status = ANY(:statuses) AND municipality_code IS NOT NULL GROUP BY municipality_code"
-            ),
-            conn,
-            params={"statuses": list(PIPELINE_STATUSES)},
-        )
-    return rows.set_index("code").places.fillna(0).astype(np.int64)
-
-
 def _fill(regions: pd.DataFrame, official: pd.DataFrame, total: int, computed_source: str) -> pd.DataFrame:
     """Official figures where known; the rest of ``total`` split over the others by population."""
     known = official.set_index("region_code")
@@ -238,7 +213,7 @@ def _fill(regions: pd.DataFrame, official: pd.DataFrame, total: int, computed_so
 
 
 def placement_tasks(
-    engine, period: str = "2024", *, national_total: int | None = None, on: date | None = None
+    engine, period: str = DEFAULT_TASK_PERIOD, *, national_total: int | None = None, on: date | None = None
 ) -> pd.DataFrame:
     """The placement task of every province and municipality in a period.
 

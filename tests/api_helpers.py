@@ -61,7 +61,7 @@ def free_port() -> int:
 def live_server(env: dict, log_path: Path, log_level: str = "warning") -> Iterator[str]:
     """A uvicorn server of the environment's app on a free port, in its own process, logging into ``log_path``;
     yields its base URL once ``/health`` answers 200."""
-    from api.cli import uvicorn_command
+    from api.server import uvicorn_command
 
     port = free_port()
     with open(log_path, "wb") as log:

@@ -2,10 +2,17 @@
 
 Each run works in databases of its own (``opvangmatch_test_*``), created here and dropped at the end.
 A skipped test fails the run: the suite must not pass without PostGIS.
+
+With ``OPVANGMATCH_TEST_DEMO_CACHE=1`` (``make test-fast``) the demo database is copied from a template kept on the
+server, ``opvangmatch_demo_<hash>``, named by a hash of everything it is made from (the shipped data, the loaders,
+the migrations and models): a change to any of them makes a new one, loaded the ordinary way once. ``make test``
+loads the demo afresh every run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -14,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from geo.db import database_url as database_url_of
 from geo.db import make_engine, prepare_database
 from geo.db.managed import Cluster
 from geo.io.demo import load_demo
@@ -45,14 +53,30 @@ class Databases:
         url = make_url(self.base.database_url).set(database=name).render_as_string(False)
         return Settings(database_url=url, data_dir=self.base.data_dir)
 
-    def create(self, label: str) -> Settings:
+    def create(self, label: str, template: str | None = None) -> Settings:
         name = f"opvangmatch_test_{RUN_ID}_{label}"
-        admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+        self._admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         self.created.append(name)
         return self.settings_for(name)
+
+    def exists(self, name: str) -> bool:
+        admin = sa.create_engine(self.admin_url)
+        with admin.connect() as conn:
+            found = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        admin.dispose()
+        return found is not None
+
+    def keep_as_template(self, settings: Settings, template: str) -> None:
+        """Copy a loaded database to ``template`` (kept after the run); another run making it at once is fine."""
+        source = make_url(database_url_of(settings)).database
+        with contextlib.suppress(sa.exc.ProgrammingError):  # DuplicateDatabase: made meanwhile by another run
+            self._admin(f'CREATE DATABASE "{template}" TEMPLATE "{source}"')
+
+    def _admin(self, statement: str) -> None:
+        admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(statement))
+        admin.dispose()
 
     def drop_all(self) -> None:
         admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
@@ -70,13 +94,30 @@ def databases():
     dbs.drop_all()
 
 
+def demo_key() -> str:
+    """A hash of everything the demo database is made from: shipped data, loaders, migrations, models, constants."""
+    digest = hashlib.sha256()
+    sources = [DATA, PROJECT_ROOT / "geo" / "io", PROJECT_ROOT / "geo" / "db", PROJECT_ROOT / "geo" / "migrations"]
+    files = [PROJECT_ROOT / "geo" / "models.py", PROJECT_ROOT / "geo" / "domain.py"]
+    for folder in sources:
+        files += [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    for path in sorted(files):
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
 def demo_settings(databases) -> Settings:
     """Settings of a database with the schema migrated and the whole demo loaded (once per run)."""
+    template = f"opvangmatch_demo_{demo_key()}" if os.environ.get("OPVANGMATCH_TEST_DEMO_CACHE") == "1" else None
+    if template and databases.exists(template):
+        return databases.create("demo", template=template)
     settings = databases.create("demo")
     engine = prepare_database(settings)
     load_demo(engine, DATA)
     engine.dispose()
+    if template:
+        databases.keep_as_template(settings, template)
     return settings
 
 

@@ -577,11 +577,12 @@ def test_json_integers_are_fine_for_float_fields(client, keys):
 
 
 def test_the_outage_bound_is_a_setting_checked_at_start():
-    from api.cli import config_from_env
+    from api.server import served_config
     from geo.errors import ConfigError
+    from geo.settings import Settings
 
-    assert config_from_env({}).key_outage_seconds == 900
-    assert config_from_env({"OPVANGMATCH_KEY_OUTAGE_SECONDS": "60"}).key_outage_seconds == 60
+    assert served_config(Settings.from_env({})).key_outage_seconds == 900
+    assert served_config(Settings.from_env({"OPVANGMATCH_KEY_OUTAGE_SECONDS": "60"})).key_outage_seconds == 60
     for bad in ("soon", "-1", "nan"):
         with pytest.raises(ConfigError, match="OPVANGMATCH_KEY_OUTAGE_SECONDS"):
-            config_from_env({"OPVANGMATCH_KEY_OUTAGE_SECONDS": bad})
+            Settings.from_env({"OPVANGMATCH_KEY_OUTAGE_SECONDS": bad})

@@ -20,6 +20,7 @@ from geo.db import prepare_database
 from tests.api_helpers import assert_problem, clean_up, live_server
 from tests.helpers import cli_env, opvangmatch, scratch_cluster
 
+pytestmark = pytest.mark.live
 LOGS: dict[str, Path] = {}
 
 

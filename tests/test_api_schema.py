@@ -9,6 +9,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.api_helpers import PROBLEM, clean_up, live_server, make_keys
 from tests.helpers import cli_env
@@ -19,6 +20,7 @@ CHECKS = (
 )
 EXAMPLES = 5  # per operation and phase
 BUDGET_S = 50  # schemathesis' own time budget for its fuzzing and stateful phases
+pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 
 def test_schemathesis_finds_no_server_error_and_no_undocumented_status(demo_settings, demo_engine, tmp_path):

@@ -365,7 +365,7 @@ def hostile(databases, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     env = cli_env(settings_, home)
     port = free_port()
-    from api.cli import uvicorn_command
+    from api.server import uvicorn_command
 
     server = subprocess.Popen(uvicorn_command(port, access_log=False), env=env, cwd=str(PROJECT_ROOT))
     url = f"http://127.0.0.1:{port}"
@@ -488,6 +488,7 @@ def check_served(response: httpx.Response, values: list[str]) -> None:
 @settings(max_examples=3, phases=PHASES, deadline=None, suppress_health_check=SLOW)
 @given(st.lists(SHORT, min_size=3, max_size=3))
 @example([NASTY, "{{", "<img src=x onerror=alert(1)>{% endif %}"])
+@pytest.mark.live
 def test_hostile_names_through_loaders_and_api(hostile, tmp_path_factory, texts):
     from geo.maps import overview_map, proposal_map, region_map
 
@@ -555,8 +556,9 @@ SCREENSHOT = """() => {
 @pytest.fixture(scope="module")
 def chromium_context(hostile):
     from geo.maps.browser import chromium
+    from geo.settings import Settings
 
-    with chromium() as context:
+    with chromium(Settings.from_env().chromium) as context:
         refused: list[str] = []
 
         def route(r):
@@ -601,6 +603,7 @@ def check_in_browser(page, errors, dialogs, values: list[str]) -> str:
 
 
 @pytest.mark.browser
+@pytest.mark.live
 @settings(max_examples=1, phases=PHASES, deadline=None, suppress_health_check=SLOW)
 @given(st.lists(SHORT, min_size=3, max_size=3))
 @example(
@@ -637,6 +640,7 @@ def test_hostile_maps_in_chromium(hostile, chromium_context, tmp_path_factory, o
 
 
 @pytest.mark.browser
+@pytest.mark.live
 def test_served_map_csp_allows_its_own_code_and_blocks_injected(hostile, chromium_context):
     """Under the header CSP the served map works (layers drawn, no violation); injected code is refused."""
     pid = proposal_over_http(hostile, "CSP check", "d", "CSP check")

@@ -20,6 +20,7 @@ from geo.io import load
 from geo.maps import location_map, overview_map, region_map
 from geo.maps.browser import chromium, open_map
 from geo.score import ScoringData, explain, load_profile, profile_for_group, score_candidates, score_location
+from geo.settings import Settings
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +31,7 @@ COUNTS = "() => Object.fromEntries(Object.keys(opvangmatch.layers).map(k => [k, 
 
 @pytest.fixture(scope="module")
 def browser():
-    with chromium() as context:
+    with chromium(Settings.from_env().chromium) as context:
         requests: list[str] = []
 
         def refuse_network(route):

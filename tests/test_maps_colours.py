@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,3 +85,29 @@ def test_score_classes_split_the_candidates_on_the_map():
     counts = pd.Series([classify(v, classes) for v in totals]).value_counts()
     assert len(counts) == 5 and counts.max() <= 25
     assert score_classes([0.9, 0.9], "en")["steps"][0][0] == 0.5  # too few distinct scores: documented breaks
+
+
+def test_municipality_codes_repeat_and_comma_lists():
+    from geo.errors import InputError
+    from geo.maps.region import municipality_codes
+
+    assert municipality_codes(None) == []
+    assert municipality_codes("GM0505") == ["GM0505"]
+    assert municipality_codes(["GM0505", "GM0590,GM0642", "GM0505"]) == ["GM0505", "GM0590", "GM0642"]
+    with pytest.raises(InputError, match="empty municipality code"):
+        municipality_codes("GM0505,,GM0590")
+
+
+def test_cli_region_map_of_several_municipalities(demo_settings, tmp_path):
+    """``--municipality`` repeated and as a comma list: every one is on the map (before: the last one only)."""
+    from tests.helpers import cli_env, opvangmatch
+
+    env = cli_env(demo_settings, tmp_path)
+    out = tmp_path / "drecht.html"
+    args = ["map", "region", "--province", "PV28", "--municipality", "GM0505", "--municipality", "GM0590,GM0642"]
+    run = opvangmatch([*args, "--tiles", "none", "--out", str(out)], env)
+    assert run.returncode == 0, run.stderr
+    title = re.search(r"<title>(.*?)</title>", out.read_text(encoding="utf-8")).group(1)
+    assert all(name in title for name in ("Dordrecht", "Papendrecht", "Zwijndrecht")), title
+    bad = opvangmatch([*args[:4], "GM0221", "--out", str(tmp_path / "x.html")], env)
+    assert bad.returncode != 0 and "GM0221" in bad.stderr + bad.stdout and "Traceback" not in bad.stderr

@@ -16,7 +16,7 @@ from geo.maps import overview_map, region_map
 from geo.maps.browser import chromium, open_map
 from geo.maps.labels import number
 from geo.score import ScoringData, load_profile, score_candidates
-from geo.settings import PROJECT_ROOT
+from geo.settings import PROJECT_ROOT, Settings
 from geo.task import placement_tasks
 
 pytestmark = pytest.mark.browser
@@ -28,7 +28,7 @@ SHOTS = PROJECT_ROOT.parent  # /work/wt: maps-*.png beside the worktrees
 
 @pytest.fixture(scope="module")
 def browser():
-    with chromium() as context:
+    with chromium(Settings.from_env().chromium) as context:
         refused: list[str] = []
 
         def refuse(route):
@@ -200,7 +200,7 @@ OPEN_POPUP = """([key, id]) => new Promise(done => {
     const group = opvangmatch.layers[key];
     opvangmatch.map.addLayer(group);
     const marker = group.getLayers().find(m => m.options.candidateId === id);
-    group.zoomToShowLayer(marker, () => { marker.openPopup(); done(); });
+    opvangmatch.openCandidate(group, marker, done);
 })"""
 
 
@@ -240,6 +240,8 @@ def test_popup_deciding_reason_facts_and_thresholds(maps, demo_engine, scoring, 
         text_ = item.inner_text()
         assert words in text_ and f"goed ≤ {number(v['good_m'], 'nl')} m" in text_, text_
         assert f"te ver ≥ {number(v['too_far_m'], 'nl')} m" in text_
+    box = page.locator(".leaflet-popup").bounding_box()
+    assert box and box["y"] >= 0 and box["y"] + box["height"] <= VIEW[1] and box["x"] + box["width"] <= VIEW[0]
     shoot(page, "popup", output_dir)
     page.evaluate("() => { opvangmatch.map.closePopup(); }")
     # an excluded building: the deciding reason comes first, its score is marked as not counting

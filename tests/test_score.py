@@ -98,9 +98,10 @@ def test_a_bad_profile_file_is_refused_with_the_reason(tmp_path, old, new, messa
 
 
 def test_unknown_profile_and_group_are_named():
-    with pytest.raises(ConfigError, match="unknown profile 'pensioners'"):
+    # a name the caller chose is the caller's input (422 / exit 2), not a server fault like a broken profile file
+    with pytest.raises(InputError, match="unknown profile 'pensioners'"):
         load_profile("pensioners")
-    with pytest.raises(ConfigError, match="unknown target group 'tourists'"):
+    with pytest.raises(InputError, match="unknown target group 'tourists'"):
         profile_for_group("tourists")
 
 
@@ -382,6 +383,7 @@ def _env(settings, tmp_path):
     return cli_env(settings, tmp_path)
 
 
+@pytest.mark.slow
 def test_cli_scores_every_target_group(demo_settings, tmp_path):
     result = opvangmatch(
         ["score", "--profile", "all", "--municipality", "GM0221", "--top", "3"], _env(demo_settings, tmp_path)
@@ -393,6 +395,7 @@ def test_cli_scores_every_target_group(demo_settings, tmp_path):
     assert "representative point inside the footprint" in result.stdout
 
 
+@pytest.mark.slow
 def test_cli_refuses_an_unknown_profile(demo_settings, tmp_path):
     result = opvangmatch(["score", "--profile", "pensioners"], _env(demo_settings, tmp_path))
     assert result.returncode == 2 and "unknown profile 'pensioners'" in result.stderr

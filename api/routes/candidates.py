@@ -8,12 +8,13 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from api.deps import Reader, State
-from api.errors import KEYED, Forbidden, problems
-from api.geometry import parse_bbox
+from api.errors import KEYED, problems
 from api.models import BBOX_PATTERN, FeatureCollectionOut, MunicipalityCode, ProfileName, ProvinceCode
 from api.responses import GEOJSON, GeoJSONResponse
 from api.routes.score import profile_named
-from geo.errors import NotFoundError
+from geo.domain import WGS84
+from geo.errors import NotFoundError, PermissionDenied
+from geo.scope import parse_bbox
 from geo.score import POINT_NOTE
 
 router = APIRouter(prefix="/candidates", tags=["candidates"], responses=problems(*KEYED))
@@ -30,7 +31,7 @@ def scope_for(who, municipality: str | None) -> str | None:
     if who.sees_all:
         return municipality
     if municipality and municipality != who.municipality_code:
-        raise Forbidden(f"a municipality key sees candidates in {who.municipality_code} only")
+        raise PermissionDenied(f"a municipality key sees candidates in {who.municipality_code} only")
     return who.municipality_code
 
 
@@ -53,7 +54,7 @@ def list_candidates(
 ):
     """Every candidate building scored with ``profile`` on the current data, filtered, ranked best first (excluded
     ones last). Each feature carries total, rank, components, shares, distances, flags and the gap it closes."""
-    box = parse_bbox(bbox)
+    box = None if bbox is None else parse_bbox(bbox, WGS84, name="bbox")
     table = state.snapshot.candidates(profile_named(profile))
     rows = table.select(municipality=scope_for(who, municipality), province=province, bbox=box, min_score=min_score)
     extra = {

@@ -17,12 +17,14 @@ from fastapi.responses import Response
 
 from api.deps import Connection, Reader, State
 from api.errors import KEYED, problems
-from api.geometry import parse_bbox
+from api.geometry import feature_collection
 from api.models import BBOX_PATTERN
 from api.responses import GEOJSON, GeoJSONResponse
 from api.routes.candidates import scope_for
 from api.routes.score import profile_named
+from geo.domain import WGS84
 from geo.errors import NotFoundError
+from geo.scope import parse_bbox
 
 router = APIRouter(tags=["ogc features"], responses=problems(*KEYED))
 MAX_LIMIT = 10_000
@@ -239,7 +241,7 @@ def items(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
     _known(collection_id)
-    box = parse_bbox(bbox)
+    box = None if bbox is None else parse_bbox(bbox, WGS84, name="bbox")
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if collection_id == "candidates":
         table = state.snapshot.candidates(profile_named("default"))
@@ -259,14 +261,14 @@ def items(
         params.update(zip(("x0", "y0", "x1", "y1"), box, strict=True))
     matched = conn.execute(sa.text(f'SELECT count(*) FROM "{c.table}" {where}'), params).scalar_one()
     features = _table_features(conn, c, f'{where} ORDER BY "{c.key}" LIMIT :limit OFFSET :offset', params)
-    head = {
-        "type": "FeatureCollection",
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "timeStamp": stamp,
-        "links": _page_links(request, collection_id, offset, limit, matched),
-    }
-    return Response(json.dumps(head)[:-1] + ',"features":[' + ",".join(features) + "]}", media_type=GEOJSON)
+    collection = feature_collection(
+        features,
+        numberMatched=matched,
+        numberReturned=len(features),
+        timeStamp=stamp,
+        links=_page_links(request, collection_id, offset, limit, matched),
+    )
+    return Response(collection, media_type=GEOJSON)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from api.deps import State
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
 from api.models import Health
+from api.version import app_version
 
 HEALTH_FIELDS = {
     "database": {"type": "string", "enum": ["unreachable"]},
@@ -35,7 +36,6 @@ router = APIRouter(tags=["health"])
     summary="Service health (no key needed)",
 )
 def health(state: State):
-    from api.app import app_version
     from geo.db.status import data_vintage
 
     snapshot = state.snapshot

@@ -14,12 +14,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from api import proposals as proposal_service
 from api.deps import Connection, Reader, State
 from api.errors import KEYED, problems
 from api.models import MunicipalityCode, ProfileName, ProvinceCode
 from api.routes.candidates import scope_for
 from api.routes.proposals import ProposalId
+from geo import proposals
 
 
 def _page(html_text: str) -> HTMLResponse:
@@ -54,7 +54,8 @@ def overview(
     """Provinces and municipalities coloured by the placement task, wijken with population, reception."""
     from geo.maps import overview_map
 
-    return _page(overview_map(state.engine, colour=color, tiles=tiles, lang=lang, region_url=REGION_URL))
+    period = state.settings.task_period
+    return _page(overview_map(state.engine, colour=color, tiles=tiles, lang=lang, period=period, region_url=REGION_URL))
 
 
 @router.get("/region", response_class=HTMLResponse, summary="Map: a region with services and scored candidates")
@@ -83,6 +84,7 @@ def region(
         tiles=tiles,
         lang=lang,
         data=state.snapshot.data(),
+        period=state.settings.task_period,
     )
     return _page(html_text)
 
@@ -99,5 +101,5 @@ def proposal(
     """The proposal with its nearest service per category, 500 m / 1 km circles, its buurt and wijk."""
     from geo.maps import proposal_map
 
-    proposal_service.read(conn, proposal_id, who)  # not visible to this key: 404, as GET /proposals/{id}
+    proposals.read(conn, proposal_id, who)  # not visible to this key: 404, as GET /proposals/{id}
     return _page(proposal_map(state.engine, proposal_id, tiles=tiles, lang=lang, data=state.snapshot.data()))

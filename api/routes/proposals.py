@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api import proposals as service
 from api.deps import Connection, Reader, State, Writer
 from api.errors import KEYED, problems
 from api.geometry import location_to_rd, rd_to_geojson
 from api.models import MunicipalityCode, ProposalCreate, ProposalList, ProposalOut, ProposalPatch, Status
 from api.routes.score import profile_named
+from geo import proposals as service
 from geo.score import score_location
 
 router = APIRouter(prefix="/proposals", tags=["proposals"], responses=problems(*KEYED))

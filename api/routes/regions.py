@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from api.deps import Connection, Reader, State
 from api.errors import KEYED, problems
+from api.geometry import feature_collection
 from api.models import FeatureCollectionOut, ProvinceCode
 from api.responses import GEOJSON, GeoJSONResponse
 
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/regions", tags=["regions"], responses=problems(*KEYE
 TASK_FIELDS = ("population", "required", "required_basis", "realised", "pipeline", "gap")
 
 
-def _collection(rows, tasks) -> str:
+def _collection(rows, tasks) -> bytes:
     features = []
     for code, name, province, geometry in rows:
         figures = {}
@@ -35,7 +36,7 @@ def _collection(rows, tasks) -> str:
             + json.dumps(properties, ensure_ascii=False)
             + "}"
         )
-    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+    return feature_collection(features)
 
 
 @router.get(

@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from api.deps import Reader, State
 from api.errors import KEYED, problems
 from api.models import ProvinceCode, TaskTable
-from api.snapshot import TASK_PERIOD
 
 router = APIRouter(tags=["task"], responses=problems(*KEYED))
 
@@ -32,7 +31,7 @@ def task(
     if province:
         tasks = tasks[(tasks["province_code"] == province) | (tasks["region_code"] == province)]
     return {
-        "period": report.get("period", TASK_PERIOD),
+        "period": report.get("period", state.snapshot.period),
         "reference_date": report.get("reference_date"),
         "national_total": report.get("national_total"),
         "national_total_source": report.get("national_total_source"),

@@ -23,10 +23,9 @@ SUPERUSER = "opvangmatch"
 SERVER_USER = "postgres"
 
 
-def find_bindir() -> Path:
-    """The newest PostgreSQL ``bin`` folder on this machine (Debian layout or ``PATH``)."""
-    env = os.environ.get("OPVANGMATCH_PG_BINDIR")
-    candidates = [env] if env else sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_major)
+def find_bindir(chosen: Path | None = None) -> Path:
+    """``chosen`` (``Settings.pg_bindir``), else the newest PostgreSQL ``bin`` folder (Debian layout or ``PATH``)."""
+    candidates = [str(chosen)] if chosen else sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_major)
     for folder in reversed(candidates):
         if folder and (Path(folder) / "initdb").exists():
             return Path(folder)
@@ -120,7 +119,7 @@ class Cluster:
         return (self.datadir / "PG_VERSION").exists()
 
     def is_running(self) -> bool:
-        bindir = find_bindir()
+        bindir = find_bindir(self.settings.pg_bindir)
         proc = subprocess.run(
             [str(bindir / "pg_isready"), "-q", "-h", str(self.socketdir), "-p", str(self.settings.pg_port)],
             check=False,
@@ -130,7 +129,7 @@ class Cluster:
     def up(self) -> list[str]:
         """Create (once) and start (if stopped) the cluster. Returns what was done."""
         done: list[str] = []
-        bindir = find_bindir()
+        bindir = find_bindir(self.settings.pg_bindir)
         self._prepare_folder()
         if not self.is_initialised():
             self._run(
@@ -209,7 +208,7 @@ class Cluster:
         """Stop the cluster if it runs. Returns whether it was running."""
         if not self.is_initialised() or not self.is_running():
             return False
-        bindir = find_bindir()
+        bindir = find_bindir(self.settings.pg_bindir)
         self._run([str(bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"], "stopping PostgreSQL")
         return True
 

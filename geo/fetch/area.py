@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-import sqlalchemy as sa
-from pyproj import Transformer
 from sqlalchemy.engine import Engine
 
-from geo.errors import InputError, NotFoundError
-from geo.io._read import NL_BOUNDS_RD
+from geo.domain import rd_to_wgs84
+from geo.errors import InputError
+from geo.scope import find_region, parse_bbox
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Area:
 
     def bbox_wgs84(self) -> tuple[float, float, float, float]:
         """(south, west, north, east) in degrees, as Overpass wants it."""
-        west, south, east, north = Transformer.from_crs(28992, 4326, always_xy=True).transform_bounds(*self.bbox)
+        west, south, east, north = rd_to_wgs84().transform_bounds(*self.bbox)
         return south, west, north, east
 
     def keep(self, points_rd) -> np.ndarray:
@@ -64,46 +63,6 @@ def resolve_area(
     if bbox:
         box = parse_bbox(bbox)
         return Area("bbox" + "_".join(f"{v:.0f}" for v in box), box)
-    table, code = (
-        ("municipality", municipality.strip().upper()) if municipality else ("province", province.strip().upper())
-    )
-    prefix = "GM" if table == "municipality" else "PV"
-    if not code.startswith(prefix):
-        raise InputError(
-            f"--{table} expects a CBS code like {prefix}{'0505' if prefix == 'GM' else '28'}, got {code!r}"
-        )
-    with engine.connect() as conn:
-        row = conn.execute(sa.text(f"SELECT ST_AsBinary(geom) FROM {table} WHERE code = :code"), {"code": code}).first()
-        count = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
-    if row is None:
-        kind = "municipalities" if table == "municipality" else "provinces"
-        hint = (
-            f"the {table} table is empty: load the regions first ('opvangmatch load demo', "
-            f"'opvangmatch load {kind} FILE' "
-            "or 'opvangmatch fetch boundaries')"
-            if count == 0
-            else f"it is not among the {count:,} loaded; check the code (see 'opvangmatch db status')"
-        )
-        raise NotFoundError(f"{table} {code} is not in the database: {hint}")
-    outline = shapely.from_wkb(bytes(row[0]))
-    return Area(code, tuple(float(v) for v in outline.bounds), outline, code if table == "municipality" else None)
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``minx,miny,maxx,maxy`` in RD metres, inside the Netherlands."""
-    try:
-        values = tuple(float(part) for part in text.split(","))
-    except ValueError as exc:
-        raise InputError(f"--bbox must be four numbers minx,miny,maxx,maxy in RD metres, got {text!r}") from exc
-    if len(values) != 4:
-        raise InputError(f"--bbox must be four numbers minx,miny,maxx,maxy in RD metres, got {text!r}")
-    minx, miny, maxx, maxy = values
-    xmin, ymin, xmax, ymax = NL_BOUNDS_RD
-    if not (minx < maxx and miny < maxy):
-        raise InputError(f"--bbox {text!r}: minx must be below maxx and miny below maxy")
-    if minx < xmin or maxx > xmax or miny < ymin or maxy > ymax:
-        raise InputError(
-            f"--bbox {text!r} lies outside the Netherlands in RD metres (EPSG:28992); "
-            "longitude/latitude are not accepted here"
-        )
-    return values
+    region = find_region(engine, "municipality" if municipality else "province", municipality or province)
+    municipality_code = region.code if region.level == "municipality" else None
+    return Area(region.code, tuple(float(v) for v in region.outline.bounds), region.outline, municipality_code)

@@ -1,16 +1,11 @@
-"""Where to fetch from and where to cache: base URLs and folders, from the environment or arguments."""
+"""Where to fetch from and where to cache: base URLs and folders, from :class:`Settings` or arguments."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo.errors import ConfigError
-from geo.settings import PROJECT_ROOT
-
-PDOK_URL = "https://api.pdok.nl"
-OVERPASS_URL = "https://overpass-api.de/api/interpreter"
+from geo.settings import OVERPASS_URL, PDOK_URL, PROJECT_ROOT, Settings
 
 
 @dataclass(frozen=True)
@@ -42,16 +37,12 @@ class FetchConfig:
     overpass_max_wait: float = 900.0
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> FetchConfig:
-        """Read ``OPVANGMATCH_PDOK_URL``, ``OPVANGMATCH_OVERPASS_URL``, ``OPVANGMATCH_FETCH_CACHE``."""
-        env = dict(os.environ if env is None else env)
-        values: dict = {}
-        for name, key in (("pdok_url", "OPVANGMATCH_PDOK_URL"), ("overpass_url", "OPVANGMATCH_OVERPASS_URL")):
-            if env.get(key):
-                if not env[key].startswith(("http://", "https://")):
-                    raise ConfigError(f"{key} must be an http(s) URL, got {env[key]!r}")
-                values[name] = env[key].rstrip("/")
-        if env.get("OPVANGMATCH_FETCH_CACHE"):
-            values["cache_dir"] = Path(env["OPVANGMATCH_FETCH_CACHE"]).expanduser().resolve()
+    def from_settings(cls, settings: Settings, **overrides) -> FetchConfig:
+        """The settings' URLs and cache folder (``OPVANGMATCH_PDOK_URL``, ``..._OVERPASS_URL``, ``..._FETCH_CACHE``)."""
+        values = {
+            "pdok_url": settings.pdok_url,
+            "overpass_url": settings.overpass_url,
+            "cache_dir": settings.fetch_cache,
+        }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -20,22 +20,11 @@ from pathlib import Path
 
 import httpx
 
-from geo.errors import OpvangmatchError
+from geo.errors import FetchError
 
 USER_AGENT = "opvangmatch/0.1 (+https://github.com/opvangmatch)"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After is an outage, not a hiccup
-
-
-class FetchError(OpvangmatchError, ConnectionError):
-    """A download failed: names the URL, the HTTP status or network problem and, where known, the page.
-
-    ``upstream_status`` is the HTTP status the service refused the request with (``None`` for network
-    problems and bad answers)."""
-
-    def __init__(self, message: str, *, upstream_status: int | None = None):
-        super().__init__(message)
-        self.upstream_status = upstream_status
 
 
 Check = Callable[[object], None]

@@ -21,8 +21,8 @@ import re
 from datetime import date
 
 import shapely
-from pyproj import Transformer
 
+from geo.domain import wgs84_to_rd
 from geo.fetch.area import Area
 from geo.fetch.config import FetchConfig
 from geo.fetch.http import FetchError, HttpClient
@@ -183,7 +183,7 @@ def fetch_osm(client: HttpClient, config: FetchConfig, area: Area, *, progress=l
     if features:
         lon = [f["geometry"]["coordinates"][0] for f in features]
         lat = [f["geometry"]["coordinates"][1] for f in features]
-        x, y = Transformer.from_crs(4326, 28992, always_xy=True).transform(lon, lat)
+        x, y = wgs84_to_rd().transform(lon, lat)
         keep = area.keep(shapely.points(x, y))
         dropped = int((~keep).sum())
         features = [f for f, k in zip(features, keep, strict=True) if k]

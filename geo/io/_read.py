@@ -13,11 +13,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.domain import NL_BOUNDS_RD, RD, SRID_RD
 from geo.errors import DataError
 
-RD = "EPSG:28992"
-# The area of use of EPSG:28992 (Netherlands, onshore and offshore), in RD metres.
-NL_BOUNDS_RD = (-7_000.0, 289_000.0, 300_000.0, 629_000.0)
 # CBS no-data codes ("geheim", "niet beschikbaar", "onvoldoende betrouwbaar"...): a family, not a list.
 # Older kerncijfers files use -99999999 ... -99999990 (-99999999 throughout the real buurten 2023 file in
 # data/drechtsteden); the recent wijk- en buurtkaart services use -99999 ... -99990 (-99997 and -99995
@@ -107,7 +105,7 @@ def to_rd(path: Path, frame: gpd.GeoDataFrame, *, assume_crs: str | None = None)
                 path, "the file has no coordinate reference system (CRS); pass --crs to state it", field="crs"
             )
         frame = frame.set_crs(assume_crs)
-    return frame.to_crs(RD) if frame.crs.to_epsg() != 28992 else frame
+    return frame.to_crs(RD) if frame.crs.to_epsg() != SRID_RD else frame
 
 
 def feature_label(kind: str, index: int, ident: object = None) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.domain import SERVICE_CATEGORIES as CATEGORIES
 from geo.errors import DataError
 from geo.io._read import (
     check_unique,
@@ -28,20 +29,6 @@ from geo.io._read import (
 from geo.io.write import Prepared
 from geo.models import Service
 
-CATEGORIES = (
-    "gp",
-    "pharmacy",
-    "supermarket",
-    "primary_school",
-    "secondary_school",
-    "hospital",
-    "library",
-    "train_station",
-    "bus_stop",
-    "tram_metro_stop",
-    "ferry_stop",
-    "childcare",
-)
 NAME_FIELDS = (
     "name",
     "naam",

@@ -12,12 +12,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import DataError
 from geo.io._read import clean_geometries, read_table, require_columns, year_from_name
 from geo.io.write import Prepared
 from geo.models import PlacementTask, ReceptionLocation
-
-DEFAULT_TASK_PERIOD = "2024"
 
 
 def _int_or_none(text: str) -> int | None:

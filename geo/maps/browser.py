@@ -5,7 +5,6 @@ Never ``playwright install``: the browser is the system one (``scripts/ensure-ch
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -32,16 +31,16 @@ LAYERS_DRAWN = """() => {
 }"""
 
 
-def chromium_path() -> str:
-    path = os.environ.get("OPVANGMATCH_CHROMIUM", "/usr/bin/chromium")
+def chromium_path(path: Path) -> str:
     if not Path(path).exists():
         raise ConfigError(f"Chromium not found at {path}; run scripts/ensure-chromium.sh (or set OPVANGMATCH_CHROMIUM)")
-    return path
+    return str(path)
 
 
 @contextmanager
-def chromium():
-    """A headless Chromium with a fresh user-data directory, removed afterwards."""
+def chromium(path: Path):
+    """A headless Chromium (the executable at ``path``, ``Settings.chromium``) with a fresh user-data directory,
+    removed afterwards."""
     from playwright.sync_api import sync_playwright
 
     profile = tempfile.mkdtemp(prefix="opvangmatch-chromium-")
@@ -49,7 +48,7 @@ def chromium():
         with sync_playwright() as p:
             context = p.chromium.launch_persistent_context(
                 profile,
-                executable_path=chromium_path(),
+                executable_path=chromium_path(path),
                 args=CHROMIUM_ARGS,
                 headless=True,
                 viewport={"width": 1280, "height": 900},

@@ -19,14 +19,13 @@ import html
 import numpy as np
 import pandas as pd
 
+from geo.domain import COMPONENTS, LEVELS
 from geo.maps.colours import EXCLUDED, SCORE_COLOURS, classes_from_breaks, quantile_breaks
 from geo.maps.geodata import lat_lon
 from geo.maps.labels import category, flag, text
 from geo.score import CandidateScores, Profile, ScoringData
 from geo.score.grade import EXCLUDING
 
-COMPONENTS = ("proportional_fit", "proximity", "task_contribution")
-LEVELS = ("buurt", "wijk", "municipality")
 FIXED_SCORE_BREAKS = [0.5, 0.7, 0.85, 0.95]
 
 

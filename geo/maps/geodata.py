@@ -10,16 +10,14 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from pyproj import Transformer
 from sqlalchemy.engine import Engine
 
-from geo.errors import InputError, NotFoundError
+from geo.domain import DEFAULT_TASK_PERIOD, rd_to_wgs84
 
 DECIMALS = 5
 CLEAN_MAX = 1000  # areas cleaned into an exact coverage before simplification (see to_wgs84)
 GAP_WIDTH_M = 60.0  # source gaps narrower than this between neighbouring areas are closed on the maps
 AREA_TABLES = {"province": "province", "municipality": "municipality", "wijk": "district", "buurt": "neighbourhood"}
-_TO_WGS84 = Transformer.from_crs(28992, 4326, always_xy=True)
 
 
 def to_wgs84(
@@ -43,14 +41,14 @@ def to_wgs84(
         geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
 
     def project(coords: np.ndarray) -> np.ndarray:
-        lon, lat = _TO_WGS84.transform(coords[:, 0], coords[:, 1])
+        lon, lat = rd_to_wgs84().transform(coords[:, 0], coords[:, 1])
         return np.round(np.column_stack([lon, lat]), decimals)
 
     return shapely.transform(geoms, project)
 
 
 def lat_lon(x: np.ndarray, y: np.ndarray, decimals: int = DECIMALS) -> tuple[np.ndarray, np.ndarray]:
-    lon, lat = _TO_WGS84.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    lon, lat = rd_to_wgs84().transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     return np.round(lat, decimals), np.round(lon, decimals)
 
 
@@ -84,32 +82,6 @@ def read_area_codes(engine: Engine, level: str, codes: list[str]):
     return gpd.read_postgis(sa.text(sql), engine, geom_col="geom", params={"codes": list(codes)})
 
 
-def check_scope(engine: Engine, province: str, municipality: str | None) -> dict:
-    """The province (and municipality) of a region map; clear errors for unknown or mismatched codes."""
-    with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT code, name FROM province WHERE code = :c"), {"c": province}).first()
-        if row is None:
-            known = conn.execute(sa.text("SELECT string_agg(code, ', ' ORDER BY code) FROM province")).scalar()
-            raise NotFoundError(f"province {province!r} is not loaded (known: {known or 'none'})")
-        scope = {"province": row.code, "province_name": row.name, "municipality": None, "municipality_name": None}
-        if municipality:
-            mun = conn.execute(
-                sa.text(
-                    "SELECT m.code, m.name, mp.province_code FROM municipality m "
-                    "LEFT JOIN municipality_province mp ON mp.municipality_code = m.code WHERE m.code = :c"
-                ),
-                {"c": municipality},
-            ).first()
-            if mun is None:
-                raise NotFoundError(f"municipality {municipality!r} is not loaded")
-            if mun.province_code != province:
-                raise InputError(
-                    f"municipality {municipality} ({mun.name}) lies in {mun.province_code}, not {province}"
-                )
-            scope.update(municipality=mun.code, municipality_name=mun.name)
-    return scope
-
-
 def read_services(engine: Engine, geometry: shapely.Geometry, margin_m: float = 2000.0) -> gpd.GeoDataFrame:
     """Service points within ``margin_m`` of a scope geometry (EPSG:28992)."""
     sql = (
@@ -120,7 +92,7 @@ def read_services(engine: Engine, geometry: shapely.Geometry, margin_m: float = 
     return gpd.read_postgis(sa.text(sql), engine, geom_col="geom", params=params)
 
 
-def read_reception(engine: Engine, period: str = "2024") -> pd.DataFrame:
+def read_reception(engine: Engine, period: str = DEFAULT_TASK_PERIOD) -> pd.DataFrame:
     """Every reception location with its municipality code (by code, else exact name), lon/lat if known, and its
     status on the task's reference date (:mod:`geo.reception`: counted, undated, expired...)."""
     from geo.reception import counting_sites

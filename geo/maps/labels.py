@@ -132,6 +132,8 @@ TEXT = {
         "score_not_applicable": "telt niet: uitgesloten",
         "verdict_unsure": "onzeker",
         "tools": "Filters en ranglijst",
+        "light_note": "Grote kaart: de volledige uitleg staat op de kaart van minder gemeenten of in de API "
+        "(GET /candidates).",
         "tools_profile": "doelgroep (profiel)",
         "tools_score": "score van - tot",
         "tools_capacity": "capaciteit van - tot",
@@ -240,6 +242,8 @@ TEXT = {
         "score_not_applicable": "does not count: excluded",
         "verdict_unsure": "unsure",
         "tools": "Filters and ranked list",
+        "light_note": "Large map: the full explanation is on a map of fewer municipalities or in the API "
+        "(GET /candidates).",
         "tools_profile": "target group (profile)",
         "tools_score": "score from - to",
         "tools_capacity": "capacity from - to",

@@ -9,6 +9,7 @@ import pandas as pd
 import shapely
 from sqlalchemy.engine import Engine
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import InputError
 from geo.maps.base import finish, legend_classes, new_map
 from geo.maps.colours import GAP_COLOURS, SHARE_COLOURS, classes_from_breaks, quantile_breaks
@@ -67,7 +68,7 @@ def overview_map(
     colour: str = "gap_per_1000",
     tiles: str = "osm",
     lang: str = "nl",
-    period: str = "2024",
+    period: str = DEFAULT_TASK_PERIOD,
     region_url: str | None = None,
 ) -> str:
     """The overview map as self-contained HTML; ``region_url`` (served by the API) links each panel to its

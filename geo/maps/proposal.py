@@ -8,45 +8,30 @@ import html
 import folium
 import numpy as np
 import shapely
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from geo.errors import InputError, NotFoundError
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.maps.base import finish, new_map
 from geo.maps.candidates import Tables, explanation_row, meta
 from geo.maps.geodata import lat_lon, read_area_codes, to_wgs84
 from geo.maps.labels import category, number, text
 from geo.maps.layers import AreaLayer, CandidateCluster, Legend, LineLayer, Register, encode_areas
 from geo.maps.services import STYLE
+from geo.proposals import located
 from geo.score import Profile, ScoringData, profile_for_group, score_location
 
 
-def read_proposal(engine: Engine, proposal_id: int) -> dict:
-    """A proposal's location, capacity and target group (table ``proposal``, migration 0003)."""
-    if not sa.inspect(engine).has_table("proposal"):
-        raise NotFoundError("there is no proposal table in this database (run 'opvangmatch db up' to migrate)")
-    sql = (
-        "SELECT id, title, description, target_group, municipality_code, capacity, floor_area, status, "
-        "ST_AsBinary(geom) AS wkb FROM proposal WHERE id = :id"
-    )
-    with engine.connect() as conn:
-        row = conn.execute(sa.text(sql), {"id": int(proposal_id)}).mappings().first()
-    if row is None:
-        raise NotFoundError(f"proposal {proposal_id} does not exist")
-    out = dict(row)
-    if out["wkb"] is None:
-        raise InputError(f"proposal {proposal_id} has no location yet (inventory step); a map needs its geometry")
-    if not out["capacity"]:
-        raise InputError(f"proposal {proposal_id} has no capacity yet; a map needs it to score the location")
-    out["geom"] = shapely.from_wkb(bytes(out.pop("wkb")))
-    return out
-
-
 def proposal_map(
-    engine: Engine, proposal_id: int, *, tiles: str = "osm", lang: str = "nl", data: ScoringData | None = None
+    engine: Engine,
+    proposal_id: int,
+    *,
+    tiles: str = "osm",
+    lang: str = "nl",
+    data: ScoringData | None = None,
+    period: str = DEFAULT_TASK_PERIOD,
 ) -> str:
-    """The map of a stored proposal, scored with its target group's profile."""
-    p = read_proposal(engine, proposal_id)
+    """The map of a stored proposal, scored with its target group's profile (task figures of ``period``)."""
+    p = located(engine, proposal_id)
     return location_map(
         engine,
         p["geom"],
@@ -57,7 +42,7 @@ def proposal_map(
         floor_area=p["floor_area"],
         tiles=tiles,
         lang=lang,
-        data=data,
+        data=data or ScoringData.load(engine, period=period),
     )
 
 

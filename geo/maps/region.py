@@ -9,11 +9,11 @@ import numpy as np
 import shapely
 from sqlalchemy.engine import Engine
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import InputError
 from geo.maps.base import finish, new_map
 from geo.maps.candidates import LOCALES, Tables, candidate_rows, meta, score_classes
 from geo.maps.geodata import (
-    check_scope,
     lat_lon,
     read_areas,
     read_building_facts,
@@ -35,11 +35,14 @@ from geo.maps.layers import (
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_legend
 from geo.maps.services import service_layers, service_legend
 from geo.maps.taskpanel import panel, panel_payload, short_tooltip, task_measures
+from geo.scope import map_scope
 from geo.score import ScoringData, load_profile, score_candidates
 from geo.score.profile import available_profiles
 from geo.task import placement_tasks
 
 TOLERANCE_M = {"municipality": 10.0, "wijk": 5.0, "buurt": 2.0}
+LIGHT_FROM = 20_000  # more candidates than this: light rows (no per-candidate breakdown; see region_map)
+LIGHT_ROW = 7  # lat, lon, id, total, excluded, rank, capacity
 
 
 def _areas(frame, level: str, props: list[dict]) -> str:
@@ -88,7 +91,7 @@ def region_map(
     tiles: str = "osm",
     lang: str = "nl",
     data: ScoringData | None = None,
-    period: str = "2024",
+    period: str = DEFAULT_TASK_PERIOD,
     region_url: str | None = None,
     switch_profiles: bool = True,
 ) -> str:
@@ -96,11 +99,16 @@ def region_map(
 
     ``municipality``: none (the whole province), one code, or several (a list or a comma list).
     ``switch_profiles``: also embed every other shipped profile's total, exclusion and capacity per candidate, so
-    the map's filter can switch target group without a new file (popups explain ``profile``)."""
+    the map's filter can switch target group without a new file (popups explain ``profile``).
+
+    With more than :data:`LIGHT_FROM` candidates (a province) the map is *light*: each candidate carries only its
+    place, id, total, exclusion, rank and capacity (its popup says where the full explanation is: a map of fewer
+    municipalities or ``GET /candidates``), one profile, and buildings are left out of the search; this keeps a
+    province with 100,000 candidates under 10 MB (``benchmarks/maps.py``)."""
     check_lang(lang)
     t, e = text(lang), html.escape
     codes = municipality_codes(municipality)
-    scopes = [check_scope(engine, province, code) for code in codes] or [check_scope(engine, province, None)]
+    scopes = [map_scope(engine, province, code) for code in codes] or [map_scope(engine, province, None)]
     prof = load_profile(profile)
     data = data or ScoringData.load(engine, period=period)
     tasks = placement_tasks(engine, period)
@@ -115,15 +123,17 @@ def region_map(
     all_reception = read_reception(engine, period)
     reception = all_reception[all_reception.municipality_code.isin(set(in_scope.code))]
     unlocated = unlocated_by_municipality(reception, lang, escape=False)
-    names_ = [profile, *(p for p in available_profiles() if p != profile)] if switch_profiles else [profile]
-    profiles = [prof, *(load_profile(p) for p in names_[1:])]
-    scored = [
-        [score_candidates(engine, pr, data, municipality=code) for code in codes]
-        if codes
-        else [score_candidates(engine, pr, data, province=province)]
-        for pr in profiles
-    ]
-    parts = scored[0]
+
+    def score_all(pr):
+        if codes:
+            return [score_candidates(engine, pr, data, municipality=code) for code in codes]
+        return [score_candidates(engine, pr, data, province=province)]
+
+    parts = score_all(prof)
+    light = sum(len(part.frame) for part in parts) > LIGHT_FROM
+    others = [] if light or not switch_profiles else [p for p in available_profiles() if p != profile]
+    profiles = [prof, *(load_profile(p) for p in others)]
+    scored = [parts, *(score_all(pr) for pr in profiles[1:])]
 
     names = [s["municipality_name"] for s in scopes if s["municipality_name"]]
     name = ", ".join(names) if names else scopes[0]["province_name"]
@@ -175,7 +185,7 @@ def region_map(
     for i, part in enumerate(parts):
         per_profile = [profile_values(scored[k][i], part) for k in range(len(profiles))]
         for j, row in enumerate(candidate_rows(part, tables, read_building_facts(engine, part.frame["id"]))):
-            rows.append([*row, [values[j] for values in per_profile]])
+            rows.append(row[:LIGHT_ROW] if light else [*row, [values[j] for values in per_profile]])
     included = [row for row in rows if not row[4]]
     excluded = [row for row in rows if row[4]]
     classes = score_classes([row[3] for row in included], lang)
@@ -185,11 +195,14 @@ def region_map(
             "name": e(pr.name),
             "label": e(f"{pr.name} ({pr.target_group})"),
             "version": e(f"{pr.name} {pr.version} ({pr.target_group})"),
-            "classes": score_classes([r[15][k][0] for r in rows if not r[15][k][1]], lang),
+            "classes": classes if light else score_classes([r[15][k][0] for r in rows if not r[15][k][1]], lang),
         }
         for k, pr in enumerate(profiles)
     ]
-    shared["uses"] = sorted({u.strip() for r in rows if r[14] and r[14][1] for u in r[14][1].split(",")})
+    shared["uses"] = sorted(
+        {u.strip() for r in rows if len(r) > 14 and r[14] and r[14][1] for u in r[14][1].split(",")}
+    )
+    shared["light"] = light
     CandidateCluster("candidates", f"{t['candidates_layer']} ({number(len(included), lang)})", included, shared).add_to(
         m
     )
@@ -248,7 +261,7 @@ def region_map(
         {"n": f"{n} ({c})", "a": round(float(a), 5), "o": round(float(o), 5), "z": 12}
         for c, n, a, o in zip(others.code, others.name, others.lat, others.lon, strict=True)
     ]
-    for part in parts:
+    for part in [] if light else parts:  # a light map leaves buildings out of the search (size)
         lat, lon = lat_lon(part.frame["x"].to_numpy(), part.frame["y"].to_numpy())
         index += [
             {"n": f"{t['building']} {ident}", "a": float(a), "o": float(o), "b": str(ident)}

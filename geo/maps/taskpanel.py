@@ -125,18 +125,17 @@ def completeness(engine: Engine, reception: pd.DataFrame, lang: str) -> str:
     )
 
 
-def figure_sources(lang: str, engine: Engine) -> dict:
+def figure_sources(lang: str) -> dict:
     """Where realised and pipeline come from, in words."""
-    has_proposals = sa.inspect(engine).has_table("proposal")
     if lang == "nl":
         return {
             "realised": "opvanglocaties open op de peildatum "
             "(gesloten, voorgenomen, verlopen en ongedateerde niet meegeteld)",
-            "pipeline": "voorstellen in voorbereiding of met overeenkomst" if has_proposals else "geen voorstellen",
+            "pipeline": "voorstellen in voorbereiding of met overeenkomst",
         }
     return {
         "realised": "reception sites open on the reference date (closed, planned, expired and undated not counted)",
-        "pipeline": "proposals in preparation or with an agreement" if has_proposals else "no proposals",
+        "pipeline": "proposals in preparation or with an agreement",
     }
 
 
@@ -169,6 +168,6 @@ def panel_payload(
         "period": str(period),
         "provinces": {code: panel(row, code, "province", None, [], lang) for code, row in provinces.iterrows()},
         "note": completeness(engine, reception, lang),
-        "sources": figure_sources(lang, engine),
+        "sources": figure_sources(lang),
         "region_url": region_url,
     }

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from geo.domain import NL_BOUNDS_RD
 from geo.errors import InputError, OutsideError
-from geo.io._read import NL_BOUNDS_RD
 from geo.score.data import ScoringData
 from geo.score.explain import POINT_NOTE, explain, summary_lines
 from geo.score.grade import grade

@@ -7,11 +7,11 @@ import io
 import numpy as np
 import pandas as pd
 import shapely
-import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import Engine
 
-from geo.errors import InputError, NotFoundError
+from geo.errors import InputError
+from geo.scope import find_region, municipalities_outline
 from geo.score.data import BOUNDARY_TOLERANCE_M
 from geo.score.profile import Profile
 
@@ -83,26 +83,12 @@ def read_candidates(engine: Engine, *, municipality: str | None = None, province
 
 
 def _scope_geometry(engine: Engine, municipality: str | None, province: str | None) -> shapely.Geometry | None:
-    if not municipality and not province:
-        return None
-    with engine.connect() as conn:
-        if municipality:
-            wkb = conn.execute(
-                sa.text("SELECT ST_AsBinary(geom) FROM municipality WHERE code = :c"), {"c": municipality}
-            ).scalar()
-            if wkb is None:
-                raise NotFoundError(f"municipality {municipality} is not loaded")
-        else:
-            wkb = conn.execute(
-                sa.text(
-                    "SELECT ST_AsBinary(ST_Union(m.geom)) FROM municipality m JOIN municipality_province mp "
-                    "ON mp.municipality_code = m.code WHERE mp.province_code = :c"
-                ),
-                {"c": province},
-            ).scalar()
-            if wkb is None:
-                raise NotFoundError(f"province {province} is not loaded (or has no municipalities)")
-    return shapely.from_wkb(bytes(wkb))
+    """The municipality's boundary, or the union of the province's municipalities (where the task counts it)."""
+    if municipality:
+        return find_region(engine, "municipality", municipality).outline
+    if province:
+        return municipalities_outline(engine, province)
+    return None
 
 
 def estimate_capacity(candidates: pd.DataFrame, profile: Profile) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 from sqlalchemy.engine import Engine
 
 from geo.db.status import data_vintage
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.reception import COUNTED, UNDATED, counting_sites
 from geo.score.zorder import z_order
 
@@ -171,6 +172,24 @@ def in_netherlands(area_index: dict[str, np.ndarray], xy: np.ndarray, abroad: Ab
 
 @dataclass
 class ScoringData:
+    """Everything scoring reads from the database, loaded once (:meth:`load`) and kept in memory.
+
+    Attributes
+    ----------
+    services : per service category, its points (coordinates, names, ids, municipalities).
+    areas : per level (``buurt``, ``wijk``, ``municipality``), its areas (codes, names, population, existing
+        reception places, outlines for locating points).
+    province_of : municipality code -> province code.
+    tasks : the placement task of the period, indexed by region code (required, realised, pipeline, gap, basis).
+    reference_share : the national share of reception places in the population, the yardstick of proportional fit.
+    reference_note : how ``reference_share`` was computed, shown with every explanation.
+    cbs_distance_km : (municipality code, category) -> CBS average distance and its year, the fallback estimate.
+    vintage : the data vintage (sources and load times) the scores were computed from.
+    notes : remarks about the data shown with results.
+    abroad : territory that CBS codes as abroad (a point there is outside at every level), where loaded.
+    declared : per category, per loaded layer, the coverage it declares per area (complete, partial, none).
+    """
+
     services: dict[str, ServiceLayer]
     areas: dict[str, AreaLayer]
     province_of: dict[str, str]
@@ -239,7 +258,7 @@ class ScoringData:
         return self._cached("per_municipality", build)
 
     @classmethod
-    def load(cls, engine: Engine, *, period: str = "2024", on: date | None = None) -> ScoringData:
+    def load(cls, engine: Engine, *, period: str = DEFAULT_TASK_PERIOD, on: date | None = None) -> ScoringData:
         """Read services, areas, reception places, tasks and CBS proximity from the database.
 
         Reception places count as the task counts them (:mod:`geo.reception`, on the period's reference date or

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
+from geo.domain import LEVELS
 from geo.score.data import ScoringData
 from geo.score.grade import POINT_NOTE, Graded
 from geo.score.measure import RADII
-from geo.score.profile import LEVELS
 
 DISTANCE_NOTE = "distances are straight lines in EPSG:28992 metres (not network distances)"
 
@@ -24,6 +24,10 @@ def _num(value, digits: int = 4):
 
 
 def explain(graded: Graded, i: int, data: ScoringData) -> dict:
+    """Location ``i`` of ``graded`` as a plain, JSON-ready dict: every component with the raw measures behind it
+    (per level the area, population, existing places, share and allowed share; per category the nearest service
+    with name and distance or the CBS estimate used; the gap the capacity closes), the total, the flags, the
+    profile version and the data vintage. The same dict serves the CLI, the API, the maps and the notebooks."""
     row = graded.row(i)
     profile = graded.profile
     f = data.reference_share

@@ -1,4 +1,7 @@
-"""From raw measures to components, total, flags and an explanation (shared by both measure paths)."""
+"""From raw measures to components, total and flags (shared by both measure paths: numpy and the SQL reference).
+
+:func:`grade` runs one step per component; :func:`rank` orders the eligible locations.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from geo.domain import LEVELS
 from geo.score.data import COVERAGE, ScoringData
 from geo.score.measure import RADII, Measures
-from geo.score.profile import LEVELS, Profile
+from geo.score.profile import Profile
 
 EXCLUDING = {"capacity_outside_band", "floor_area_too_small", "outside_municipalities", "not_in_use"}
 COMPLETE = COVERAGE.index("complete")
@@ -87,6 +91,26 @@ class Graded:
         return {name: values[i] for name, values in self.columns.items()}
 
 
+@dataclass
+class _Grading:
+    """What every component step reads (the data, the measures, capacity and profile) and writes (columns, flags)."""
+
+    data: ScoringData
+    measures: Measures
+    capacity: np.ndarray
+    profile: Profile
+    columns: dict[str, np.ndarray]
+    flags: Flags
+
+    @property
+    def n(self) -> int:
+        return len(self.measures)
+
+    def per_point(self, values: np.ndarray, missing) -> np.ndarray:
+        """A per-municipality array read at each location's municipality (``missing`` outside)."""
+        return take(values, self.measures.area_index["municipality"], missing)
+
+
 def grade(
     data: ScoringData,
     measures: Measures,
@@ -95,37 +119,61 @@ def grade(
     floor_area: np.ndarray | None = None,
     extra_flags: dict[str, np.ndarray] | None = None,
 ) -> Graded:
-    """Components, total and flags of N measured locations.
+    """Score N measured locations with ``profile``: each component, the rules, the total and the flags.
 
-    ``floor_area`` is a floor area given beside the capacity (a proposal, ``POST /score``): ``floor_area_too_small``
-    fires when it holds fewer than capacity x m2 per place. Candidate buildings, whose capacity is derived from
-    their floor area, pass none (their flags come from :func:`geo.score.candidates.capacity_flags`)."""
-    n = len(measures)
+    Parameters
+    ----------
+    data : the scoring data the locations were measured against (areas, services, task figures).
+    measures : what :func:`geo.score.measure.measure` (or the SQL reference) found for each location.
+    capacity : places per location (N).
+    profile : weights and thresholds of a target group.
+    floor_area : a floor area given beside the capacity (a proposal, ``POST /score``): ``floor_area_too_small``
+        fires when it holds fewer than capacity x m2 per place. Candidate buildings, whose capacity is derived from
+        their floor area, pass none (their flags come from :func:`geo.score.candidates.capacity_flags`).
+    extra_flags : further named masks (N) added to the flags (e.g. ``not_in_use``).
+
+    The steps, in order: where each location lies (:func:`_where`), :func:`_proportional_fit`,
+    :func:`_proximity`, :func:`_task_contribution`, the exclusion :func:`_rules`, then the weighted total.
+    Each adds its columns (raw measures beside scores, so every number can be explained) and its flags.
+    """
     capacity = np.asarray(capacity, dtype="float64")
-    flags = Flags(n)
+    flags = Flags(len(measures))
     for name, mask in (extra_flags or {}).items():
         flags.add(name, mask)
-    columns: dict[str, np.ndarray] = {"capacity": capacity}
+    g = _Grading(data, measures, capacity, profile, {"capacity": capacity}, flags)
+    _where(g)
+    _proportional_fit(g)
+    _proximity(g)
+    _task_contribution(g)
+    _rules(g, floor_area)
+    columns = g.columns
+    w = profile.weights
+    columns["total"] = (
+        w["proportional_fit"] * columns["proportional_fit"]
+        + w["proximity"] * columns["proximity"]
+        + w["task_contribution"] * columns["task_contribution"]
+    ) / sum(w.values())
+    columns["excluded"] = flags.any_of(EXCLUDING)
+    columns["flags"] = flags.as_lists()
+    return Graded(columns, measures, profile)
 
-    # --- where: municipality and province ------------------------------------------------------------------------
-    mun_idx = measures.area_index["municipality"]
-    found = mun_idx >= 0
-    by_municipality = data.per_municipality()
 
-    def per_point(values: np.ndarray, missing):
-        """A per-municipality array read at each location's municipality (``missing`` outside)."""
-        return take(values, mun_idx, missing)
+def _where(g: _Grading) -> None:
+    """The municipality and province of each location; a location in no municipality is flagged (and excluded)."""
+    by_municipality = g.data.per_municipality()
+    g.columns["municipality_code"] = g.per_point(g.data.areas["municipality"].codes, None)
+    g.columns["province_code"] = g.per_point(by_municipality["province_code"], None)
+    g.flags.add("outside_municipalities", ~(g.measures.area_index["municipality"] >= 0))
 
-    columns["municipality_code"] = per_point(data.areas["municipality"].codes, None)
 
-    columns["province_code"] = per_point(by_municipality["province_code"], None)
-    flags.add("outside_municipalities", ~found)
-
-    # --- proportional fit --------------------------------------------------------------------------------------
+def _proportional_fit(g: _Grading) -> None:
+    """Per level, the share of reception places (existing + this capacity) in the population, against the
+    profile's good / too-much multiples of the national reference share; the component is the weakest level."""
+    data, profile, capacity, columns, n = g.data, g.profile, g.capacity, g.columns, g.n
     f = data.reference_share
     level_fits = []
     for level in LEVELS:
-        layer, idx = data.areas[level], measures.area_index[level]
+        layer, idx = data.areas[level], g.measures.area_index[level]
         found = idx >= 0
         population = take(layer.population, idx, np.nan)
         existing = take(layer.existing, idx, 0.0)
@@ -141,15 +189,21 @@ def grade(
         columns[f"{level}_allowed"] = np.broadcast_to(rule.good * f, n)  # one value for all
         columns[f"{level}_fit"] = fit
         level_fits.append(fit)
-        flags.add(f"no_{level}_data", ~found)
-        flags.add(f"no_population_{level}", found & ~usable)
+        g.flags.add(f"no_{level}_data", ~found)
+        g.flags.add(f"no_population_{level}", found & ~usable)
     stacked = np.vstack(level_fits)
     has_fit = np.isfinite(stacked).any(axis=0)
-    prop = np.where(has_fit, np.nanmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=0), 0.0)
-    flags.add("no_population_data", ~has_fit)
-    columns["proportional_fit"] = prop
+    g.flags.add("no_population_data", ~has_fit)
+    columns["proportional_fit"] = np.where(
+        has_fit, np.nanmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=0), 0.0
+    )
 
-    # --- proximity ---------------------------------------------------------------------------------------------
+
+def _proximity(g: _Grading) -> None:
+    """Per service category, the distance to the nearest point scored good .. too far: a measurement where the
+    layer is complete, an upper bound (flagged) where it is partial and beats the CBS estimate, else the CBS
+    estimate (flagged); the component is the weighted mean over the categories that have a value."""
+    data, profile, measures, columns, n = g.data, g.profile, g.measures, g.columns, g.n
     weighted, weights = np.zeros(n), np.zeros(n)
     for category, rule in profile.categories.items():
         distance = measures.distance.get(category, np.full(n, np.inf))
@@ -157,10 +211,10 @@ def grade(
         # Coverage decides what a distance means: where the layer is complete, the nearest point is a measurement;
         # elsewhere it is an upper bound, used when it beats the CBS estimate (or, with none, when it says
         # anything: below too_far), never a far "measurement" beside a near estimate.
-        complete = per_point(data.coverage(category), 0) == COMPLETE
+        complete = g.per_point(data.coverage(category), 0) == COMPLETE
         found = np.isfinite(distance)
         if profile.use_cbs_estimate:
-            estimate_all = per_point(data.cbs_estimate_m(category), np.nan)
+            estimate_all = g.per_point(data.cbs_estimate_m(category), np.nan)
         else:
             estimate_all = np.full(n, np.nan)
         measured = complete & found
@@ -189,43 +243,37 @@ def grade(
         if rule.weight > 0:
             np.add(weighted, score * rule.weight, out=weighted, where=available)
             np.add(weights, rule.weight, out=weights, where=available)
-            flags.add(f"missing_{category}", ~available)
-            flags.add(f"estimated_{category}", ~known & available)
-            flags.add(f"upper_bound_{category}", bound)
-    proximity = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
-    flags.add("no_service_data", weights == 0)
-    columns["proximity"] = proximity
+            g.flags.add(f"missing_{category}", ~available)
+            g.flags.add(f"estimated_{category}", ~known & available)
+            g.flags.add(f"upper_bound_{category}", bound)
+    g.flags.add("no_service_data", weights == 0)
+    columns["proximity"] = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
 
-    # --- task contribution -------------------------------------------------------------------------------------
+
+def _task_contribution(g: _Grading) -> None:
+    """The share of the capacity that closes the municipality's open task (its gap), 0 where there is no gap."""
+    by_municipality, columns, capacity = g.data.per_municipality(), g.columns, g.capacity
     for level in ("municipality", "province"):
-        columns[f"{level}_gap"] = per_point(by_municipality[f"{level}_gap"].astype(float), np.nan)
-        columns[f"{level}_required"] = per_point(by_municipality[f"{level}_required"].astype(float), np.nan)
-        columns[f"{level}_task_basis"] = per_point(by_municipality[f"{level}_required_basis"], None)
+        columns[f"{level}_gap"] = g.per_point(by_municipality[f"{level}_gap"].astype(float), np.nan)
+        columns[f"{level}_required"] = g.per_point(by_municipality[f"{level}_required"].astype(float), np.nan)
+        columns[f"{level}_task_basis"] = g.per_point(by_municipality[f"{level}_required_basis"], None)
     gap = columns["municipality_gap"]
     closes = np.where(np.isfinite(gap), np.minimum(capacity, np.maximum(gap, 0.0)), np.nan)
     columns["closes_places"] = closes
-    task = np.where(np.isfinite(closes) & (capacity > 0), closes / np.where(capacity > 0, capacity, 1), 0.0)
-    flags.add("no_task_data", ~np.isfinite(gap))
-    columns["task_contribution"] = task
+    g.flags.add("no_task_data", ~np.isfinite(gap))
+    columns["task_contribution"] = np.where(
+        np.isfinite(closes) & (capacity > 0), closes / np.where(capacity > 0, capacity, 1), 0.0
+    )
 
-    # --- rules ---------------------------------------------------------------------------------------------------
-    outside_band = (capacity < profile.min_places) | (capacity > profile.max_places)
-    flags.add("capacity_outside_band", outside_band)
+
+def _rules(g: _Grading, floor_area: np.ndarray | None) -> None:
+    """The profile's capacity band and m2 per place: a location that breaks one is flagged and excluded."""
+    capacity, profile = g.capacity, g.profile
+    g.flags.add("capacity_outside_band", (capacity < profile.min_places) | (capacity > profile.max_places))
     if floor_area is not None:
         floor_area = np.asarray(floor_area, dtype="float64")
-        too_small = np.isfinite(floor_area) & (floor_area < capacity * profile.m2_per_place)
-        flags.add("floor_area_too_small", too_small)
-        columns["floor_area"] = floor_area
-
-    # --- total ---------------------------------------------------------------------------------------------------
-    w = profile.weights
-    total = (w["proportional_fit"] * prop + w["proximity"] * proximity + w["task_contribution"] * task) / sum(
-        w.values()
-    )
-    columns["total"] = total
-    columns["excluded"] = flags.any_of(EXCLUDING)
-    columns["flags"] = flags.as_lists()
-    return Graded(columns, measures, profile)
+        g.flags.add("floor_area_too_small", np.isfinite(floor_area) & (floor_area < capacity * profile.m2_per_place))
+        g.columns["floor_area"] = floor_area
 
 
 def rank(frame: pd.DataFrame, ids: pd.Series) -> np.ndarray:

@@ -9,13 +9,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo.errors import ConfigError
-from geo.io.services import CATEGORIES
+from geo.domain import COMPONENTS, LEVELS, TARGET_GROUPS
+from geo.domain import SERVICE_CATEGORIES as CATEGORIES
+from geo.errors import ConfigError, InputError
 
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"
-TARGET_GROUPS = ("families", "single_adults", "amv", "permit_holders")
-COMPONENTS = ("proportional_fit", "proximity", "task_contribution")
-LEVELS = ("buurt", "wijk", "municipality")
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ def load_profile(name_or_path: str | Path, directory: Path = PROFILE_DIR) -> Pro
     path = Path(name_or_path)
     if path.suffix != ".toml":
         if str(name_or_path) not in available_profiles(directory):
-            raise ConfigError(
+            raise InputError(
                 f"unknown profile {str(name_or_path)!r}; choose one of {', '.join(available_profiles(directory))}"
             )
         path = directory / f"{name_or_path}.toml"
@@ -116,7 +114,7 @@ def load_profile(name_or_path: str | Path, directory: Path = PROFILE_DIR) -> Pro
 
 def profile_for_group(target_group: str) -> Profile:
     if target_group not in TARGET_GROUPS:
-        raise ConfigError(f"unknown target group {target_group!r}; choose one of {', '.join(TARGET_GROUPS)}")
+        raise InputError(f"unknown target group {target_group!r}; choose one of {', '.join(TARGET_GROUPS)}")
     return load_profile(target_group)
 
 

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from geo.db.copy import array_literal, copy_frame
+from geo.domain import LEVELS
 from geo.score.candidates import IN_USE, capacity_flags, estimate_capacity, read_candidates
 from geo.score.data import ScoringData
 from geo.score.grade import Graded, grade, rank
 from geo.score.measure import RADII, measure
-from geo.score.profile import LEVELS, Profile
+from geo.score.profile import Profile
 
 
 @dataclass

@@ -205,6 +205,7 @@
    * M: shared tables (labels, categories [key, label, weight, good m, too far m], names, flag sets (deciding ones first, M.deciding: how many),
    * weights, good shares, profile, vintage, locale). Every string in rows and M is HTML-escaped by Python. */
   om.candidatePopup = function (row, M) {
+    if (row.length <= 7) return om.lightPopup(row, M);
     var T = M.text, loc = M.locale, html = [], about = row[14], all = M.flagsets[row[12]] || [];
     var cut = M.deciding ? M.deciding[row[12]] || 0 : 0, flags = [all.slice(0, cut), all.slice(cut)];
     var title = row[13] || (about && about[0]) || (T.building + " " + row[2]);
@@ -277,6 +278,35 @@
     html.push('<div class="om-meta">' + T.profile + " " + M.profile + " &middot; " + T.vintage + " " + M.vintage +
       "<br>" + T.distance_note + "</div></div>");
     return html.join("");
+  };
+
+  /* Open a candidate's popup from a list or a search: zoom until it is out of its cluster, open, and keep the
+   * whole popup in view (autoPan does not run while a zoom animation ends). */
+  om.openCandidate = function (group, marker, done) {
+    group.zoomToShowLayer(marker, function () {
+      marker.openPopup();
+      setTimeout(function () {
+        var popup = marker.getPopup(), map = om.map;
+        if (popup && popup.isOpen()) {
+          var box = popup.getElement().getBoundingClientRect(), view = map.getContainer().getBoundingClientRect();
+          var dx = box.left < view.left + 10 ? box.left - view.left - 10 : box.right > view.right - 10 ? box.right - view.right + 10 : 0;
+          var dy = box.top < view.top + 10 ? box.top - view.top - 10 : box.bottom > view.bottom - 10 ? box.bottom - view.bottom + 10 : 0;
+          if (dx || dy) map.panBy([dx, dy], { animate: false });
+        }
+        if (done) done();
+      }, 30);
+    });
+  };
+
+  /* A light row (large maps): [lat, lon, id, total, excluded, rank, capacity]; says where the details are. */
+  om.lightPopup = function (row, M) {
+    var T = M.text, loc = M.locale;
+    return '<div class="om-popup"><b class="om-popup-title">' + T.building + " " + row[2] + "</b><br>" +
+      T.score + " <b" + (row[4] ? ">" : ' class="om-total">') + number(row[3], loc, 2) + "</b>" +
+      (row[4] ? ' <span class="om-excluded">(' + T.excluded + ")</span>" : " &middot; " + T.rank + " " + row[5]) +
+      "<br>" + T.capacity + " " + row[6] + " " + T.places +
+      '<div class="om-warn">' + T.light_note + "</div>" +
+      '<div class="om-meta">' + T.profile + " " + M.profile + " &middot; " + T.vintage + " " + M.vintage + "</div></div>";
   };
 
   om.candidateMarker = function (row, M, excluded) {
@@ -554,7 +584,7 @@
         el(tr, "td", null, row[14] && row[14][0] ? plain(row[14][0]) : plain(row[2]));
         el(tr, "td", "om-num", number(m.options.total, loc, 3));
         el(tr, "td", "om-num", values(m)[2]);
-        tr.addEventListener("click", function () { inc.zoomToShowLayer(m, function () { m.openPopup(); }); });
+        tr.addEventListener("click", function () { om.openCandidate(inc, m); });
       });
     }
 
@@ -682,7 +712,7 @@
         var marker = groups[g].getLayers().find(function (m) { return m.options.candidateId === r.b; });
         if (marker) {
           if (!map.hasLayer(groups[g])) map.addLayer(groups[g]);
-          groups[g].zoomToShowLayer(marker, function () { marker.openPopup(); });
+          om.openCandidate(groups[g], marker);
           om.found = { kind: "building", key: r.b };
           return;
         }

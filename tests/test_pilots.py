@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.errors import InputError
-from geo.pilot_candidates import municipal_candidates
-from geo.select import SCORE_RESOLUTION, Constraints, choose_portfolio, compare_portfolios
+from geo.pilots.portfolio import SCORE_RESOLUTION, Constraints, choose_portfolio, compare_portfolios
+from geo.pilots.provisional import municipal_candidates
 from tests.helpers import opvangmatch
 from tests.test_task import _env
 
@@ -78,6 +78,7 @@ def instances(draw):
     return pd.DataFrame(rows), constraints
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_solver_matches_brute_force(instance):
@@ -94,6 +95,7 @@ def test_solver_matches_brute_force(instance):
     assert sum(ranks[c] for c in got.chosen.candidate_id) == sum(ranks[c] for c in expected.candidate_id)
 
 
+@pytest.mark.slow
 def test_real_candidates_match_brute_force(candidates):
     frame = candidates[candidates.municipality_code.isin(DRECHTSTEDEN)]
     assert len(frame) == 4 * len(DRECHTSTEDEN)
@@ -105,6 +107,7 @@ def test_real_candidates_match_brute_force(candidates):
     assert {"amv", "families"} <= set(got.chosen.target_group)
 
 
+@pytest.mark.slow
 def test_constraints_hold_on_all_municipal_candidates(candidates):
     constraints = Constraints(k=10, max_per_province=2, min_capacity=60, max_total_capacity=1_200, target_groups=GROUPS)
     p = choose_portfolio(candidates, constraints)
@@ -195,6 +198,7 @@ def test_compare_two_scenarios(candidates):
     assert len(cmp.lines()) > 4
 
 
+@pytest.mark.slow
 def test_cli_pilots_and_compare(demo_settings, tmp_path, unchanged):
     env = _env(demo_settings, tmp_path)
     out = opvangmatch(

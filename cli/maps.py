@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cli.context import Context, Period
 from geo.errors import InputError
 
 Tiles = Annotated[
@@ -25,8 +26,8 @@ def _write(out: Path, html_text: str, say: Callable[[str], None]) -> None:
     say(f"wrote {out} ({len(html_text.encode('utf-8')) / 1e6:.2f} MB)")
 
 
-def register(app: typer.Typer, engine: Callable, say: Callable[[str], None]) -> None:
-    """Add the ``map`` command group to the CLI; ``engine()`` gives the prepared database engine."""
+def add_commands(app: typer.Typer, ctx: Context) -> None:
+    """Add the ``map`` command group to ``app``."""
     maps = typer.Typer(help="Interactive maps (HTML, Leaflet shipped inside: opens offline but for tiles).")
     app.add_typer(maps, name="map", no_args_is_help=True)
 
@@ -36,17 +37,27 @@ def register(app: typer.Typer, engine: Callable, say: Callable[[str], None]) -> 
         color: Annotated[str, typer.Option(help="gap_per_1000 or share_realised")] = "gap_per_1000",
         tiles: Tiles = "osm",
         lang: Lang = "nl",
-        period: Annotated[str, typer.Option(help="task period")] = "2024",
+        period: Period = None,
     ) -> None:
         """The Netherlands by province and municipality, coloured by the placement task; wijken as a layer."""
         from geo.maps import overview_map
 
-        _write(out, overview_map(engine(), colour=color, tiles=tiles, lang=lang, period=period), say)
+        _write(
+            out,
+            overview_map(ctx.engine(), colour=color, tiles=tiles, lang=lang, period=period or ctx.settings.task_period),
+            ctx.say,
+        )
 
     @maps.command("region")
     def region_cmd(
         province: Annotated[str, typer.Option(help="province code, e.g. PV25")],
-        municipality: Annotated[str | None, typer.Option(help="municipality code, e.g. GM0221")] = None,
+        municipality: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="municipality code, e.g. GM0221; repeat it or give a comma list for several "
+                "(GM0505,GM0590,GM0642); none: the whole province"
+            ),
+        ] = None,
         profile: Annotated[str, typer.Option(help="scoring profile (families, single_adults, amv, ...)")] = "default",
         out: Out = Path("out/region.html"),
         tiles: Tiles = "osm",
@@ -55,8 +66,16 @@ def register(app: typer.Typer, engine: Callable, say: Callable[[str], None]) -> 
         """Boundaries, wijken/buurten, reception, services per category and candidates coloured by score."""
         from geo.maps import region_map
 
-        html_text = region_map(engine(), province, municipality=municipality, profile=profile, tiles=tiles, lang=lang)
-        _write(out, html_text, say)
+        html_text = region_map(
+            ctx.engine(),
+            province,
+            municipality=municipality,
+            profile=profile,
+            tiles=tiles,
+            lang=lang,
+            period=ctx.settings.task_period,
+        )
+        _write(out, html_text, ctx.say)
 
     @maps.command("proposal")
     def proposal_cmd(
@@ -68,4 +87,8 @@ def register(app: typer.Typer, engine: Callable, say: Callable[[str], None]) -> 
         """One proposal: score, nearest service per category, 500 m / 1 km circles, its buurt and wijk."""
         from geo.maps import proposal_map
 
-        _write(out, proposal_map(engine(), proposal_id, tiles=tiles, lang=lang), say)
+        _write(
+            out,
+            proposal_map(ctx.engine(), proposal_id, tiles=tiles, lang=lang, period=ctx.settings.task_period),
+            ctx.say,
+        )

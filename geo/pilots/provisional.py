@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import NotFoundError
 from geo.task import placement_tasks
 
@@ -39,9 +40,9 @@ LABEL = "provisional candidates: one per municipality and target group, scored f
 
 
 def municipal_candidates(
-    engine, period: str = "2024", *, groups: tuple[str, ...] | None = None, province: str | None = None
+    engine, period: str = DEFAULT_TASK_PERIOD, *, groups: tuple[str, ...] | None = None, province: str | None = None
 ) -> pd.DataFrame:
-    """Candidates with the columns :func:`geo.select.choose_portfolio` needs, plus ``proximity`` and ``gap``."""
+    """Candidates with the columns :func:`geo.pilots.portfolio.choose_portfolio` needs, and ``proximity``, ``gap``."""
     groups = tuple(groups or GROUP_CATEGORIES)
     tasks = placement_tasks(engine, period)
     mun = tasks[tasks.level == "municipality"].set_index("region_code")

@@ -11,13 +11,11 @@ import math
 import numpy as np
 import orjson
 import pandas as pd
-from pyproj import Transformer
 
+from api.geometry import feature_collection
+from geo.domain import LEVELS, rd_to_wgs84
 from geo.errors import NotFoundError
 from geo.score import POINT_NOTE, explain, summary_lines
-from geo.score.profile import LEVELS
-
-_TO_WGS84 = Transformer.from_crs(28992, 4326, always_xy=True)
 
 
 def _clean(value, digits: int = 4):
@@ -46,7 +44,7 @@ class CandidateTable:
         self.frame = frame
         self.position = {cid: i for i, cid in enumerate(scores.frame["id"])}  # row in scores.graded
         self.ids = frame["id"].to_numpy(dtype=object)
-        self.lon, self.lat = _TO_WGS84.transform(frame["x"].to_numpy(), frame["y"].to_numpy())
+        self.lon, self.lat = rd_to_wgs84().transform(frame["x"].to_numpy(), frame["y"].to_numpy())
         self.municipality = frame["municipality_code"].to_numpy(dtype=object)
         self.province = frame["province_code"].to_numpy(dtype=object)
         self.total = frame["total"].to_numpy(dtype=float)
@@ -130,8 +128,7 @@ class CandidateTable:
     def collection(self, rows: np.ndarray, offset: int, limit: int, extra: dict) -> bytes:
         """A FeatureCollection of ``rows[offset:offset+limit]`` as JSON (UTF-8), with ``extra`` members."""
         page = rows[offset : offset + limit]
-        head = orjson.dumps({"type": "FeatureCollection", **extra})[:-1]
-        return head + b',"features":[' + b",".join([self.features[i] for i in page]) + b"]}"
+        return feature_collection([self.features[i] for i in page], **extra)
 
     def row_of(self, candidate_id: str) -> int:
         where = np.flatnonzero(self.ids == candidate_id)

@@ -9,6 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from cli.context import Context, Period
 from geo.errors import InputError
 
 FORMATS = ("table", "csv", "geojson")
@@ -101,7 +102,7 @@ def candidates_for(engine, path: Path | None, profile: str | None, period: str, 
         runs = ", ".join(f"{p} (run {r})" for p, r in stored.groupby("profile")["run_id"].first().items())
         say(f"candidates: {len(frame):,} scored buildings from the latest score runs: {runs}")
     else:
-        from geo.pilot_candidates import LABEL, municipal_candidates
+        from geo.pilots.provisional import LABEL, municipal_candidates
 
         frame = municipal_candidates(engine, period)
         say(f"{LABEL} ({len(frame):,}); pass --candidates FILE for scored candidates")
@@ -116,7 +117,7 @@ def candidates_for(engine, path: Path | None, profile: str | None, period: str, 
 
 
 def constraints_from(k, max_per_province, min_capacity, max_total_capacity, target_groups):
-    from geo.select import Constraints
+    from geo.pilots.portfolio import Constraints
 
     groups = tuple(g.strip() for g in (target_groups or "").split(",") if g.strip())
     return Constraints(
@@ -137,7 +138,7 @@ def province_gaps(engine, period: str) -> pd.Series:
 
 
 def pilots_command(engine, candidates: Path | None, profile: str | None, period: str, constraints, fmt: str, say):
-    from geo.select import choose_portfolio
+    from geo.pilots.portfolio import choose_portfolio
 
     frame = candidates_for(engine, candidates, profile, period, say)
     portfolio = choose_portfolio(frame, constraints, gaps=province_gaps(engine, period))
@@ -170,7 +171,7 @@ def parse_scenario(text: str) -> dict:
 
 
 def compare_command(engine, a: str, b: str, candidates: Path | None, period: str, say) -> None:
-    from geo.select import compare_portfolios
+    from geo.pilots.portfolio import compare_portfolios
 
     portfolios = []
     gaps = province_gaps(engine, period)
@@ -183,22 +184,22 @@ def compare_command(engine, a: str, b: str, candidates: Path | None, period: str
             spec.get("max-total-capacity"),
             spec.get("target-groups", "").replace(";", ","),
         )
-        from geo.select import choose_portfolio
+        from geo.pilots.portfolio import choose_portfolio
 
         frame = candidates_for(engine, candidates, spec.get("profile"), period, say)
         portfolios.append(choose_portfolio(frame, constraints, gaps=gaps, explain=False))
     typer.echo("\n".join(compare_portfolios(*portfolios).lines(a, b)))
 
 
-def register(app: typer.Typer, engine_factory, say) -> None:
-    """Add the commands to the main ``app``; ``engine_factory`` gives the prepared engine."""
+def add_commands(app: typer.Typer, ctx: Context) -> None:
+    """Add ``task``, ``pilots`` and ``pilots-compare`` to ``app``."""
 
     @app.command("task")
     def task(
         province: Annotated[
             str | None, typer.Option(help="only this province and its municipalities, e.g. PV28")
         ] = None,
-        period: Annotated[str, typer.Option(help="task period")] = "2024",
+        period: Period = None,
         national_total: Annotated[
             int | None, typer.Option(help="national number of places (default: the published figure of the period)")
         ] = None,
@@ -206,7 +207,7 @@ def register(app: typer.Typer, engine_factory, say) -> None:
         output: Annotated[Path | None, typer.Option(help="write to this file instead of standard output")] = None,
     ) -> None:
         """The placement task per province and municipality: required, realised, pipeline, gap, and sources."""
-        task_command(engine_factory(), province, period, national_total, fmt, output, say)
+        task_command(ctx.engine(), province, period or ctx.settings.task_period, national_total, fmt, output, ctx.say)
 
     @app.command("pilots")
     def pilots(
@@ -225,12 +226,12 @@ def register(app: typer.Typer, engine_factory, say) -> None:
                 "candidates); default: scored when runs are stored, else provisional"
             ),
         ] = None,
-        period: Annotated[str, typer.Option(help="task period for the gaps")] = "2024",
+        period: Period = None,
         fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
     ) -> None:
         """Choose the pilot portfolio: up to k locations of highest total score under the constraints."""
         constraints = constraints_from(k, max_per_province, min_capacity, max_total_capacity, target_groups)
-        pilots_command(engine_factory(), candidates, profile, period, constraints, fmt, say)
+        pilots_command(ctx.engine(), candidates, profile, period or ctx.settings.task_period, constraints, fmt, ctx.say)
 
     @app.command("pilots-compare")
     def pilots_compare(
@@ -239,10 +240,10 @@ def register(app: typer.Typer, engine_factory, say) -> None:
         candidates: Annotated[
             Path | None, typer.Option(help="CSV of scored candidates, 'scored' or 'provisional'")
         ] = None,
-        period: Annotated[str, typer.Option(help="task period for the gaps")] = "2024",
+        period: Period = None,
     ) -> None:
         """Two portfolios side by side: the locations that differ, places and gap closed per province.
 
         A scenario is KEY=VALUE pairs separated by commas: profile, k, max-per-province, min-capacity,
         max-total-capacity, target-groups (separated by ';')."""
-        compare_command(engine_factory(), a, b, candidates, period, say)
+        compare_command(ctx.engine(), a, b, candidates, period or ctx.settings.task_period, ctx.say)

@@ -7,10 +7,13 @@ from typing import Annotated
 
 import typer
 
+from cli.context import Context
 from geo.errors import InputError
 
 
-def register(app: typer.Typer, engine, say) -> None:
+def add_commands(app: typer.Typer, ctx: Context) -> None:
+    """Add ``score`` to ``app``."""
+
     @app.command("score")
     def score_cmd(
         profile: Annotated[
@@ -32,10 +35,11 @@ def register(app: typer.Typer, engine, say) -> None:
             raise InputError("--top must be zero or more")
         names = list(TARGET_GROUPS) if profile == "all" else [profile]
         profiles = [load_profile(name) for name in names]  # validate every profile before any work
-        eng = engine()
+        eng = ctx.engine()
+        say = ctx.say
         started = time.perf_counter()
         say("reading scoring data ...")
-        data = ScoringData.load(eng)
+        data = ScoringData.load(eng, period=ctx.settings.task_period)
         results = {}
         for prof in profiles:
             say(f"scoring with profile {prof.name} ({prof.version}) ...")

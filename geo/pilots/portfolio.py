@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from geo.errors import InputError
+from geo.errors import InputError, SolverError
 
 CANDIDATE_COLUMNS = (
     "candidate_id",
@@ -228,7 +228,7 @@ def _solve(n: int, rows: list[_Row], objective: np.ndarray, *, maximise: bool, e
     if status == highspy.HighsModelStatus.kInfeasible:
         return None
     if status != highspy.HighsModelStatus.kOptimal:
-        raise InputError(f"the solver stopped without an optimum: {h.modelStatusToString(status)}")
+        raise SolverError(f"the solver stopped without an optimum: {h.modelStatusToString(status)}")
     return np.round(np.asarray(h.getSolution().col_value)).astype(bool)
 
 
