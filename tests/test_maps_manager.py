@@ -74,6 +74,8 @@ def maps(demo_engine, scoring, browser, tmp_path_factory):
 
 
 def shoot(page, name: str, output_dir) -> None:
+    page.bring_to_front()  # a background page gets no animation frames: Leaflet's fade-ins would not finish
+    page.wait_for_timeout(400)
     path = output_dir / f"map_manager_{name}.png"
     page.screenshot(path=str(path))
     shutil.copyfile(path, SHOTS / f"maps-{name}.png")
