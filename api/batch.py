@@ -38,17 +38,23 @@ def score_many(data, jobs: list[_Job]) -> list[dict | Exception]:
     graded once per profile. A location outside the Netherlands gets its error instead of a result."""
     categories = sorted(set().union(*(job.profile.categories for job in jobs)))
     xy = np.array([[job.point.x, job.point.y] for job in jobs], dtype="float64")
-    measures = measure(data, xy, categories)
+    by_kinds = {}  # measured once per set of network categories (profiles may differ in a category's kind)
+    for job in jobs:
+        kinds = job.profile.network_categories
+        if kinds not in by_kinds:
+            by_kinds[kinds] = measure(data, xy, categories, kinds)
     capacity = np.array([job.capacity for job in jobs])
     floor_area = np.array([np.nan if job.floor_area is None else job.floor_area for job in jobs], dtype=float)
     groups: dict[tuple[str, str], list[int]] = {}
     for i, job in enumerate(jobs):
         groups.setdefault((job.profile.name, job.profile.version), []).append(i)
-    results: list[dict | Exception | None] = list(require_inside(data, measures.area_index["municipality"], xy))
+    areas = next(iter(by_kinds.values())).area_index["municipality"]  # the same for every set of kinds
+    results: list[dict | Exception | None] = list(require_inside(data, areas, xy))
     for rows in groups.values():
         keep = np.array(rows)
         profile = jobs[rows[0]].profile
         area = floor_area[keep] if np.isfinite(floor_area[keep]).any() else None
+        measures = by_kinds[profile.network_categories]
         graded = grade(data, measures.subset(keep), capacity[keep], profile, floor_area=area)
         for k, i in enumerate(rows):
             job = jobs[i]

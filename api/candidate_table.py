@@ -87,6 +87,7 @@ class CandidateTable:
                         "estimate_m": _clean(row[f"{c}_estimate"], 0),
                         "nearest": row[f"{c}_nearest"],
                         "score": _clean(row[f"{c}_score"]),
+                        "distance_kind": _kind(row, c),
                     }
                     for c in categories
                 },
@@ -145,3 +146,11 @@ class CandidateTable:
         result["notes"].append(POINT_NOTE)
         result["summary"] = summary_lines(result)
         return result
+
+
+def _kind(row: dict, category: str) -> str | None:
+    """How a candidate's distance to ``category`` was measured: "network" or "straight" (None: not measured)."""
+    distance = row[f"{category}_distance"]
+    if distance is None or distance != distance:  # None or NaN
+        return None
+    return row.get(f"{category}_kind", "straight")

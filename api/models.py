@@ -169,6 +169,11 @@ class ProximityItem(Open):
     too_far_m: float
     weight: float
     score: float | None
+    distance_kind: Literal["network", "straight"] | None = Field(
+        None, description="how distance_m and the within_* counts were measured: along the walking network or straight"
+    )
+    profile_distance: Literal["network", "straight"] | None = Field(None, description="the kind the profile asks for")
+    service_snap_m: float | None = Field(None, description="network kind: the service's distance to the network")
 
 
 class TaskPart(Open):

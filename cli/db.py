@@ -99,7 +99,7 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
     ) -> None:
         """Load data. KIND is one of: provinces, municipalities, districts, neighbourhoods,
         municipality-provinces, proximity, buildings, residences, schools, gtfs-stops, chb-stations, points,
-        reception, task; or 'demo'."""
+        reception, task, network; or 'demo'."""
         from geo.io import load
         from geo.io.demo import load_demo
 

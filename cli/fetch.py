@@ -15,7 +15,7 @@ SOURCES = {
     "bag": "BAG panden and verblijfsobjecten (PDOK OGC API Features)",
     "cbs": "CBS wijken and buurten of --year (PDOK OGC API Features)",
     "boundaries": "all municipalities and provinces (PDOK bestuurlijke gebieden; no area needed)",
-    "osm": "service points per category from OpenStreetMap (Overpass API)",
+    "osm": "service points per category from OpenStreetMap (Overpass API); with --network the street network",
     "geocode": "place an address list (postcode + house number) with the PDOK Locatieserver",
 }
 
@@ -33,6 +33,9 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
         year: Annotated[int | None, typer.Option(help="CBS year (cbs; default: two years ago)")] = None,
         file_option: Annotated[Path | None, typer.Option("--file", help="address list (geocode)")] = None,
         category: Annotated[str, typer.Option(help="service category of the geocoded points")] = "pharmacy",
+        network: Annotated[
+            bool, typer.Option("--network", help="osm: the walking network instead of services")
+        ] = False,
         refresh: Annotated[bool, typer.Option("--refresh", help="ignore the cache and download again")] = False,
         cache_dir: Annotated[Path | None, typer.Option(help="cache folder (default .cache/fetch)")] = None,
     ) -> None:
@@ -54,6 +57,8 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
         path = file or file_option
         if path is not None and source != "geocode":
             raise InputError(f"a FILE is only for 'fetch geocode', not for {source}")
+        if network and source != "osm":
+            raise InputError(f"--network is only for 'fetch osm', not for {source}")
         eng = ctx.engine()
         client = HttpClient(
             config.cache_dir,
@@ -96,6 +101,10 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
                     from geo.fetch.pdok import fetch_cbs
 
                     downloads = fetch_cbs(client, config, area, year=year or date.today().year - 2, progress=ctx.say)
+                elif network:
+                    from geo.fetch.overpass import fetch_network
+
+                    downloads = fetch_network(client, config, area, progress=ctx.say)
                 else:
                     from geo.fetch.overpass import fetch_osm
 

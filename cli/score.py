@@ -74,10 +74,19 @@ def _print_run(result, top: int) -> None:
             f"{row.proximity:>5.2f} {row.task_contribution:>5.2f}  {row.capacity_method}{capped}  "
             + ",".join(row.flags)
         )
-    typer.echo(
-        "buildings are measured from a representative point inside the footprint; distances are straight "
-        "lines in RD metres"
-    )
+    typer.echo("buildings are measured from a representative point inside the footprint; " + _kinds_line(frame))
+
+
+def _kinds_line(frame) -> str:
+    """How many candidates got each distance kind per network category (the rest are straight lines)."""
+    columns = sorted(c for c in frame.columns if c.endswith("_kind"))
+    if not columns:
+        return "distances are straight lines in RD metres"
+    parts = []
+    for column in columns:
+        walked = int((frame[column] == "network").sum())
+        parts.append(f"{column[: -len('_kind')]} {walked:,}/{len(frame):,}")
+    return "distances walked along the network (candidates per category): " + ", ".join(parts) + "; others straight"
 
 
 def _print_best_groups(best, top: int) -> None:

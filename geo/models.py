@@ -219,6 +219,31 @@ class CandidateScore(Base):
     measures: Mapped[list] = mapped_column(JSON)  # raw measures, named by score_run.measure_names
 
 
+class NetworkNode(SourceMixin, Base):
+    """A vertex of the walking network: an OSM node where ways meet or end (pgRouting's vertex id)."""
+
+    __tablename__ = "network_node"
+    source: Mapped[str] = mapped_column(String(80), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    geom = geometry("POINT")
+
+
+class NetworkEdge(SourceMixin, Base):
+    """A walkable edge between two network nodes, in pgRouting's layout (``from_node``/``to_node`` are its
+    ``source``/``target``; ``cost`` and ``reverse_cost`` in metres, ferries as their walking-equivalent)."""
+
+    __tablename__ = "network_edge"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    from_node: Mapped[int] = mapped_column(BigInteger)
+    to_node: Mapped[int] = mapped_column(BigInteger)
+    length_m: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float)
+    reverse_cost: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(40))  # the OSM highway value, or "ferry"
+    osm_way_id: Mapped[int] = mapped_column(BigInteger)
+    geom = geometry("LINESTRING")
+
+
 DATA_TABLES = [
     Province,
     Municipality,
@@ -231,6 +256,8 @@ DATA_TABLES = [
     Residence,
     ReceptionLocation,
     PlacementTask,
+    NetworkNode,
+    NetworkEdge,
 ]
 
 

@@ -94,6 +94,20 @@ def test_score_gives_every_component_measure_profile_and_vintage(client, keys, d
     assert result == json.loads(json.dumps(expected))
 
 
+def test_score_says_which_kind_each_distance_is(client, keys):
+    """A real BAG unit in central Amsterdam (on the shipped walking network) and Doesburg (off it)."""
+    amsterdam = score_body(location=point([121956.0, 486881.0]), crs="EPSG:28992")
+    body = client.post("/score", json=amsterdam, headers=h(keys, "viewer")).json()
+    assert body["proximity"]["primary_school"]["distance_kind"] == "network"
+    assert body["proximity"]["primary_school"]["service_snap_m"] is not None
+    assert body["proximity"]["train_station"]["distance_kind"] == "straight"
+    assert body["network"]["snap_m"] < 50 and "outside_network" not in body["flags"]
+    doesburg = client.post("/score", json=score_body(), headers=h(keys, "viewer")).json()
+    assert "outside_network" in doesburg["flags"]
+    measured = [v for v in doesburg["proximity"].values() if v["status"] in ("measured", "upper_bound")]
+    assert measured and {v["distance_kind"] for v in measured} == {"straight"}
+
+
 def test_rd_coordinates_with_the_explicit_option_score_the_same(client, keys):
     x, y = location_to_rd(point(DOESBURG)).coords[0]
     rd = client.post("/score", json=score_body(location=point([x, y]), crs="EPSG:28992"), headers=h(keys, "viewer"))

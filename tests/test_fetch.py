@@ -1140,3 +1140,32 @@ def test_cli_fetch_bag_gm0221_end_to_end_into_score(server, tmp_path, databases,
         ("woonfunctie", 85.0, "Verblijfsobject in gebruik"),
         ("kantoorfunctie,woonfunctie", 240.0, "Verblijfsobject in gebruik"),
     ]
+
+
+def test_overpass_network_is_cached_and_loaded_as_a_walking_network(server, tmp_path, fetch_engine, doesburg):
+    """A constructed street answer: two footways meeting at a node, a motorway (left out) and a private
+    service road (left out)."""
+    from geo.fetch.overpass import fetch_network
+
+    (lon, lat) = lonlat_in(doesburg)
+    nodes = [{"type": "node", "id": i, "lat": lat + i * 0.0005, "lon": lon} for i in range(1, 5)]
+    nodes += [{"type": "node", "id": 9, "lat": lat, "lon": lon + 0.001}]
+    ways = [
+        {"type": "way", "id": 101, "nodes": [1, 2], "tags": {"highway": "footway"}},
+        {"type": "way", "id": 102, "nodes": [2, 3, 9], "tags": {"highway": "residential", "name": "Straat <&>"}},
+        {"type": "way", "id": 103, "nodes": [3, 4], "tags": {"highway": "motorway"}},
+        {"type": "way", "id": 104, "nodes": [4, 1], "tags": {"highway": "service", "access": "private"}},
+    ]
+    server.routes["/api/interpreter"] = [Reply(200, overpass_answer(doesburg, nodes + ways))]
+    with client_for(tmp_path) as client:
+        downloads = fetch_network(client, config_for(server, tmp_path), doesburg)
+    (request,) = server.seen
+    assert 'way["highway"]' in request.form["data"][0] and "(._;>;)" in request.form["data"][0]
+    with client_for(tmp_path) as client:  # the second run reads the cache
+        again = fetch_network(client, config_for(server, tmp_path), doesburg)
+        assert client.network_requests == 0 and again[0].path == downloads[0].path
+    (report,) = load_downloads(fetch_engine, downloads)
+    assert report.table == "network_edge" and report.rows == 2
+    with fetch_engine.connect() as conn:
+        kinds = conn.execute(sa.text("SELECT kind, osm_way_id FROM network_edge ORDER BY osm_way_id")).all()
+    assert kinds == [("footway", 101), ("residential", 102)]

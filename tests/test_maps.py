@@ -169,6 +169,44 @@ def test_location_map_in_browser(demo_engine, browser, scoring, tmp_path, output
     page.screenshot(path=str(output_dir / "map_location.png"))
 
 
+def test_location_map_walks_along_the_network_in_amsterdam(demo_engine, browser, scoring, tmp_path, output_dir):
+    """A real BAG unit in central Amsterdam: walking routes to the nearest services and 10 / 15 minute walking
+    areas from the network instead of circles."""
+
+    import pandas as pd
+
+    from tests.conftest import DATA
+
+    units = pd.read_csv(DATA / "bag" / "bag_amsterdam_adresplus_sample99_nlextract.csv", sep=";", dtype=str)
+    unit = units.sort_values(["lat", "adresseerbaarobject_id"]).iloc[0]
+    point = shapely.Point(float(unit["x"]), float(unit["y"]))
+    profile = profile_for_group("families")
+    path = tmp_path / "amsterdam.html"
+    title = f"{unit['openbareruimtenaam']} {unit['huisnummer']}"
+    path.write_text(
+        location_map(demo_engine, point, 20, profile, title=title, tiles="none", lang="en", data=scoring),
+        encoding="utf-8",
+    )
+    explanation = score_location(scoring, point, 20, profile)
+    walked = [c for c, v in explanation["proximity"].items() if v.get("distance_kind") == "network"]
+    assert walked, "the DUO primary schools lie inside the extract"
+    page = show(browser, path)
+    counts = page.evaluate(COUNTS)
+    assert counts["walking"] == 2 and "circles" not in counts
+    vertices = page.evaluate(
+        """() => { const out = []; opvangmatch.layers.nearest.eachLayer(l => {
+            if (l.getLatLngs) out.push(l.getLatLngs().length); }); return out; }"""
+    )
+    routes = [n for n in vertices if n > 2]  # walked lines follow the streets; straight lines have two points
+    assert len(routes) == len(walked)
+    drawn = [v for v in explanation["proximity"].values() if v["status"] in ("measured", "upper_bound")]
+    assert len(vertices) == len(drawn)
+    assert "walking distance along streets: primary school" in page.inner_text("body")
+    page.locator(".leaflet-popup-close-button").click()
+    page.wait_for_timeout(600)  # the popup fades out
+    page.screenshot(path=str(output_dir / "map_location_amsterdam_network.png"))
+
+
 @pytest.fixture(scope="module")
 def probe_settings(databases, tmp_path_factory):
     """A database of its own with reception, a service and the maps' base data, names set to the XSS probe."""

@@ -200,3 +200,37 @@ def fetch_osm(client: HttpClient, config: FetchConfig, area: Area, *, progress=l
     progress(f"  {what}: {len(features):,} points")
     path = write_geojson(config.cache_dir / "downloads" / f"osm_services_{area.label}.geojson", features, epsg=4326)
     return [Download("points", path, f"osm:services:{area.label}", {"year": date.today().year})]
+
+
+def network_query(area: Area, *, timeout: int = 300) -> str:
+    """The Overpass QL query for every highway and ferry way in the area's bounding box, with their nodes
+    (the walking rules are applied when the file is loaded, :func:`geo.network.rules.walkable`)."""
+    south, west, north, east = area.bbox_wgs84()
+    box = f"({south:.6f},{west:.6f},{north:.6f},{east:.6f})"
+    return (
+        f'[out:json][timeout:{timeout}];\n(\n  way["highway"]{box};\n  way["route"="ferry"]{box};\n);\n'
+        "(._;>;);\nout body qt;"
+    )
+
+
+def fetch_network(client: HttpClient, config: FetchConfig, area: Area, *, progress=lambda _m: None) -> list[Download]:
+    """The street network from OSM in the area's bounding box, as one ``network`` file (OSM PBF)."""
+    from geo.network.osm import write_osm
+
+    what = f"Overpass street network in {area.label}"
+    progress(f"  {what}: one query for highway and ferry ways (this can take minutes)")
+    body = client.post_json(config.overpass_url, {"data": network_query(area)}, what=what)
+    if not isinstance(body, dict) or not isinstance(body.get("elements"), list):
+        raise FetchError(f"{what} ({config.overpass_url}): not an Overpass JSON answer (no 'elements' list)")
+    remark = str(body.get("remark") or "")
+    if "error" in remark.lower() or "timed out" in remark.lower():
+        raise FetchError(f"{what} ({config.overpass_url}): the server stopped the query: {remark.strip()}")
+    ways = sum(1 for e in body["elements"] if isinstance(e, dict) and e.get("type") == "way")
+    if not ways:
+        raise FetchError(f"{what}: Overpass returned no ways ({len(body['elements'])} elements)")
+    try:
+        path = write_osm(body["elements"], config.cache_dir / "downloads" / f"osm_network_{area.label}.osm.pbf")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FetchError(f"{what}: an element lacks its id, coordinates or node list ({exc})") from exc
+    progress(f"  {what}: {ways:,} ways")
+    return [Download("network", path, f"osm:network:{area.label}", {"year": date.today().year})]

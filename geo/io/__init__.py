@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from geo.errors import DataError, InputError, NotFoundError
 from geo.io import bag, regions, services, tables
 from geo.io.write import LoadReport, Prepared, Progress, write
+from geo.network import osm
 
 SERVICE_KINDS = ("schools", "gtfs-stops", "chb-stations", "points")
 """Kinds that load service points (and declare their coverage)."""
@@ -35,6 +36,7 @@ READERS: dict[str, Callable[..., Prepared]] = {
     "points": services.load_points,
     "reception": tables.load_reception,
     "task": tables.load_task,
+    "network": osm.load_network,
 }
 
 DESCRIPTIONS = {
@@ -52,6 +54,7 @@ DESCRIPTIONS = {
     "points": "generic points (GeoJSON/GPKG, OSM exports) with --category, a category column or OSM tags",
     "reception": "existing reception locations (CSV)",
     "task": "placement-task figures (CSV with source_url)",
+    "network": "OSM extract (PBF, OSM XML, .gz/.bz2): the walking network, for network distances",
 }
 
 

@@ -20,6 +20,9 @@ from geo.errors import DataError
 from geo.models import SRID, Dataset
 
 Progress = Callable[[str], None]
+# From this many rows on, a table's spatial indexes are dropped before COPY and built again after it (in the
+# same transaction: readers wait for the commit, and a failed load leaves the indexes as they were).
+REBUILD_INDEX_FROM = 100_000
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Prepared:
     skipped: int = 0
     notes: list[str] = field(default_factory=list)
     geometry_columns: tuple[str, ...] = ("geom",)
+    # Further tables written in the same transaction: (model, frame, geometry columns), e.g. network nodes.
+    also: list[tuple[type, pd.DataFrame, tuple[str, ...]]] = field(default_factory=list)
     coverage: dict | None = None  # service layers: {category: {area code: complete|partial|none}}
 
 
@@ -74,24 +79,20 @@ def write(
     Given a connection instead of an engine, the write joins that connection's transaction (so several
     files can be loaded all or nothing)."""
     table = prepared.table.__table__
-    frame = prepared.frame.copy()
-    frame["source"] = source
-    frame["year"] = prepared.year
-    columns = list(frame.columns)
-    unknown = set(columns) - set(table.columns.keys())
-    if unknown:
-        raise AssertionError(f"columns not in {table.name}: {sorted(unknown)}")
-    for name in prepared.geometry_columns:
-        frame[name] = _ewkb(frame[name].to_numpy())
-    for name in columns:
-        if frame[name].dtype == object:
-            frame[name] = frame[name].map(_text)
+    frame = _frame_for(table, prepared.frame, prepared.geometry_columns, source, prepared.year)
+    also = [(m.__table__, _frame_for(m.__table__, f, g, source, prepared.year)) for m, f, g in prepared.also]
     say = progress or (lambda _msg: None)
     with engine.begin() if isinstance(engine, Engine) else contextlib.nullcontext(engine) as conn:
         replaced = conn.execute(table.delete().where(table.c.source == source)).rowcount
-        say(f"writing {len(frame):,} rows into {table.name} ...")
-        _copy(conn, table.name, frame, path=path, say=say)
-        conn.execute(sa.text(f'ANALYZE "{table.name}"'))  # fresh statistics: good plans right after a load
+        for other, _ in also:
+            conn.execute(other.delete().where(other.c.source == source))
+        for target, rows in [(table, frame), *also]:
+            say(f"writing {len(rows):,} rows into {target.name} ...")
+            rebuild = _drop_spatial_indexes(conn, target.name) if len(rows) >= REBUILD_INDEX_FROM else []
+            _copy(conn, target.name, rows, path=path, say=say)
+            for definition in rebuild:  # one bulk build beats inserting row by row into the GiST index
+                conn.execute(sa.text(definition))
+            conn.execute(sa.text(f'ANALYZE "{target.name}"'))  # fresh statistics: good plans right after a load
         conn.execute(sa.delete(Dataset).where(Dataset.source == source))
         conn.execute(
             sa.insert(Dataset).values(
@@ -117,6 +118,36 @@ def write(
         prepared.year,
         tuple(prepared.notes),
     )
+
+
+def _drop_spatial_indexes(conn: sa.Connection, table: str) -> list[str]:
+    """Drop ``table``'s GiST indexes; returns their definitions to build them again."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = :t "
+            "AND indexdef ILIKE '%USING gist%'"
+        ),
+        {"t": table},
+    ).all()
+    for name, _ in rows:
+        conn.execute(sa.text(f'DROP INDEX "{name}"'))
+    return [definition for _, definition in rows]
+
+
+def _frame_for(table, frame: pd.DataFrame, geometry_columns, source: str, year: int | None) -> pd.DataFrame:
+    """``frame`` with source and year, geometries as EWKB hex and dicts/lists as text, ready for COPY."""
+    frame = frame.copy()
+    frame["source"] = source
+    frame["year"] = year
+    unknown = set(frame.columns) - set(table.columns.keys())
+    if unknown:
+        raise AssertionError(f"columns not in {table.name}: {sorted(unknown)}")
+    for name in geometry_columns:
+        frame[name] = _ewkb(frame[name].to_numpy())
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].map(_text)
+    return frame
 
 
 def _ewkb(geoms: np.ndarray) -> list[str | None]:

@@ -107,7 +107,8 @@ class PointLayer(_Own):
 
 
 class LineLayer(_Own):
-    """Lines from a point to others, each with an end dot; rows ``[lat, lon, lat2, lon2, colour, tooltip html]``."""
+    """Lines from a point to others, each with an end dot; rows ``[lat, lon, lat2, lon2, colour, tooltip html]``
+    and optionally a 7th item: the line's own vertices ``[[lat, lon], ...]`` (a walked route)."""
 
     _template = Template(
         """

@@ -17,6 +17,8 @@ from geo.maps.geodata import lat_lon, read_area_codes, to_wgs84
 from geo.maps.labels import category, number, text
 from geo.maps.layers import AreaLayer, CandidateCluster, Legend, LineLayer, Register, encode_areas
 from geo.maps.services import STYLE
+from geo.maps.walking import LABELS as WALK_LABELS
+from geo.maps.walking import distance_kinds_note, walking_areas, walking_route
 from geo.proposals import located
 from geo.score import Profile, ScoringData, profile_for_group, score_location
 
@@ -101,22 +103,33 @@ def location_map(
             {"color": "#b2182b", "weight": 2, "fillOpacity": 0.3},
         ).add_to(m)
 
-    circles = folium.FeatureGroup(name=t["circles"]).add_to(m)
-    for radius in (500, 1000):
-        folium.Circle([lat, lon], radius=radius, color="#444", weight=1, fill=False, dash_array="5 5").add_to(circles)
-    Register("circles", circles).add_to(m)
+    origin_xy = (origin["x"], origin["y"])
+    areas = walking_areas(data.network, origin_xy, lang) if explanation["network"]["snap_m"] is not None else None
+    if areas is not None:  # on the walking network: 10 / 15 minute walking areas instead of circles
+        areas.add_to(m)
+        Register("walking", areas).add_to(m)
+    else:
+        circles = folium.FeatureGroup(name=t["circles"]).add_to(m)
+        for radius in (500, 1000):
+            folium.Circle([lat, lon], radius=radius, color="#444", weight=1, fill=False, dash_array="5 5").add_to(
+                circles
+            )
+        Register("circles", circles).add_to(m)
 
     lines = []
     for cat, v in explanation["proximity"].items():
         layer = data.services.get(cat)
         if v["status"] not in ("measured", "upper_bound") or layer is None or layer.tree is None:
             continue  # an upper bound is a real nearest known point, drawn with its distance marked as such
-        _, i = layer.tree.query([origin["x"], origin["y"]])
+        hit = np.flatnonzero(layer.ids == v.get("nearest_id"))
+        i = int(hit[0]) if len(hit) else int(layer.tree.query([origin["x"], origin["y"]])[1])
         (slat,), (slon,) = lat_lon(layer.xy[i : i + 1, 0], layer.xy[i : i + 1, 1])
         colour = STYLE.get(cat, ("#444444", "?"))[0]
         bound = "&le; " if v["status"] == "upper_bound" else ""
-        label = f"{e(category(cat, lang))} {bound}{number(v['distance_m'], lang)} m: {e(str(layer.names[i]))}"
-        lines.append([lat, lon, float(slat), float(slon), colour, label])
+        walked = walking_route(data.network, origin_xy, layer.xy[i]) if v.get("distance_kind") == "network" else None
+        kind = f" ({WALK_LABELS.get(lang, WALK_LABELS['en'])['walk']})" if walked else ""
+        label = f"{e(category(cat, lang))} {bound}{number(v['distance_m'], lang)} m{kind}: {e(str(layer.names[i]))}"
+        lines.append([lat, lon, float(slat), float(slon), colour, label, *([walked] if walked else [])])
     LineLayer("nearest", t["nearest"], lines).add_to(m)
 
     tables = Tables(lang)
@@ -129,7 +142,7 @@ def location_map(
         f"{t['score']} {number(explanation['total'], lang, 2)}<br>"
         f"{t['profile']} {e(profile.name)} {e(profile.version)} &middot; "
         f"{t['vintage']} {e(explanation['data_vintage'])}"
-        f"<br>{t['distance_note']}"
+        f"<br>{distance_kinds_note(explanation, lang, category) or t['distance_note']}"
     )
     Legend(legend).add_to(m)
     return finish(m)

@@ -67,7 +67,7 @@ def score_location(
 ) -> dict:
     """Score one location (EPSG:28992 geometry) and explain it item by item."""
     point = check_location(geometry, capacity)
-    measures = measure(data, np.array([[point.x, point.y]]), list(profile.categories))
+    measures = measure(data, np.array([[point.x, point.y]]), list(profile.categories), profile.network_categories)
     (outside,) = require_inside(data, measures.area_index["municipality"], measures.xy)
     if outside is not None:
         raise outside

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from geo.db.status import data_vintage
 from geo.domain import DEFAULT_TASK_PERIOD
+from geo.network.graph import Network
 from geo.reception import COUNTED, UNDATED, counting_sites
 from geo.score.zorder import z_order
 
@@ -201,6 +202,7 @@ class ScoringData:
     notes: list[str]
     abroad: Abroad | None = None
     declared: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # category -> per layer {area: kind}
+    network: Network | None = None  # the walking network(s), if loaded
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def _cached(self, key, build):
@@ -286,7 +288,21 @@ class ScoringData:
             notes.append(f"{unplaced} reception location(s) could not be matched to a municipality")
         tasks = placement_tasks(engine, period, on=on).set_index("region_code")
         share, note = tasks.attrs["reference_share"], tasks.attrs["reference_note"]
-        return cls(services, areas, province_of, tasks, share, note, cbs, data_vintage(engine), notes, abroad, declared)
+        network = Network.load(engine)
+        return cls(
+            services,
+            areas,
+            province_of,
+            tasks,
+            share,
+            note,
+            cbs,
+            data_vintage(engine),
+            notes,
+            abroad,
+            declared,
+            network,
+        )
 
 
 def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:

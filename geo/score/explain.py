@@ -7,11 +7,16 @@ import math
 import numpy as np
 
 from geo.domain import LEVELS
+from geo.network.rules import SNAP_FLAG_M, SNAP_MAX_M
 from geo.score.data import ScoringData
 from geo.score.grade import POINT_NOTE, Graded
 from geo.score.measure import RADII
 
 DISTANCE_NOTE = "distances are straight lines in EPSG:28992 metres (not network distances)"
+NETWORK_NOTE = (
+    "distances of kind 'network' are walking distances along the OSM street network (each point's straight "
+    "distance to the network included, snap_m); kind 'straight' are straight lines in EPSG:28992 metres"
+)
 
 
 def _num(value, digits: int = 4):
@@ -59,6 +64,7 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
         proximity[category] = {
             "status": status,
             "nearest": row[f"{category}_nearest"] if status in ("measured", "upper_bound") else None,
+            "nearest_id": int(row[f"{category}_nearest_id"]) if status in ("measured", "upper_bound") else None,
             "distance_m": _num(distance, 1),
             "estimate_m": _num(estimate, 0),
             **{f"within_{r}m": int(row[f"{category}_n{r}"]) for r in RADII},
@@ -67,6 +73,7 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
             "weight": rule.weight,
             "score": _num(row[f"{category}_score"]),
         }
+        proximity[category].update(_kind(row, category, rule, status))
         if status == "estimated":
             proximity[category]["estimate_source"] = (
                 f"CBS mean road distance for {row['municipality_code']} (nabijheid), used because the loaded layer "
@@ -103,13 +110,41 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
         },
         "profile": {"name": profile.name, "version": profile.version, "target_group": profile.target_group},
         "data_vintage": data.vintage["id"],
-        "notes": [DISTANCE_NOTE],
+        "network": {
+            "snap_m": _num(row.get("network_snap_m", np.nan), 1),
+            "outside": "outside_network" in row["flags"] if profile.network_categories else None,
+            "flag_snap_above_m": SNAP_FLAG_M,
+            "straight_line_beyond_m": SNAP_MAX_M,
+        },
+        "notes": [NETWORK_NOTE if profile.network_categories else DISTANCE_NOTE],
     }
+
+
+def _kind(row: dict, category: str, rule, status: str) -> dict:
+    """Which kind of distance was measured for ``category``, and why a network category fell back."""
+    kind = row.get(f"{category}_kind", "straight")
+    measured = status in ("measured", "upper_bound")
+    out = {"distance_kind": kind if measured else None, "profile_distance": rule.distance}
+    if kind == "network":
+        out["service_snap_m"] = _num(row[f"{category}_service_snap_m"], 1)
+    elif rule.distance == "network" and measured:
+        if "network_snap_m" not in row or not np.isfinite(row["network_snap_m"]):
+            out["kind_reason"] = "the location lies outside the loaded walking network (or none is loaded)"
+        else:
+            out["kind_reason"] = (
+                "no service of this category is reachable along the network, or one off the network is nearer "
+                "by straight line"
+            )
+    return out
 
 
 def _deciding_level(levels: dict) -> str | None:
     fits = {level: v["fit"] for level, v in levels.items() if v["fit"] is not None}
     return min(fits, key=lambda level: (fits[level], LEVELS.index(level))) if fits else None
+
+
+def _walked(item: dict) -> str:
+    return " walking" if item.get("distance_kind") == "network" else " straight line"
 
 
 def summary_lines(explanation: dict) -> list[str]:
@@ -120,9 +155,9 @@ def summary_lines(explanation: dict) -> list[str]:
             lines.append(f"{level} share {v['share']:.2%} of {v['good_share']:.2%} allowed")
     for category, v in explanation["proximity"].items():
         if v["weight"] and v["status"] == "measured":
-            lines.append(f"{category} {v['distance_m']:,.0f} m")
+            lines.append(f"{category} {v['distance_m']:,.0f} m{_walked(v)}")
         elif v["weight"] and v["status"] == "upper_bound":
-            lines.append(f"{category} <= {v['distance_m']:,.0f} m (upper bound)")
+            lines.append(f"{category} <= {v['distance_m']:,.0f} m{_walked(v)} (upper bound)")
         elif v["weight"] and v["status"] == "estimated":
             lines.append(f"{category} ~{v['estimate_m']:,.0f} m (CBS estimate)")
     task = explanation["task"]

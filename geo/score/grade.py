@@ -146,6 +146,7 @@ def grade(
     _proximity(g)
     _task_contribution(g)
     _rules(g, floor_area)
+    _distance_kinds(g)
     columns = g.columns
     w = profile.weights
     columns["total"] = (
@@ -274,6 +275,13 @@ def _rules(g: _Grading, floor_area: np.ndarray | None) -> None:
         floor_area = np.asarray(floor_area, dtype="float64")
         g.flags.add("floor_area_too_small", np.isfinite(floor_area) & (floor_area < capacity * profile.m2_per_place))
         g.columns["floor_area"] = floor_area
+
+
+def _distance_kinds(g: _Grading) -> None:
+    """The network measurement's columns (kinds, snap distances) and flags (:mod:`geo.score.network`)."""
+    g.columns.update(g.measures.extra)
+    for name, mask in g.measures.flags.items():
+        g.flags.add(name, mask)
 
 
 def rank(frame: pd.DataFrame, ids: pd.Series) -> np.ndarray:

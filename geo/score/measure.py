@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,8 @@ class Measures:
     distance: dict[str, np.ndarray]  # category -> metres to the nearest point (inf = no points at all)
     nearest: dict[str, np.ndarray]  # category -> index into the layer (-1 = none)
     within: dict[tuple[str, int], np.ndarray]  # (category, radius) -> count
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # further columns (network kinds, snaps)
+    flags: dict[str, np.ndarray] = field(default_factory=dict)  # flag name -> mask
 
     def __len__(self) -> int:
         return len(self.xy)
@@ -40,20 +42,32 @@ class Measures:
             {k: v[keep] for k, v in self.distance.items()},
             {k: v[keep] for k, v in self.nearest.items()},
             {k: v[keep] for k, v in self.within.items()},
+            {k: v[keep] for k, v in self.extra.items()},
+            {k: v[keep] for k, v in self.flags.items()},
         )
 
 
-def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = None) -> Measures:
-    """Measure every location in ``xy`` (N x 2, EPSG:28992 metres).
+def measure(
+    data: ScoringData, xy: np.ndarray, categories: list[str] | None = None, network: tuple[str, ...] = ()
+) -> Measures:
+    """Measure every location in ``xy`` (N x 2, EPSG:28992 metres); the categories in ``network`` along the
+    walking network where it allows (:mod:`geo.score.network`), the others by straight line.
 
     Many locations are measured in spatial (Z-curve) order, so that neighbouring queries touch the same
     tree nodes and polygons, and the results are put back in the order given."""
     xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
     if len(xy) < SORT_FROM:
-        return _measure(data, xy, categories)
-    order = z_order(xy)
-    measures = _measure(data, np.ascontiguousarray(xy[order]), categories, in_spatial_order=True)
-    return _unsort(measures, order, xy)
+        measures = _measure(data, xy, categories)
+    else:
+        order = z_order(xy)
+        measures = _unsort(
+            _measure(data, np.ascontiguousarray(xy[order]), categories, in_spatial_order=True), order, xy
+        )
+    if network:
+        from geo.score.network import measure_along
+
+        measure_along(data.network, data.services, measures, [c for c in measures.distance if c in network])
+    return measures
 
 
 def _unsort(measures: Measures, order: np.ndarray, xy: np.ndarray) -> Measures:
@@ -70,6 +84,8 @@ def _unsort(measures: Measures, order: np.ndarray, xy: np.ndarray) -> Measures:
         {k: back(v) for k, v in measures.distance.items()},
         {k: back(v) for k, v in measures.nearest.items()},
         {k: back(v) for k, v in measures.within.items()},
+        {k: back(v) for k, v in measures.extra.items()},
+        {k: back(v) for k, v in measures.flags.items()},
     )
 
 

@@ -16,11 +16,15 @@ from geo.errors import ConfigError, InputError
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"
 
 
+DISTANCE_KINDS = ("straight", "network")
+
+
 @dataclass(frozen=True)
 class CategoryRule:
     weight: float
     good: float
     too_far: float
+    distance: str = "straight"  # "network": along the walking network (thresholds in network metres)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,11 @@ class Profile:
 
     def as_dict(self) -> dict:
         return copy.deepcopy(self.content)
+
+    @property
+    def network_categories(self) -> tuple[str, ...]:
+        """The categories this profile measures along the walking network."""
+        return tuple(c for c, rule in self.categories.items() if rule.distance == "network")
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -159,6 +168,9 @@ def _validate(data: dict, origin: str) -> Profile:
                 f"profile {origin}: proportional_fit.{level}: good ({good:g}) must be below too_much ({too_much:g})"
             )
         levels[level] = LevelRule(good, too_much)
+    default_kind = proximity.get("distance", "straight")
+    if default_kind not in DISTANCE_KINDS:
+        raise ConfigError(f"profile {origin}: proximity.distance must be one of {DISTANCE_KINDS}, got {default_kind!r}")
     categories = {}
     for name, rule in sorted(categories_in.items()):
         if name not in CATEGORIES:
@@ -174,7 +186,12 @@ def _validate(data: dict, origin: str) -> Profile:
                 f"profile {origin}: proximity.categories.{name}: "
                 f"good ({good:g} m) must be below too_far ({too_far:g} m)"
             )
-        categories[name] = CategoryRule(weight, good, too_far)
+        kind = rule.get("distance", default_kind)
+        if kind not in DISTANCE_KINDS:
+            raise ConfigError(
+                f"profile {origin}: proximity.categories.{name}.distance must be one of {DISTANCE_KINDS}, got {kind!r}"
+            )
+        categories[name] = CategoryRule(weight, good, too_far, kind)
     if not any(rule.weight > 0 for rule in categories.values()):
         raise ConfigError(f"profile {origin}: every service category has weight 0")
     min_places = int(_number(origin, "capacity.min_places", capacity.get("min_places"), positive=True))

@@ -46,7 +46,7 @@ def score_candidates(
     data = data or ScoringData.load(engine)
     candidates = estimate_capacity(read_candidates(engine, municipality=municipality, province=province), profile)
     xy = candidates[["x", "y"]].to_numpy(dtype=float)
-    measures = measure(data, xy, list(profile.categories))
+    measures = measure(data, xy, list(profile.categories), profile.network_categories)
     flags = {"not_in_use": ~candidates["status"].isin(IN_USE).to_numpy(), **capacity_flags(candidates, profile)}
     # The capacity comes from the floor area: no floor-area rule here (it could never fire); see grade().
     graded = grade(data, measures, candidates["capacity"].to_numpy(), profile, extra_flags=flags)
@@ -63,15 +63,18 @@ def score_candidates(
 def measure_names(profile: Profile) -> list[str]:
     """Names of the raw measures stored per candidate, in order (kept once per run in ``score_run``).
 
-    Distances in metres (to the millimetre), counts within 500 m / 1 km, the id of the nearest service (a
-    row of ``service``), CBS estimates, area codes with population, existing places and share, and gaps;
-    scores per category and level follow from these and the run's profile version.
+    Distances in metres (to the millimetre) and, for network categories, their kind; counts within
+    500 m / 1 km, the id of the nearest service (a row of ``service``), CBS estimates, area codes with
+    population, existing places and share, and gaps; scores per category and level follow from these and
+    the run's profile version.
     """
     names = ["capacity_estimate", "floor_area", "closes_places", "municipality_gap", "province_gap"]
     for level in LEVELS:
         names += [f"{level}_{part}" for part in ("code", "population", "existing", "share")]
     for category in profile.categories:
         names += [f"{category}_{part}" for part in ("distance", "estimate", "nearest_id", *(f"n{r}" for r in RADII))]
+        if category in profile.network_categories:  # "network" or "straight" (geo.score.network)
+            names.append(f"{category}_kind")
     return names
 
 

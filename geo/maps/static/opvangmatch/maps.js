@@ -402,7 +402,8 @@
     var parts = [];
     d.rows.forEach(function (r) {
       var style = { color: r[4], weight: 3 };
-      parts.push(L.polyline([[r[0], r[1]], [r[2], r[3]]], style).bindTooltip(r[5]));
+      /* r[6], when given: the walked route along the street network, [[lat, lon], ...] */
+      parts.push(L.polyline(r[6] || [[r[0], r[1]], [r[2], r[3]]], style).bindTooltip(r[5]));
       parts.push(L.circleMarker([r[2], r[3]], { radius: 5, color: r[4], fill: true }).bindTooltip(r[5]));
     });
     return om.register(d.key, L.featureGroup(parts), map);

@@ -1,0 +1,190 @@
+"""Benchmark of network measurement and network loading (not a test). ALL INPUTS HERE ARE SYNTHETIC.
+
+A synthetic street grid (about 1e6 edges, 100 m blocks, south-west corner at RD 100000, 400000; streets
+are OSM ways of 10 blocks) with 1e6 random locations and 1e5 random services in 6 categories.
+
+1. Measurement: the engine (snap locations and services to the edges, nearest service per category by
+   multi-source Dijkstra, counts within 500 m / 1 km along the network) beside a bare floor measured in the
+   same run: a KD-tree snap of the locations to the nearest node plus one multi-source Dijkstra per
+   category from the services' nearest nodes (no counts, no edge snapping). Goal: within 2x of the floor.
+2. Loading: the grid written as an OSM PBF file and loaded with ``load network`` (read, build the topology,
+   COPY into PostGIS in one transaction) into a database of its own (``opvangmatch_bench_network``).
+   Goal: under a minute on two cores.
+
+    .venv/bin/python benchmarks/network.py [--grid 708] [--locations 1000000] [--services 100000] [--no-load]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy.sparse.csgraph import dijkstra
+
+from geo.network.graph import Network
+from geo.network.measure import along, counts_along, nearest_along
+
+CATEGORIES = ["gp", "pharmacy", "supermarket", "primary_school", "bus_stop", "library"]
+RADII = (500, 1000)
+SEED = 20261130
+X0, Y0, STEP = 100_000.0, 400_000.0, 100.0
+
+
+def grid(g: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A g x g street grid: nodes (id, x, y) and edges (id, from_node, to_node, cost, length_m, kind, geom)."""
+    ids = np.arange(g * g, dtype=np.int64).reshape(g, g) + 1
+    xs, ys = np.meshgrid(X0 + STEP * np.arange(g), Y0 + STEP * np.arange(g))
+    nodes = pd.DataFrame({"id": ids.ravel(), "x": xs.ravel(), "y": ys.ravel()})
+    a = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
+    b = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
+    xy = nodes[["x", "y"]].to_numpy()
+    lines = shapely.linestrings(np.stack([xy[a - 1], xy[b - 1]], axis=1))
+    edges = pd.DataFrame(
+        {
+            "id": np.arange(len(a)) + 1,
+            "from_node": a,
+            "to_node": b,
+            "cost": STEP,
+            "length_m": STEP,
+            "kind": "residential",
+            "geom": lines,
+        }
+    )
+    return nodes, edges
+
+
+def seconds(run) -> tuple[float, object]:
+    t = time.perf_counter()
+    out = run()
+    return time.perf_counter() - t, out
+
+
+def measurement(g: int, n_locations: int, n_services: int) -> None:
+    rng = np.random.default_rng(SEED)
+    nodes, edges = grid(g)
+    extent = STEP * (g - 1)
+    locations = np.column_stack([X0 + rng.uniform(0, extent, n_locations), Y0 + rng.uniform(0, extent, n_locations)])
+    which = rng.integers(0, len(CATEGORIES), n_services)
+    services_xy = np.column_stack([X0 + rng.uniform(0, extent, n_services), Y0 + rng.uniform(0, extent, n_services)])
+    services = {c: services_xy[which == i] for i, c in enumerate(CATEGORIES)}
+    build_s, network = seconds(lambda: Network.from_frames(nodes, edges))
+    prep_s, _ = seconds(lambda: (network.graph, network.snappable, network._pieces(), network.node_tree))
+    print(
+        f"SYNTHETIC grid {g} x {g}: {network.n_nodes:,} nodes, {len(edges):,} edges; {n_locations:,} locations, "
+        f"{n_services:,} services in {len(CATEGORIES)} categories ("
+        + ", ".join(f"{len(v):,}" for v in services.values())
+        + f"); {os.cpu_count()} cores"
+    )
+    print(f"network in memory {build_s:.2f} s, graph + snapping index {prep_s:.2f} s (once per network)\n")
+
+    # --- the floor: KD-tree snap to nodes + one multi-source Dijkstra per category -----------------------------
+    def floor():
+        tree = network.node_tree
+        _, loc_nodes = tree.query(locations, workers=-1)
+        for xy in services.values():
+            _, svc_nodes = tree.query(xy, workers=-1)
+            dist = dijkstra(network.graph, directed=False, indices=np.unique(svc_nodes), min_only=True)
+            dist[loc_nodes]
+
+    floor_s, _ = seconds(floor)
+
+    # --- the engine ----------------------------------------------------------------------------------------------
+    t = time.perf_counter()
+    loc_snap_s, loc = seconds(lambda: network.snap(locations))
+    svc_snap_s, snaps = seconds(lambda: {c: network.snap(v) for c, v in services.items()})
+    nearest_s, _ = seconds(lambda: {c: nearest_along(network, loc, s) for c, s in snaps.items()})
+    counts_s, _ = seconds(lambda: counts_along(network, loc, snaps, RADII))
+    engine_s = time.perf_counter() - t
+    print("step (engine)                                        seconds")
+    print(f"snap {n_locations:,} locations to edges (exact)            {loc_snap_s:7.2f}")
+    print(f"snap {n_services:,} services to edges                     {svc_snap_s:7.2f}")
+    print(f"nearest service, 6 multi-source Dijkstras + lookup     {nearest_s:7.2f}")
+    print(f"counts within 500 m / 1 km (bounded Dijkstra per tile)  {counts_s:7.2f}")
+    print(
+        f"\nengine total {engine_s:.2f} s ({n_locations / engine_s:,.0f} locations/s) | floor {floor_s:.2f} s "
+        f"({n_locations / floor_s:,.0f}/s) | ratio {engine_s / floor_s:.2f}x (goal 2x)\n"
+        f"engine without counts {engine_s - counts_s:.2f} s | ratio {(engine_s - counts_s) / floor_s:.2f}x"
+    )
+    # sanity: the engine's result for a few locations against a plain check (the bulk path = its own parts)
+    sample = np.arange(0, n_locations, max(n_locations // 50, 1))
+    part = along(network, loc.take(sample), {CATEGORIES[0]: snaps[CATEGORIES[0]]}, RADII)[CATEGORIES[0]]
+    full = nearest_along(network, loc, snaps[CATEGORIES[0]])[0][sample]
+    assert np.allclose(part.distance, full), "bulk and sampled results differ"
+
+
+def write_pbf(g: int, path: Path, way_blocks: int = 10) -> int:
+    """The grid as an OSM PBF file (WGS84), streets as ways of ``way_blocks`` blocks; returns the way count."""
+    import osmium
+
+    nodes, _ = grid(g)
+    lon, lat = pyproj.Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True).transform(
+        nodes["x"].to_numpy(), nodes["y"].to_numpy()
+    )
+    ids = nodes["id"].to_numpy().reshape(g, g)
+    writer = osmium.SimpleWriter(str(path))
+    try:
+        for i, (x, y) in enumerate(zip(lon, lat, strict=True)):
+            writer.add_node(osmium.osm.mutable.Node(id=i + 1, location=(float(x), float(y))))
+        way_id = 0
+        for line in [*ids, *ids.T]:  # rows (east-west streets) and columns (north-south)
+            for start in range(0, g - 1, way_blocks):
+                way_id += 1
+                refs = [int(r) for r in line[start : start + way_blocks + 1]]
+                writer.add_way(osmium.osm.mutable.Way(id=way_id, nodes=refs, tags={"highway": "residential"}))
+    finally:
+        writer.close()
+    return way_id
+
+
+def loading(g: int) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from geo.db import prepare_database
+    from geo.io import load
+    from geo.settings import Settings
+
+    settings = Settings.from_env(database="opvangmatch_bench_network")
+    if settings.database_url:
+        url = make_url(settings.database_url).set(database="opvangmatch_bench_network")
+        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}).first():
+                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+        admin.dispose()
+        settings = Settings(database_url=url.render_as_string(False), data_dir=settings.data_dir)
+    engine = prepare_database(settings)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "synthetic_grid.osm.pbf"
+        write_s, ways = seconds(lambda: write_pbf(g, path))
+        print(f"\nSYNTHETIC OSM PBF: {ways:,} ways, {path.stat().st_size / 1e6:.1f} MB, written in {write_s:.1f} s")
+        load_s, report = seconds(lambda: load(engine, "network", path, source="network:synthetic_grid"))
+        print(f"load network: {report.rows:,} edges in {load_s:.1f} s (goal: under 60 s on two cores)")
+        reload_s, report = seconds(lambda: load(engine, "network", path, source="network:synthetic_grid"))
+        print(f"load again (replaces {report.replaced:,} edges in the same transaction): {reload_s:.1f} s")
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--grid", type=int, default=708, help="nodes per side (708: about 1e6 edges)")
+    parser.add_argument("--locations", type=int, default=1_000_000)
+    parser.add_argument("--services", type=int, default=100_000)
+    parser.add_argument("--no-load", action="store_true", help="skip the PostGIS loading benchmark")
+    parser.add_argument("--no-measure", action="store_true", help="skip the measurement benchmark")
+    args = parser.parse_args()
+    if not args.no_measure:
+        measurement(args.grid, args.locations, args.services)
+    if not args.no_load:
+        loading(args.grid)
+
+
+if __name__ == "__main__":
+    main()
