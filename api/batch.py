@@ -19,7 +19,7 @@ import shapely
 from geo.score import check_location, explain, require_inside
 from geo.score.explain import POINT_NOTE
 from geo.score.grade import grade
-from geo.score.measure import measure
+from geo.score.network import measure_with_network
 from geo.score.profile import Profile
 
 
@@ -42,7 +42,7 @@ def score_many(data, jobs: list[_Job]) -> list[dict | Exception]:
     for job in jobs:
         kinds = job.profile.network_categories
         if kinds not in by_kinds:
-            by_kinds[kinds] = measure(data, xy, categories, kinds)
+            by_kinds[kinds] = measure_with_network(data, xy, categories, kinds)
     capacity = np.array([job.capacity for job in jobs])
     floor_area = np.array([np.nan if job.floor_area is None else job.floor_area for job in jobs], dtype=float)
     groups: dict[tuple[str, str], list[int]] = {}

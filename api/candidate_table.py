@@ -36,7 +36,10 @@ class CandidateTable:
 
     def __init__(self, scores, generation: int):
         frame: pd.DataFrame = scores.frame
-        order = np.lexsort((frame["id"].to_numpy(dtype=str), -frame["total"].to_numpy(), frame["excluded"].to_numpy()))
+        # The engine's ranking (score bands, then the profile's secondary criteria, then id); excluded ones last.
+        rank = frame["rank"].to_numpy()
+        rank_key = np.where(rank > 0, rank, np.iinfo(np.int64).max)
+        order = np.lexsort((frame["id"].to_numpy(dtype=str), -frame["total"].to_numpy(), rank_key))
         frame = frame.iloc[order].reset_index(drop=True)
         self.scores = scores
         self.generation = generation
@@ -48,6 +51,8 @@ class CandidateTable:
         self.municipality = frame["municipality_code"].to_numpy(dtype=object)
         self.province = frame["province_code"].to_numpy(dtype=object)
         self.total = frame["total"].to_numpy(dtype=float)
+        self.area_codes = {level: frame[f"{level}_code"].to_numpy(dtype=object) for level in ("buurt", "wijk")}
+        self.use_unknown = (frame["use_state"] == "unknown").to_numpy()
         # orjson writes NaN as null (a missing name in a pandas string column is NaN, not None).
         self.features = [orjson.dumps(f, option=orjson.OPT_SERIALIZE_NUMPY) for f in self._features()]
 
@@ -67,6 +72,20 @@ class CandidateTable:
                 "capacity_estimate": int(row["capacity_estimate"]),
                 "floor_area_m2": _clean(row["floor_area"], 1),
                 "status": row["status"],
+                "band": int(row["band"]),
+                "use": {
+                    "state": row["use_state"],
+                    "mix": row["use_mix"] if isinstance(row["use_mix"], str) else None,
+                    "accepted_share": _clean(row["accepted_use_share"]),
+                    "units": int(row["units"]),
+                    "usable_floor_area_m2": _clean(row["usable_floor_area"], 1),
+                },
+                "availability_signal": bool(row["availability_signal"]),
+                "proximity_weight": {
+                    "measured_share": _clean(row["measured_share"]),
+                    "upper_bound_share": _clean(row["upper_bound_share"]),
+                    "estimated_share": _clean(row["estimated_share"]),
+                },
                 "municipality_code": row["municipality_code"],
                 "province_code": row["province_code"],
                 "components": {
@@ -94,6 +113,7 @@ class CandidateTable:
                 "task": {
                     "municipality_gap": _clean(row["municipality_gap"], 0),
                     "closes_places": _clean(row["closes_places"], 0),
+                    "credit_relative_to_places": _clean(row["task_reference"], 0),
                 },
                 "profile": {"name": profile.name, "version": profile.version, "target_group": profile.target_group},
                 "data_vintage": vintage,
@@ -112,8 +132,11 @@ class CandidateTable:
         province: str | None = None,
         bbox: tuple[float, float, float, float] | None = None,
         min_score: float | None = None,
+        spread_per: str | None = None,
+        spread_most: int = 1,
     ) -> np.ndarray:
-        """Row numbers (best first) matching every given filter."""
+        """Row numbers (best first) matching every given filter; with ``spread_per`` (``buurt`` or ``wijk``) at most
+        ``spread_most`` eligible candidates per area (candidates without that area's code are kept)."""
         mask = np.ones(len(self.ids), dtype=bool)
         if municipality:
             mask &= self.municipality == municipality
@@ -124,7 +147,12 @@ class CandidateTable:
             mask &= (self.lon >= x0) & (self.lon <= x1) & (self.lat >= y0) & (self.lat <= y1)
         if min_score is not None:
             mask &= self.total >= min_score
-        return np.flatnonzero(mask)
+        rows = np.flatnonzero(mask)
+        if spread_per is not None:
+            codes = pd.Series(self.area_codes[spread_per][rows])
+            key = codes.where(codes.notna(), pd.Series(self.ids[rows]))
+            rows = rows[(key.groupby(key, sort=False).cumcount() < spread_most).to_numpy()]
+        return rows
 
     def collection(self, rows: np.ndarray, offset: int, limit: int, extra: dict) -> bytes:
         """A FeatureCollection of ``rows[offset:offset+limit]`` as JSON (UTF-8), with ``extra`` members."""

@@ -326,6 +326,27 @@ class TaskRow(BaseModel):
     undated: int = Field(description="places of open reception rows not known to be open on the reference date")
     pipeline: int
     gap: int
+    reported_places: int | None = Field(
+        None, description="published figure of places of this province that realised is compared with"
+    )
+    realised_coverage: float | None = Field(None, description="realised / reported_places (provinces only)")
+    coverage_note: str | None = Field(
+        None, description="how much of the published figure the reception rows cover; says so when it is low"
+    )
+
+
+class Reconciliation(BaseModel):
+    region_code: str
+    name: str
+    realised: int
+    undated: int = Field(0, description="places of undated reception rows, not in realised")
+    reported_places: int | None
+    reported_kind: str | None
+    reported_indicator: str | None
+    reported_date: str | None
+    reported_source: str | None
+    realised_coverage: float | None
+    coverage_note: str
 
 
 class ReceptionNotCounted(BaseModel):
@@ -343,6 +364,9 @@ class TaskTable(BaseModel):
     national_total: int | None
     national_total_source: str | None
     notes: list[str]
+    reconciliation: list[Reconciliation] = Field(
+        default_factory=list, description="realised of the country and each province beside its published figure"
+    )
     rows: list[TaskRow]
     reception_not_counted: list[ReceptionNotCounted] = Field(
         default_factory=list, description="reception rows not in realised (undated, expired, closed...), with why"

@@ -98,8 +98,8 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
         ] = None,
     ) -> None:
         """Load data. KIND is one of: provinces, municipalities, districts, neighbourhoods,
-        municipality-provinces, proximity, buildings, residences, schools, gtfs-stops, chb-stations, points,
-        reception, task, network; or 'demo'."""
+        municipality-provinces, proximity, buildings, residences, heights (3D BAG), schools, gtfs-stops,
+        chb-stations, points, reception, task, reported, network; or 'demo'."""
         from geo.io import load
         from geo.io.demo import load_demo
 

@@ -64,8 +64,10 @@ def task_command(
     elif fmt == "csv":
         text = tasks.to_csv(index=False)
     else:
-        shown = tasks.drop(columns=["required_source"]).copy()
+        shown = tasks.drop(columns=["required_source", "coverage_note"]).copy()
         shown["required_basis"] = shown.required_basis.str[:4]
+        shown["realised_coverage"] = shown.realised_coverage.map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+        shown = shown.rename(columns={"realised_coverage": "realised/reported"})
         text = shown.to_string(index=False) + "\n"
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -23,7 +23,7 @@ NL_BOUNDS_WGS84 = (3.2, 50.7, 7.3, 53.7)
 
 # The regions a location belongs to, smallest first, and the scoring components in the order they are shown.
 LEVELS = ("buurt", "wijk", "municipality")
-COMPONENTS = ("proportional_fit", "proximity", "task_contribution")
+COMPONENTS = ("proportional_fit", "proximity", "task_contribution", "size_fit")
 TARGET_GROUPS = ("families", "single_adults", "amv", "permit_holders")
 
 # Service categories a point can have (loaders refuse others; profiles weigh these).

@@ -147,6 +147,17 @@ class Residence(SourceMixin, Base):
     geom = geometry("POINT", nullable=True)
 
 
+class BuildingHeight(SourceMixin, Base):
+    """3D BAG heights of a pand (metres above NAP): ground level and the roof's 70th percentile."""
+
+    __tablename__ = "building_height"
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    ground_m: Mapped[float | None] = mapped_column(Float)
+    roof_m: Mapped[float | None] = mapped_column(Float)
+    height_m: Mapped[float | None] = mapped_column(Float)
+    roof_type: Mapped[str | None] = mapped_column(Text)
+
+
 class ReceptionLocation(SourceMixin, Base):
     """An existing (or announced) reception site; many public sources give no coordinates."""
 
@@ -180,6 +191,22 @@ class PlacementTask(SourceMixin, Base):
     period: Mapped[str] = mapped_column(String(40))
     places: Mapped[int] = mapped_column(Integer)
     basis: Mapped[str] = mapped_column(String(20), default="official")
+    source_url: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class ReportedFigure(SourceMixin, Base):
+    """A published count of reception places for the country or a province (available, found in plans, realised,
+    still needed), kept beside the realised total to show how much of it the reception rows cover."""
+
+    __tablename__ = "reported_figure"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(String(10), index=True)  # NL or PVxx
+    region_name: Mapped[str | None] = mapped_column(Text)
+    indicator: Mapped[str] = mapped_column(Text)
+    places: Mapped[int | None] = mapped_column(Integer)  # None when the source gives no exact number ('>4000')
+    value_text: Mapped[str] = mapped_column(Text)
+    reference_date: Mapped[str | None] = mapped_column(Text)  # as the source states it, e.g. '2024-11 (per 1 feb 2026)'
     source_url: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
 
@@ -254,8 +281,10 @@ DATA_TABLES = [
     Service,
     Building,
     Residence,
+    BuildingHeight,
     ReceptionLocation,
     PlacementTask,
+    ReportedFigure,
     NetworkNode,
     NetworkEdge,
 ]

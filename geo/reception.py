@@ -34,18 +34,25 @@ STATUSES = (COUNTED, UNDATED, "expired", "not_yet_open", "not_open", "no_capacit
 """Every status :func:`site_status` gives; only ``counted`` rows are existing places."""
 
 SITES_QUERY = """
-    SELECT r.id, r.name, r.municipality_name, coalesce(r.municipality_code, m.code) AS municipality_code,
+    SELECT r.id, r.name, r.municipality_name, r.municipality_code,
            r.kind, r.capacity, r.capacity_text, r.period, r.valid_from, r.valid_until, r.open_ended, r.source,
            ST_X(r.geom) AS x, ST_Y(r.geom) AS y,
            ST_X(ST_Transform(r.geom, 4326)) AS lon, ST_Y(ST_Transform(r.geom, 4326)) AS lat
-    FROM reception_location r LEFT JOIN municipality m ON r.municipality_code IS NULL AND m.name = r.municipality_name
+    FROM reception_location r
     ORDER BY r.id"""
 
 
 def read_sites(conn: sa.Connection) -> pd.DataFrame:
-    """Every reception row with its municipality code (by ``municipality_code``, else the exact municipality name),
-    validity and coordinates (RD ``x, y`` and WGS84 ``lon, lat``, NaN where unknown)."""
+    """Every reception row with its municipality code (:func:`geo.names.match_municipalities`: its own code, else
+    the CBS name, else a unique alias such as 'Rijswijk' for 'Rijswijk (ZH.)'; ``match_note`` says which alias was
+    used or why nothing matched), validity and coordinates (RD ``x, y`` and WGS84 ``lon, lat``, NaN where unknown)."""
+    from geo.names import match_municipalities
+
     frame = pd.read_sql(sa.text(SITES_QUERY), conn)
+    names = dict(conn.execute(sa.text("SELECT code, name FROM municipality")).all())
+    matched = match_municipalities(frame, names)
+    frame["municipality_code"] = matched.code
+    frame["match_note"] = matched.match_note
     for column in ("valid_from", "valid_until"):
         frame[column] = pd.to_datetime(frame[column]).dt.date
     frame["open_ended"] = frame["open_ended"].fillna(False).astype(bool)

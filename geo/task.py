@@ -31,6 +31,7 @@ from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import DataError, InputError, NotFoundError
 from geo.proposals import pipeline_places
 from geo.reception import UNDATED, counting_sites, places_by_municipality
+from geo.reconcile import LOW_COVERAGE
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ COLUMNS = [
     "undated",
     "pipeline",
     "gap",
+    "reported_places",
+    "realised_coverage",
+    "coverage_note",
 ]
 
 
@@ -179,12 +183,14 @@ def realised_places(engine, on: date) -> tuple[pd.Series, pd.Series, pd.DataFram
     the rows that were not counted (with the reason).
 
     The rule is :func:`geo.reception.site_status` (open, with a capacity, valid on ``on``). A row is matched by
-    ``municipality_code``, else by its exact municipality name against ``municipality.name``; unmatched rows are
-    listed, not counted.
+    ``municipality_code``, else by CBS name, else by a unique alias (:mod:`geo.names`); unmatched or ambiguous rows
+    are listed, not counted.
     """
     rows = counting_sites(engine, on)
     unmatched = rows.municipality_code.isna() & rows.status.isin(["counted", UNDATED])
-    reason = rows.reason.where(~unmatched, "municipality '" + rows.municipality_name + "' not matched")
+    reason = rows.reason.where(~unmatched, rows.match_note)
+    aliased = reason.notna() & rows.municipality_code.notna() & rows.match_note.notna()
+    reason = reason.where(~aliased, reason + " (" + rows.match_note + ")")
     rows = rows.assign(reason=reason)
     skipped = rows[rows.reason.notna()][
         ["id", "name", "municipality_name", "kind", "capacity", "valid_from", "valid_until", "status", "reason"]
@@ -311,6 +317,7 @@ def placement_tasks(
         notes.append(f"pipeline proposals in unknown municipalities left out: {', '.join(sorted(unplaced))}")
     out["gap"] = out.required - out.realised - out.pipeline
     out["population"] = out.population.astype(np.int64)
+    reconciliation = _reconcile(engine, out)
     out = out[COLUMNS].sort_values(["level", "region_code"], key=_level_first).reset_index(drop=True)
 
     national_population = int(provinces.population.sum())
@@ -326,8 +333,25 @@ def placement_tasks(
         "notes": notes,
         "skipped_reception": skipped.to_dict("records"),
         "unknown_official": unknown.region_code.tolist(),
+        "reconciliation": reconciliation.astype(object).where(reconciliation.notna(), None).to_dict("records"),
     }
     return out
+
+
+def _reconcile(engine, out: pd.DataFrame) -> pd.DataFrame:
+    """Add ``reported_places``, ``realised_coverage`` and ``coverage_note`` to the task rows (in place): a
+    province's own published figure; a municipality has none and carries its province's note. Returns the
+    reconciliation of the country and the provinces (:func:`geo.reconcile.reconcile`)."""
+    from geo.reconcile import reconcile, reported_figures
+
+    rec = reconcile(out, reported_figures(engine)).set_index("region_code")
+    is_province = (out.level == "province").to_numpy()
+    own = out.region_code.where(is_province)
+    out["reported_places"] = own.map(rec.reported_places).astype("Int64")
+    out["realised_coverage"] = own.map(rec.realised_coverage).astype(float)
+    note = out.province_code.map(rec.coverage_note)
+    out["coverage_note"] = np.where(is_province, note, "no published municipal figure; " + note.fillna(""))
+    return rec.reset_index()
 
 
 def _level_first(column: pd.Series) -> pd.Series:
@@ -372,6 +396,9 @@ def task_summary(tasks: pd.DataFrame) -> list[str]:
         f"undated {int(prov.undated.sum()):,} places: open reception rows not known to be open on "
         f"{a.get('reference_date')}, not in realised (listed below)",
     ]
+    for row in a.get("reconciliation", []):
+        if row["region_code"] == "NL" or (row["realised_coverage"] or 0) < LOW_COVERAGE:
+            lines.append(f"realised against published figures: {row['coverage_note']}")
     lines += [f"note: {n}" for n in a.get("notes", [])]
     for row in a.get("skipped_reception", []):
         lines.append(

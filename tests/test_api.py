@@ -81,8 +81,10 @@ def test_score_gives_every_component_measure_profile_and_vintage(client, keys, d
     response = client.post("/score", json=score_body(), headers=h(keys, "viewer"))
     assert response.status_code == 200, response.text
     result = response.json()
-    assert set(result["components"]) == {"proportional_fit", "proximity", "task_contribution"}
+    assert set(result["components"]) == {"proportional_fit", "proximity", "task_contribution", "size_fit"}
     assert result["task"]["municipality"] == "GM0221"
+    assert result["use"]["state"] == "unknown" and "opvangmatch load residences" in result["use"]["note"]
+    assert 0 <= result["proximity_weight"]["measured_share"] <= 1
     measured = [v for v in result["proximity"].values() if v["status"] == "measured"]
     assert measured and all(v["nearest"] is not None and v["distance_m"] >= 0 for v in measured)
     assert result["proportional_fit"]["levels"]["municipality"]["share"] > 0
@@ -269,10 +271,20 @@ def test_candidates_are_geojson_ranked_with_their_breakdown(client, keys):
     assert response.status_code == 200 and response.headers["content-type"] == "application/geo+json"
     body = response.json()
     assert body["numberMatched"] > 1000 and body["numberReturned"] == 5
-    totals = [f["properties"]["total"] for f in body["features"]]
-    assert totals == sorted(totals, reverse=True)
+    ranks = [f["properties"]["rank"] for f in body["features"]]
+    assert ranks == list(range(1, 6))  # the engine's ranking: score bands, then the secondary criteria
+    bands = [f["properties"]["band"] for f in body["features"]]
+    assert bands == sorted(bands)
+    assert any("use unknown" in note for note in body["notes"]) and body["ranking"]["secondary"][-1] == "id"
     first = body["features"][0]
-    assert set(first["properties"]["components"]) == {"proportional_fit", "proximity", "task_contribution"}
+    assert set(first["properties"]["components"]) == {
+        "proportional_fit",
+        "proximity",
+        "task_contribution",
+        "size_fit",
+    }
+    assert first["properties"]["use"]["state"] == "unknown"
+    assert 0 <= first["properties"]["proximity_weight"]["measured_share"] <= 1
     lon, lat = first["geometry"]["coordinates"]
     assert 6.0 < lon < 6.3 and 51.9 < lat < 52.1
     detail = client.get(f"/candidates/{first['id']}", headers=h(keys, "viewer")).json()
@@ -350,6 +362,14 @@ def test_task_table(client, keys):
     body = client.get("/task", params={"level": "province"}, headers=h(keys, "viewer")).json()
     assert body["national_total"] == 96_000 and len(body["rows"]) == 12
     assert {r["required_basis"] for r in body["rows"]} <= {"official", "computed"}
+    # realised beside the published figures: the country and every province, with the coverage said in words
+    national = body["reconciliation"][0]
+    assert national["region_code"] == "NL" and national["reported_places"] == 50_000
+    assert national["realised_coverage"] < 0.5 and "LOW COVERAGE" in national["coverage_note"]
+    assert len(body["reconciliation"]) == 13
+    rows = {r["region_code"]: r for r in body["rows"]}
+    assert rows["PV30"]["reported_places"] == 8900 and rows["PV30"]["coverage_note"].startswith("Noord-Brabant:")
+    assert rows["PV26"]["reported_places"] is None and rows["PV26"]["realised_coverage"] is None
 
 
 # --- proposals: roles, status machine, history, concurrency ----------------------------------------------------

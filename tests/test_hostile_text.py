@@ -291,6 +291,7 @@ def hostile_map(values: list[str]) -> str:
     AreaLayer("areas", v(1), encode_areas([area], [{"t": e(v(2))}]), {"color": "#000"}).add_to(m)
     tables = Tables("nl")
     row = [52.01, 6.13, e(v(5)), 0.5, 0, 1, 40, [0.5, 0.5, 0.5], [0.1, 0.1, 0.1], [], 10, 20, tables.flags([]), e(v(6))]
+    row.append([2, 0.5, 1])  # band, measured share, use state (score model v2)
     row.append([e(v(0)), e(v(1)), 100, 1900])  # address, use, floor area, build year
     tables.name(v(7))
     meta = {"text": {}, "names": tables.names, "flagsets": tables.flagsets, "profile": e(v(0)), "vintage": e(v(1))}
@@ -309,6 +310,7 @@ def hostile_map(values: list[str]) -> str:
             "gap_per_1000": 0.4,
             "share_realised": 0.2,
             "required_source": f"{v(5)} https://example.org/{v(6)}",
+            "coverage_note": v(3),
         }
     )
     TaskPanel({"text": {}, "provinces": {"PV25": panel(task, "PV25", "province", None, [v(7)])}}).add_to(m)

@@ -76,8 +76,8 @@ DEFAULT_TOML = (Path(__file__).resolve().parents[1] / "geo/profiles/default.toml
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("task_contribution = 0.20", "", "missing weight weights.task_contribution"),
-        ("proportional_fit = 0.35", "proportional_fit = -1", "weights.proportional_fit must be zero or more"),
+        ("task_contribution = 0.15", "", "missing weight weights.task_contribution"),
+        ("proportional_fit = 0.30", "proportional_fit = -1", "weights.proportional_fit must be zero or more"),
         (
             "gp = { weight = 3, good = 1000, too_far = 3000 }",
             "gp = { weight = 3, good = 5000, too_far = 3000 }",
@@ -150,7 +150,10 @@ def test_a_location_next_to_dordrecht_station_is_explained(demo_engine, data, fa
     gap = tasks.loc["GM0505", "gap"]
     assert result["task"]["municipality_gap"] == gap
     assert result["task"]["municipality_required"] == 611  # official Spreidingswet figure for Dordrecht
-    assert result["components"]["task_contribution"]["value"] == pytest.approx(min(40, max(gap, 0)) / 40, abs=1e-4)
+    # v2: the absolute places closed, relative to the gap or (a larger gap) to the preferred size's upper end
+    reference = min(max(gap, 0), families.size.high)
+    credit = min(min(40, max(gap, 0)) / reference, 1.0) if reference > 0 else 0.0
+    assert result["components"]["task_contribution"]["value"] == pytest.approx(credit, abs=1e-4)
     w = families.weights
     total = sum(w[c] * result["components"][c]["value"] for c in w) / sum(w.values())
     assert result["total"] == pytest.approx(total, abs=1e-3)
@@ -203,12 +206,16 @@ def test_doesburg_candidates_are_scored_ranked_and_stored(demo_engine, data, fam
     assert sorted(eligible["rank"]) == list(range(1, len(eligible) + 1))
     assert (frame.loc[frame["excluded"], "rank"] == 0).all()
     ordered = eligible.sort_values("rank")
-    assert (np.diff(ordered["total"].to_numpy()) <= 0).all()
-    assert (frame["capacity"] <= families.max_places).all()
+    # v2: ranked by score band, then the secondary criteria; each band's totals lie within band_width of its best
+    assert (np.diff(ordered["band"].to_numpy()) >= 0).all()
+    per_band = ordered.groupby("band")["total"]
+    assert ((per_band.max() - per_band.min()) <= families.ranking.band_width + 1e-12).all()
+    assert (per_band.max().diff().dropna() < 0).all()  # a later band's best is below an earlier band's best
+    assert (frame["capacity"] <= families.size.high).all()
     assert set(frame["capacity_method"]) == {"footprint_1_storey_assumed"}  # no verblijfsobjecten in the demo
-    assert frame.loc[
-        ~frame["status"].isin(["Pand in gebruik", "Pand in gebruik (niet ingemeten)", "Verbouwing pand"]), "excluded"
-    ].all()
+    assert (frame["use_state"] == "unknown").all() and all("use_unknown" in f for f in frame["flags"])
+    standing = ["Pand in gebruik", "Pand in gebruik (niet ingemeten)", "Verbouwing pand", "Pand buiten gebruik"]
+    assert frame.loc[~frame["status"].isin([*standing, "Sloopvergunning verleend"]), "excluded"].all()
     assert all("no_buurt_data" in flags for flags in frame["flags"])  # no buurten ship for Doesburg
     stored = read_run(demo_engine, result.run_id)
     assert len(stored) == 7395

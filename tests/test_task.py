@@ -151,7 +151,7 @@ def test_realised_is_matched_by_name_and_unmatched_rows_are_reported(tasks, demo
     assert tasks.realised[tasks.level == "municipality"].sum() == counted.capacity.sum()
     assert tasks.realised[tasks.level == "province"].sum() == counted.capacity.sum()
     unmatched = rows[~rows.municipality_name.isin(names)]
-    assert len(unmatched) > 0  # e.g. 'Hengelo' is 'Hengelo (O.)' in CBS: reported, not guessed
+    assert len(unmatched) > 0  # e.g. 'Hengelo' (CBS: 'Hengelo (O.)', matched by alias, no capacity): all reported
     assert set(unmatched.id) <= set(skipped.id)
     for row in skipped.itertuples():
         assert row.reason
@@ -221,6 +221,10 @@ def test_cli_task_geojson_csv_and_errors(demo_settings, tasks, tmp_path, unchang
     assert table.returncode == 0, table.stderr
     assert len(table.stdout.strip().splitlines()) == len(tasks) + 1
     assert "96,002" in table.stderr
+    shown = opvangmatch(["task", "--province", "PV30"], env)
+    assert shown.returncode == 0, shown.stderr
+    assert "realised/reported" in shown.stdout.splitlines()[0]
+    assert "realised against published figures: Netherlands:" in shown.stderr and "LOW COVERAGE" in shown.stderr
     bad = opvangmatch(["task", "--province", "PV99"], env)
     assert bad.returncode == 2 and "unknown province 'PV99'" in bad.stderr and "Traceback" not in bad.stderr
     nope = opvangmatch(["task", "--format", "xml"], env)

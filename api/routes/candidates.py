@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
@@ -16,6 +16,7 @@ from geo.domain import WGS84
 from geo.errors import NotFoundError, PermissionDenied
 from geo.scope import parse_bbox
 from geo.score import POINT_NOTE
+from geo.score.use import USE_UNKNOWN_HINT
 
 router = APIRouter(prefix="/candidates", tags=["candidates"], responses=problems(*KEYED))
 MAX_LIMIT = 1000
@@ -51,18 +52,39 @@ def list_candidates(
     profile: ProfileName = "default",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"at most {MAX_LIMIT}")] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    spread_per: Annotated[
+        Literal["buurt", "wijk"] | None,
+        Query(description="spread the shortlist: at most spread_most candidates per buurt or wijk"),
+    ] = None,
+    spread_most: Annotated[int, Query(ge=1, le=1000, description="with spread_per: candidates per area")] = 1,
 ):
-    """Every candidate building scored with ``profile`` on the current data, filtered, ranked best first (excluded
-    ones last). Each feature carries total, rank, components, shares, distances, flags and the gap it closes."""
+    """Every candidate building scored with ``profile`` on the current data, filtered, ranked best first (score bands,
+    then the profile's secondary criteria; excluded ones last). Each feature carries total, rank, band, components,
+    use, shares, distances, the share of proximity weight on measurements, flags and the gap it closes."""
     box = None if bbox is None else parse_bbox(bbox, WGS84, name="bbox")
     table = state.snapshot.candidates(profile_named(profile))
-    rows = table.select(municipality=scope_for(who, municipality), province=province, bbox=box, min_score=min_score)
+    rows = table.select(
+        municipality=scope_for(who, municipality),
+        province=province,
+        bbox=box,
+        min_score=min_score,
+        spread_per=spread_per,
+        spread_most=spread_most,
+    )
+    notes = [POINT_NOTE]
+    if table.use_unknown[rows].any():
+        notes.append(f"{int(table.use_unknown[rows].sum()):,} of these candidates: {USE_UNKNOWN_HINT}")
     extra = {
         "numberMatched": len(rows),
         "numberReturned": len(rows[offset : offset + limit]),
         "profile": {"name": table.profile.name, "version": table.profile.version},
         "data_vintage": table.scores.data.vintage["id"],
-        "notes": [POINT_NOTE],
+        "ranking": {
+            "band_width": table.profile.ranking.band_width,
+            "secondary": [*table.profile.ranking.secondary, "id"],
+            "spread": None if spread_per is None else {"per": spread_per, "most": spread_most},
+        },
+        "notes": notes,
     }
     return Response(table.collection(rows, offset, limit, extra), media_type=GEOJSON)
 

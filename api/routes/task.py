@@ -36,6 +36,7 @@ def task(
         "national_total": report.get("national_total"),
         "national_total_source": report.get("national_total_source"),
         "notes": list(report.get("notes", [])),
+        "reconciliation": list(report.get("reconciliation", [])),
         "rows": tasks.astype(object).where(tasks.notna(), None).to_dict("records"),
         "reception_not_counted": [
             {k: row[k] for k in ("id", "name", "municipality_name", "capacity", "status", "reason")}

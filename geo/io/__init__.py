@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from geo.errors import DataError, InputError, NotFoundError
-from geo.io import bag, regions, services, tables
+from geo.io import bag, heights, regions, services, tables
 from geo.io.write import LoadReport, Prepared, Progress, write
 from geo.network import osm
 
@@ -30,12 +30,14 @@ READERS: dict[str, Callable[..., Prepared]] = {
     "proximity": regions.load_proximity,
     "buildings": bag.load_buildings,
     "residences": bag.load_residences,
+    "heights": heights.load_heights,
     "schools": services.load_schools,
     "gtfs-stops": services.load_gtfs_stops,
     "chb-stations": services.load_chb_stations,
     "points": services.load_points,
     "reception": tables.load_reception,
     "task": tables.load_task,
+    "reported": tables.load_reported,
     "network": osm.load_network,
 }
 
@@ -47,13 +49,15 @@ DESCRIPTIONS = {
     "municipality-provinces": "CBS gemeentelijke indeling CSV (gemeente -> provincie)",
     "proximity": "CBS nabijheid CSV (afstand_* in km per area)",
     "buildings": "BAG panden: LV-BAG extract (XML or zip) or GeoPackage",
-    "residences": "BAG verblijfsobjecten (gebruiksdoel, oppervlakte): LV-BAG XML/zip or GeoPackage",
+    "residences": "BAG verblijfsobjecten (gebruiksdoel, oppervlakte): LV-BAG XML, GeoPackage, NLExtract adresplus CSV",
+    "heights": "3D BAG building heights (CityJSON tile or GeoPackage/CSV with h_maaiveld, h_dak_70p)",
     "schools": "DUO school sites with coordinates (GeoPackage layers bo/vo)",
     "gtfs-stops": "GTFS stops.txt (default category bus_stop)",
     "chb-stations": "DOVA Centraal Haltebestand railway stations JSON",
     "points": "generic points (GeoJSON/GPKG, OSM exports) with --category, a category column or OSM tags",
     "reception": "existing reception locations (CSV)",
     "task": "placement-task figures (CSV with source_url)",
+    "reported": "published national/provincial counts of reception places, to reconcile realised with (CSV)",
     "network": "OSM extract (PBF, OSM XML, .gz/.bz2): the walking network, for network distances",
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -21,6 +22,7 @@ from geo.errors import DataError
 from geo.io._read import (
     check_unique,
     clean_geometries,
+    read_table,
     read_vector,
     require_columns,
     to_rd,
@@ -119,8 +121,13 @@ def load_buildings(path: Path, *, year=None, crs=None, where=None, layer=None) -
 
 def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) -> Prepared:
     """Verblijfsobjecten: ``gebruiksdoel`` (list) and ``oppervlakte`` (m2), linked to their panden by
-    ``pandRef`` (LV-BAG), ``pand_identificatie`` or ``pand.href`` (PDOK's OGC API)."""
-    frame = to_rd(path, read_vector(path, layer=layer, where=where), assume_crs=crs)
+    ``pandRef`` (LV-BAG), ``pand_identificatie`` or ``pand.href`` (PDOK's OGC API); or NLExtract's "adres plus"
+    CSV (:func:`read_adresplus`)."""
+    skipped_notes: list[str] = []
+    if Path(path).suffix.lower() in (".csv", ".txt"):
+        frame, skipped_notes = read_adresplus(path)
+    else:
+        frame = to_rd(path, read_vector(path, layer=layer, where=where), assume_crs=crs)
     _, pand_col, _, _ = require_columns(path, frame, "identificatie", PAND_REF_COLUMNS, "gebruiksdoel", "oppervlakte")
     frame, history = _current(frame)
     frame, gone_note, gone = _standing(frame, "residences")
@@ -158,7 +165,7 @@ def load_residences(path: Path, *, year=None, crs=None, where=None, layer=None) 
             "geom": geoms,
         }
     )
-    notes = [f"kept {len(out) + gone:,} current voorkomens, skipped {history:,} historic ones"]
+    notes = [f"kept {len(out) + gone:,} current voorkomens, skipped {history:,} historic ones", *skipped_notes]
     if gone_note:
         notes.append(gone_note)
     unlinked = int((out["building_ids"].map(len) == 0).sum())
@@ -182,3 +189,91 @@ def _check_pand_refs(path: Path, refs: pd.Series, ids: pd.Series, *, field: str)
             raise DataError(
                 path, f"pand reference {bad!r} is {hint}", row=f"feature {i + 1} ({ids.iloc[i]})", field=field
             )
+
+
+ADRESPLUS_USE_FLAGS = {
+    "woonfunctie": "woonfunctie",
+    "bijeenkomstfunctie": "bijeenkomstfunctie",
+    "celfunctie": "celfunctie",
+    "gezondheidszorgfunctie": "gezondheidszorgfunctie",
+    "industriefunctie": "industriefunctie",
+    "kantoorfunctie": "kantoorfunctie",
+    "logiesfunctie": "logiesfunctie",
+    "onderwijsfunctie": "onderwijsfunctie",
+    "sportfunctie": "sportfunctie",
+    "winkelfunctie": "winkelfunctie",
+    "overige_gebruiksfunctie": "overige gebruiksfunctie",
+}
+"""NLExtract "adres plus" flag column -> BAG gebruiksdoel."""
+
+
+def read_adresplus(path: Path) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """NLExtract's "adres plus" CSV (``;``-separated, one row per address) as verblijfsobjecten in the fields of an
+    LV-BAG extract (``identificatie, pand_identificatie, gebruiksdoel, oppervlakte, status``, RD points).
+
+    Ligplaatsen and standplaatsen (no pand) are left out and counted; an object with several addresses (nevenadres)
+    is one verblijfsobject. Use flags must be 0 or 1 and ``x``/``y`` RD metres, else a :class:`DataError` names the
+    row and field."""
+    table = read_table(path, sep=";")
+    require_columns(
+        path,
+        table,
+        "adresseerbaarobject_id",
+        "typeadresseerbaarobject",
+        "pand_id",
+        "x",
+        "y",
+        "opp_adresseerbaarobject_m2",
+        "adresseerbaarobject_status",
+        *ADRESPLUS_USE_FLAGS,
+    )
+    kind = table["typeadresseerbaarobject"].str.strip()
+    keep = kind.str.lower() == "verblijfsobject"
+    notes = []
+    if (~keep).any():
+        counts = kind[~keep].value_counts()
+        notes.append(
+            "left out addresses of other objects than verblijfsobjecten (no pand): "
+            + ", ".join(f"{k or '(empty)'} {n:,}" for k, n in counts.items())
+        )
+    table = table[keep]
+    for column in ADRESPLUS_USE_FLAGS:
+        bad = ~table[column].str.strip().isin(["0", "1"])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                path,
+                f"use flag must be 0 or 1, got {table[column].iloc[i]!r}",
+                row=int(table.index[i]) + 2,
+                field=column,
+            )
+    for column in ("x", "y"):
+        values = pd.to_numeric(table[column].str.strip(), errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(path, f"not a number: {table[column].iloc[i]!r}", row=int(table.index[i]) + 2, field=column)
+    uses = [
+        [use for column, use in ADRESPLUS_USE_FLAGS.items() if row[column].strip() == "1"]
+        for _, row in table[list(ADRESPLUS_USE_FLAGS)].iterrows()
+    ]
+    frame = pd.DataFrame(
+        {
+            "identificatie": table["adresseerbaarobject_id"].str.strip(),
+            "pand_identificatie": table["pand_id"].str.strip().map(lambda p: [p] if p else []),
+            "gebruiksdoel": uses,
+            "oppervlakte": pd.to_numeric(table["opp_adresseerbaarobject_m2"].str.strip(), errors="coerce"),
+            "status": table["adresseerbaarobject_status"].str.strip(),
+            "x": pd.to_numeric(table["x"].str.strip()),
+            "y": pd.to_numeric(table["y"].str.strip()),
+        }
+    )
+    # One row per address: a verblijfsobject with nevenadressen repeats; its pand links are united.
+    first = frame.drop_duplicates("identificatie").set_index("identificatie")
+    first["pand_identificatie"] = frame.groupby("identificatie")["pand_identificatie"].agg(
+        lambda refs: sorted({r for rs in refs for r in rs})
+    )
+    first = first.reset_index()
+    geometry = gpd.points_from_xy(first["x"], first["y"], crs="EPSG:28992")
+    out = gpd.GeoDataFrame(first.drop(columns=["x", "y"]), geometry=geometry, crs="EPSG:28992")
+    return out, notes

@@ -72,6 +72,8 @@ DEMO = [
     DemoFile("reception", "reception/coa_locaties_overig_uit_paginas.csv"),
     DemoFile("task", "spreidingswet/provinciale_opgave_2024.csv", {"period": "2024"}),
     DemoFile("task", "spreidingswet/gemeente_opgave_indicatief_partieel.csv", {"period": "2024"}),
+    DemoFile("reported", "spreidingswet/capaciteitsraming_2026.csv"),
+    DemoFile("reported", "spreidingswet/realisatie_provinciale_plannen_2024_2025.csv"),
     DemoFile("network", "network/osm_amsterdam_centrum_rijnb_2026.osm.gz"),
     DemoFile("network", "network/osm_delft_tudelft_campus_dsol_2022.osm.pbf"),
 ]

@@ -16,7 +16,7 @@ from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import DataError
 from geo.io._read import clean_geometries, read_table, require_columns, year_from_name
 from geo.io.write import Prepared
-from geo.models import PlacementTask, ReceptionLocation
+from geo.models import PlacementTask, ReceptionLocation, ReportedFigure
 
 
 def _int_or_none(text: str) -> int | None:
@@ -205,5 +205,61 @@ def load_task(path: Path, *, year=None, period: str | None = None) -> Prepared:
         out,
         year if year is not None else year_from_name(path),
         notes=[f"period {', '.join(sorted(out.period.unique()))}"],
+        geometry_columns=(),
+    )
+
+
+def load_reported(path: Path, *, year=None) -> Prepared:
+    """Published counts of reception places for the country or a province (the shipped
+    ``capaciteitsraming_2026.csv`` and ``realisatie_provinciale_plannen_2024_2025.csv``).
+
+    Columns: the region (``scope`` or ``provincie``: 'Nederland' or a province name), ``indicator``, ``waarde``,
+    the date (``source_date`` or ``peildatum_of_bericht``), ``source_url`` and optional ``notes``. A value that is
+    not an exact whole number ('>4000') is kept as text with no number.
+    """
+    from geo.names import region_code_of
+
+    table = read_table(path)
+    region_col, indicator_col, value_col = require_columns(
+        path, table, ("scope", "provincie", "region"), ("indicator",), ("waarde", "value", "places")
+    )
+    date_col = next((c for c in ("source_date", "peildatum_of_bericht", "reference_date") if c in table), None)
+    records = []
+    for i in range(len(table)):
+        line = f"line {i + 2}"
+        region = table[region_col].iloc[i].strip()
+        code = region_code_of(region)
+        if code is None:
+            raise DataError(
+                path, f"region {region!r} is neither 'Nederland' nor a province", row=line, field=region_col
+            )
+        indicator = table[indicator_col].iloc[i].strip()
+        if not indicator:
+            raise DataError(path, "empty indicator", row=line, field=indicator_col)
+        text = table[value_col].iloc[i].strip()
+        if not text:
+            raise DataError(path, "empty value", row=line, field=value_col)
+        digits = text.replace(".", "").replace(",", "")
+        records.append(
+            {
+                "region_code": code,
+                "region_name": region,
+                "indicator": indicator,
+                "places": int(digits) if digits.isdigit() else None,
+                "value_text": text,
+                "reference_date": (table[date_col].iloc[i].strip() or None) if date_col else None,
+                "source_url": (table["source_url"].iloc[i].strip() or None) if "source_url" in table else None,
+                "notes": (table["notes"].iloc[i].strip() or None) if "notes" in table else None,
+            }
+        )
+    out = pd.DataFrame.from_records(records)
+    out["places"] = out.places.astype("Int64")
+    inexact = int(out.places.isna().sum())
+    return Prepared(
+        "reported",
+        ReportedFigure,
+        out,
+        year if year is not None else year_from_name(path),
+        notes=[f"{len(out)} figures" + (f", {inexact} without an exact number" if inexact else "")],
         geometry_columns=(),
     )

@@ -150,6 +150,9 @@ def candidate_rows(scores: CandidateScores, tables: Tables, facts: pd.DataFrame 
     flagsets = [tables.flags(v) for v in f["flags"]]
     totals = _clean(f["total"], 4)
     about = building_facts(f, facts)
+    measured = _clean(f["measured_share"], 3)
+    use_code = f["use_order"].to_numpy()
+    bands = f["band"].to_numpy()
     return [
         [
             float(lat[i]),
@@ -166,6 +169,7 @@ def candidate_rows(scores: CandidateScores, tables: Tables, facts: pd.DataFrame 
             gap[i],
             flagsets[i],
             None,
+            [int(bands[i]) or None, measured[i], int(use_code[i])],
             about[i],
         ]
         for i in range(n)
@@ -197,5 +201,10 @@ def explanation_row(explanation: dict, lat: float, lon: float, ident: str, title
         task["municipality_gap"],
         tables.flags(explanation["flags"]),
         html.escape(title),
+        [
+            None,
+            explanation["proximity_weight"]["measured_share"],
+            ["not_accepted", "unknown", "suitable"].index(explanation["use"]["state"]),
+        ],
         None,
     ]

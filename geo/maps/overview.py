@@ -138,6 +138,9 @@ def overview_map(
     title = t["gap_per_1000"] if colour == "gap_per_1000" else t["share_realised"]
     legend = legend_classes(f"{title} ({e(period)})", classes, classes["labels"], nodata=t["no_data"])
     legend += f'<div class="om-note">{t["click_pin"]}</div>'
+    national = [r["coverage_note"] for r in tasks.attrs.get("reconciliation", []) if r["region_code"] == "NL"]
+    if national:
+        legend += f'<h4>{e(t["coverage"])}</h4><div class="om-coverage">{e(str(national[0]))}</div>'
     legend += unlocated_note(reception, lang)
     Legend(legend).add_to(m)
     index = [

@@ -195,12 +195,12 @@ def region_map(
             "name": e(pr.name),
             "label": e(f"{pr.name} ({pr.target_group})"),
             "version": e(f"{pr.name} {pr.version} ({pr.target_group})"),
-            "classes": classes if light else score_classes([r[15][k][0] for r in rows if not r[15][k][1]], lang),
+            "classes": classes if light else score_classes([r[16][k][0] for r in rows if not r[16][k][1]], lang),
         }
         for k, pr in enumerate(profiles)
     ]
     shared["uses"] = sorted(
-        {u.strip() for r in rows if len(r) > 14 and r[14] and r[14][1] for u in r[14][1].split(",")}
+        {u.strip() for r in rows if len(r) > 15 and r[15] and r[15][1] for u in r[15][1].split(",")}
     )
     shared["light"] = light
     CandidateCluster("candidates", f"{t['candidates_layer']} ({number(len(included), lang)})", included, shared).add_to(
@@ -243,6 +243,9 @@ def region_map(
         f"<br>{t['profile']} {e(prof.name)} {e(prof.version)} ({e(prof.target_group)}) &middot; "
         f"{t['vintage']} {e(str(data.vintage['id']))}<br>{t['distance_note']}</div>"
     )
+    unknown_use = sum(int((part.frame["use_state"] == "unknown").sum()) for part in parts)
+    if unknown_use:
+        legend += f'<div class="om-use-unknown">{e(t["use_unknown_legend"].format(n=number(unknown_use, lang)))}</div>'
     legend += service_legend(services, lang)
     legend += unlocated_legend(reception, lang)
     Legend(legend).add_to(m)

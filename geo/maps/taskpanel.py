@@ -2,7 +2,8 @@
 ``opvangmatch.taskPanel`` with ``textContent``: the strings here are raw, never HTML).
 
 One panel per region: required (official or computed, with its source as text plus a link), realised (with the
-places not counted because undated, and a completeness note), pipeline, gap, gap per 1,000 and share realised;
+places not counted because undated, and a completeness note), pipeline, gap, gap per 1,000, share realised and
+realised beside published figures (``coverage_note`` of :func:`geo.task.placement_tasks`);
 a municipality's panel also shows its province's totals.
 """
 
@@ -81,6 +82,10 @@ def _extra(row) -> list:
     return out
 
 
+def _note(value) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def panel(row, code: str, level: str, province: tuple[str, str] | None, unlocated: list[str], lang: str = "nl") -> dict:
     """The panel data of one task row (raw strings: the page shows them with textContent)."""
     source = split_source(row.required_source)
@@ -102,6 +107,7 @@ def panel(row, code: str, level: str, province: tuple[str, str] | None, unlocate
         "share": _float(row.share_realised),
         "unlocated": list(unlocated),
         "extra": _extra(row),
+        "coverage": _note(row.get("coverage_note")),
     }
 
 

@@ -16,7 +16,7 @@ from geo.errors import InputError, OutsideError
 from geo.score.data import ScoringData
 from geo.score.explain import POINT_NOTE, explain, summary_lines
 from geo.score.grade import grade
-from geo.score.measure import measure
+from geo.score.network import measure_with_network
 from geo.score.profile import TARGET_GROUPS, Profile, available_profiles, load_profile, profile_for_group
 from geo.score.runs import CandidateScores, best_target_group, read_run, score_candidates, store_run
 
@@ -67,7 +67,9 @@ def score_location(
 ) -> dict:
     """Score one location (EPSG:28992 geometry) and explain it item by item."""
     point = check_location(geometry, capacity)
-    measures = measure(data, np.array([[point.x, point.y]]), list(profile.categories), profile.network_categories)
+    measures = measure_with_network(
+        data, np.array([[point.x, point.y]]), list(profile.categories), profile.network_categories
+    )
     (outside,) = require_inside(data, measures.area_index["municipality"], measures.xy)
     if outside is not None:
         raise outside

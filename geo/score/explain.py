@@ -11,6 +11,7 @@ from geo.network.rules import SNAP_FLAG_M, SNAP_MAX_M
 from geo.score.data import ScoringData
 from geo.score.grade import POINT_NOTE, Graded
 from geo.score.measure import RADII
+from geo.score.use import USE_UNKNOWN_HINT
 
 DISTANCE_NOTE = "distances are straight lines in EPSG:28992 metres (not network distances)"
 NETWORK_NOTE = (
@@ -85,6 +86,15 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
                 "distance is an upper bound and the score a lower bound"
             )
     weights = profile.weights
+    use_state = row.get("use_state", "unknown")
+    use = {
+        "state": use_state,
+        "accepted_share": _num(row.get("accepted_use_share")),
+        "accepted_uses": list(profile.use.accepted),
+        "min_share": profile.use.min_share,
+    }
+    if use_state == "unknown":
+        use["note"] = USE_UNKNOWN_HINT
     return {
         "total": _num(row["total"]),
         "excluded": bool(row["excluded"]),
@@ -98,6 +108,26 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
             "decided_by": _deciding_level(levels),
         },
         "proximity": proximity,
+        "proximity_weight": {
+            "measured_share": _num(row.get("measured_share")),
+            "upper_bound_share": _num(row.get("upper_bound_share")),
+            "estimated_share": _num(row.get("estimated_share")),
+            "estimate_weight": profile.estimate_weight,
+            "rule": "a CBS estimate counts with its category weight times estimate_weight; the shares are of the "
+            "weight so used (measured includes upper bounds, which are distances to loaded points)",
+        },
+        "size": {
+            "size_fit": _num(row.get("size_fit")),
+            "preferred_places": [profile.size.low, profile.size.high],
+            "small_scale_places": [profile.min_places, profile.max_places],
+        },
+        "use": use,
+        "band": {
+            "band": int(row["band"]) if row.get("band") is not None else None,
+            "band_width": profile.ranking.band_width,
+            "secondary": list(profile.ranking.secondary),
+        },
+        "availability_signal": bool(row.get("availability_signal", False)),
         "task": {
             "municipality": row["municipality_code"],
             "province": row["province_code"],
@@ -107,6 +137,7 @@ def explain(graded: Graded, i: int, data: ScoringData) -> dict:
             "province_required": _num(row["province_required"], 0),
             "province_gap": _num(row["province_gap"], 0),
             "closes_places": _num(row["closes_places"], 0),
+            "credit_relative_to_places": _num(row.get("task_reference"), 0),
         },
         "profile": {"name": profile.name, "version": profile.version, "target_group": profile.target_group},
         "data_vintage": data.vintage["id"],
@@ -160,6 +191,17 @@ def summary_lines(explanation: dict) -> list[str]:
             lines.append(f"{category} <= {v['distance_m']:,.0f} m{_walked(v)} (upper bound)")
         elif v["weight"] and v["status"] == "estimated":
             lines.append(f"{category} ~{v['estimate_m']:,.0f} m (CBS estimate)")
+    weight = explanation.get("proximity_weight", {})
+    if weight.get("measured_share") is not None:
+        lines.append(f"proximity weight on measurements {weight['measured_share']:.0%}")
+    use = explanation.get("use", {})
+    if use.get("state") == "unknown":
+        lines.append("use unknown (BAG verblijfsobjecten not loaded)")
+    elif use.get("state"):
+        lines.append(f"use {use['state']} ({(use.get('accepted_share') or 0):.0%} of floor area accepted)")
+    band = explanation.get("band", {})
+    if band.get("band"):
+        lines.append(f"band {band['band']} (width {band['band_width']})")
     task = explanation["task"]
     if task["closes_places"] is not None:
         lines.append(f"closes {task['closes_places']:.0f} of {max(task['municipality_gap'] or 0, 0):,.0f} places gap")

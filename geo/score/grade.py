@@ -14,8 +14,22 @@ from geo.domain import LEVELS
 from geo.score.data import COVERAGE, ScoringData
 from geo.score.measure import RADII, Measures
 from geo.score.profile import Profile
+from geo.score.ranking import bands
+from geo.score.size import size_fit, task_credit, task_reference
+from geo.score.use import accepted_share
 
-EXCLUDING = {"capacity_outside_band", "floor_area_too_small", "outside_municipalities", "not_in_use"}
+EXCLUDING = {
+    "capacity_outside_band",
+    "floor_area_too_small",
+    "floor_area_outside_band",
+    "use_not_accepted",
+    "outside_municipalities",
+    "not_in_use",
+}
+USE_STATES = ("not_accepted", "unknown", "suitable")
+"""A location's use state; its index is the order inside the ranking (suitable first, then unknown)."""
+AVAILABILITY_FLAGS = ("building_out_of_use", "under_conversion", "units_out_of_use")
+"""BAG signals of vacancy or conversion: shown, and a secondary criterion that can raise a candidate in its band."""
 COMPLETE = COVERAGE.index("complete")
 POINT_NOTE = "buildings are measured from a representative point inside the footprint (ST_PointOnSurface)"
 
@@ -101,6 +115,7 @@ class _Grading:
     profile: Profile
     columns: dict[str, np.ndarray]
     flags: Flags
+    building: pd.DataFrame | None = None
 
     @property
     def n(self) -> int:
@@ -118,6 +133,7 @@ def grade(
     profile: Profile,
     floor_area: np.ndarray | None = None,
     extra_flags: dict[str, np.ndarray] | None = None,
+    building: pd.DataFrame | None = None,
 ) -> Graded:
     """Score N measured locations with ``profile``: each component, the rules, the total and the flags.
 
@@ -131,20 +147,27 @@ def grade(
         fires when it holds fewer than capacity x m2 per place. Candidate buildings, whose capacity is derived from
         their floor area, pass none (their flags come from :func:`geo.score.candidates.capacity_flags`).
     extra_flags : further named masks (N) added to the flags (e.g. ``not_in_use``).
+    building : what BAG says of each candidate building (N rows): ``floor_area`` (usable, or footprint x storeys),
+        ``units``, the use shares of :func:`geo.score.use.building_use`, ``units_out_of_use`` and the pand
+        ``status``. Without it (a proposal) the use is unknown and no availability signal is read.
 
     The steps, in order: where each location lies (:func:`_where`), :func:`_proportional_fit`,
-    :func:`_proximity`, :func:`_task_contribution`, the exclusion :func:`_rules`, then the weighted total.
+    :func:`_proximity`, :func:`_task_contribution`, :func:`_size_fit`, :func:`_use`, :func:`_availability`, the
+    exclusion :func:`_rules`, then the weighted total and the score bands (:func:`_bands`).
     Each adds its columns (raw measures beside scores, so every number can be explained) and its flags.
     """
     capacity = np.asarray(capacity, dtype="float64")
     flags = Flags(len(measures))
     for name, mask in (extra_flags or {}).items():
         flags.add(name, mask)
-    g = _Grading(data, measures, capacity, profile, {"capacity": capacity}, flags)
+    g = _Grading(data, measures, capacity, profile, {"capacity": capacity}, flags, building)
     _where(g)
     _proportional_fit(g)
     _proximity(g)
     _task_contribution(g)
+    _size_fit(g)
+    _use(g)
+    _availability(g)
     _rules(g, floor_area)
     _distance_kinds(g)
     columns = g.columns
@@ -153,8 +176,10 @@ def grade(
         w["proportional_fit"] * columns["proportional_fit"]
         + w["proximity"] * columns["proximity"]
         + w["task_contribution"] * columns["task_contribution"]
+        + w["size_fit"] * columns["size_fit"]
     ) / sum(w.values())
     columns["excluded"] = flags.any_of(EXCLUDING)
+    _bands(g)
     columns["flags"] = flags.as_lists()
     return Graded(columns, measures, profile)
 
@@ -206,6 +231,7 @@ def _proximity(g: _Grading) -> None:
     estimate (flagged); the component is the weighted mean over the categories that have a value."""
     data, profile, measures, columns, n = g.data, g.profile, g.measures, g.columns, g.n
     weighted, weights = np.zeros(n), np.zeros(n)
+    on_measured, on_bound = np.zeros(n), np.zeros(n)
     for category, rule in profile.categories.items():
         distance = measures.distance.get(category, np.full(n, np.inf))
         layer = data.services.get(category)
@@ -242,17 +268,30 @@ def _proximity(g: _Grading) -> None:
             counts = measures.within.get((category, radius))
             columns[f"{category}_n{radius}"] = counts if counts is not None else np.zeros(n, dtype=np.int64)
         if rule.weight > 0:
-            np.add(weighted, score * rule.weight, out=weighted, where=available)
-            np.add(weights, rule.weight, out=weights, where=available)
+            # An estimate weighs less than a measurement: its weight times the profile's estimate_weight.
+            weight = np.where(known, rule.weight, rule.weight * profile.estimate_weight)
+            np.add(weighted, score * weight, out=weighted, where=available)
+            np.add(weights, weight, out=weights, where=available)
+            np.add(on_measured, weight, out=on_measured, where=known)
+            np.add(on_bound, weight, out=on_bound, where=bound)
             g.flags.add(f"missing_{category}", ~available)
             g.flags.add(f"estimated_{category}", ~known & available)
             g.flags.add(f"upper_bound_{category}", bound)
     g.flags.add("no_service_data", weights == 0)
     columns["proximity"] = np.where(weights > 0, weighted / np.where(weights > 0, weights, 1), 0.0)
+    # The share of the (effective) proximity weight resting on measurements: distances to loaded points (where the
+    # layer is complete, or upper bounds where it is not; the latter also given apart); the rest on CBS estimates.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        has = weights > 0
+        denominator = np.where(has, weights, 1.0)
+        columns["measured_share"] = np.where(has, on_measured / denominator, np.nan)
+        columns["upper_bound_share"] = np.where(has, on_bound / denominator, np.nan)
+        columns["estimated_share"] = np.where(has, 1.0 - on_measured / denominator, np.nan)
 
 
 def _task_contribution(g: _Grading) -> None:
-    """The share of the capacity that closes the municipality's open task (its gap), 0 where there is no gap."""
+    """The absolute places of the municipality's open task (its gap) the capacity closes, relative to the gap or,
+    where the gap is larger, to the profile's preferred size (:func:`geo.score.size.task_credit`); 0 without gap."""
     by_municipality, columns, capacity = g.data.per_municipality(), g.columns, g.capacity
     for level in ("municipality", "province"):
         columns[f"{level}_gap"] = g.per_point(by_municipality[f"{level}_gap"].astype(float), np.nan)
@@ -262,15 +301,66 @@ def _task_contribution(g: _Grading) -> None:
     closes = np.where(np.isfinite(gap), np.minimum(capacity, np.maximum(gap, 0.0)), np.nan)
     columns["closes_places"] = closes
     g.flags.add("no_task_data", ~np.isfinite(gap))
-    columns["task_contribution"] = np.where(
-        np.isfinite(closes) & (capacity > 0), closes / np.where(capacity > 0, capacity, 1), 0.0
-    )
+    columns["task_reference"] = task_reference(gap, g.profile)
+    columns["task_contribution"] = task_credit(capacity, gap, g.profile)
+
+
+def _size_fit(g: _Grading) -> None:
+    """The profile's preference curve over capacity (:func:`geo.score.size.size_fit`): 1 inside the preferred band,
+    lower for a location too small to staff well or large for small-scale; outside the band is flagged."""
+    rule = g.profile.size
+    g.columns["size_fit"] = size_fit(g.capacity, g.profile)
+    g.flags.add("below_preferred_size", g.capacity < rule.low)
+    g.flags.add("above_preferred_size", g.capacity > rule.high)
+
+
+def _use(g: _Grading) -> None:
+    """The use state from BAG verblijfsobjecten: ``suitable`` (at least the profile's share of floor area in uses it
+    accepts), ``not_accepted`` (excluded) or ``unknown`` (no unit linked, or no building: shown, flagged, ranked after
+    the suitable ones, never silently suitable)."""
+    n, columns = g.n, g.columns
+    if g.building is None or "units" not in g.building:
+        share = np.full(n, np.nan)
+    else:
+        share = accepted_share(g.building, g.profile.use.accepted)
+    known = np.isfinite(share)
+    suitable = known & (share >= g.profile.use.min_share - 1e-12)
+    state = np.where(suitable, 2, np.where(known, 0, 1))
+    columns["accepted_use_share"] = share
+    columns["use_order"] = state
+    columns["use_state"] = np.asarray(USE_STATES, dtype=object)[state]
+    g.flags.add("use_unknown", ~known)
+    g.flags.add("use_not_accepted", known & ~suitable)
+
+
+def _availability(g: _Grading) -> None:
+    """BAG signals that a building may be free: pand out of use or being converted, units out of use (flags, and
+    the secondary criterion ``availability``); a demolition permit is a flag of its own."""
+    n = g.n
+    if g.building is None:
+        g.columns["availability_signal"] = np.zeros(n, dtype=bool)
+        return
+    from geo.score.candidates import AVAILABILITY, DEMOLITION
+
+    status = g.building["status"] if "status" in g.building else pd.Series([None] * n)
+    units_out = g.building["units_out_of_use"].to_numpy() if "units_out_of_use" in g.building else np.zeros(n)
+    for flag, value in AVAILABILITY.items():
+        g.flags.add(flag, (status == value).to_numpy())
+    g.flags.add("units_out_of_use", np.nan_to_num(units_out.astype(float)) > 0)
+    g.flags.add("demolition_permit", (status == DEMOLITION).to_numpy())
+    g.columns["availability_signal"] = g.flags.any_of(set(AVAILABILITY_FLAGS))
 
 
 def _rules(g: _Grading, floor_area: np.ndarray | None) -> None:
-    """The profile's capacity band and m2 per place: a location that breaks one is flagged and excluded."""
+    """The profile's small-scale limits (min..max places), m2 per place and floor-area band: a location that breaks
+    one is flagged and excluded."""
     capacity, profile = g.capacity, g.profile
     g.flags.add("capacity_outside_band", (capacity < profile.min_places) | (capacity > profile.max_places))
+    if g.building is not None and "floor_area" in g.building:
+        area = g.building["floor_area"].to_numpy(dtype=float)
+        band = profile.use
+        with np.errstate(invalid="ignore"):
+            g.flags.add("floor_area_outside_band", (area < band.floor_area_min) | (area > band.floor_area_max))
     if floor_area is not None:
         floor_area = np.asarray(floor_area, dtype="float64")
         g.flags.add("floor_area_too_small", np.isfinite(floor_area) & (floor_area < capacity * profile.m2_per_place))
@@ -284,8 +374,30 @@ def _distance_kinds(g: _Grading) -> None:
         g.flags.add(name, mask)
 
 
-def rank(frame: pd.DataFrame, ids: pd.Series) -> np.ndarray:
-    """Rank 1..k by total (descending) among locations not excluded; ties broken by id. Excluded: 0."""
+def _bands(g: _Grading) -> None:
+    """Score bands (:func:`geo.score.ranking.bands`) of the eligible locations, suitable uses first: bands of the
+    candidates whose use is unknown follow those of the suitable ones."""
+    eligible = ~g.columns["excluded"]
+    total, order = g.columns["total"], g.columns["use_order"]
+    band = np.zeros(g.n, dtype=np.int64)
+    offset = 0
+    index = np.flatnonzero(eligible)
+    by_total = index[np.argsort(-total[index], kind="stable")]  # sorted once for both use states
+    for state in (2, 1):
+        found = bands(total, eligible & (order == state), g.profile.ranking.band_width, by_total)
+        band = np.where(found > 0, found + offset, band)
+        offset = int(band.max())
+    g.columns["band"] = band
+
+
+def rank(frame: pd.DataFrame, ids: pd.Series, profile: Profile | None = None) -> np.ndarray:
+    """Rank 1..k among locations not excluded: by score band, then the profile's secondary criteria
+    (:func:`geo.score.ranking.rank`), then id; without a profile or bands by total (descending), then id. Excluded: 0.
+    """
+    from geo.score.ranking import rank as rank_in_bands
+
+    if profile is not None and "band" in frame:
+        return rank_in_bands({c: frame[c].to_numpy() for c in frame.columns}, ids, profile)
     order = pd.DataFrame(
         {"total": -frame["total"].to_numpy(), "id": ids.to_numpy(), "excluded": frame["excluded"].to_numpy()}
     )

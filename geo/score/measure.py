@@ -47,11 +47,9 @@ class Measures:
         )
 
 
-def measure(
-    data: ScoringData, xy: np.ndarray, categories: list[str] | None = None, network: tuple[str, ...] = ()
-) -> Measures:
-    """Measure every location in ``xy`` (N x 2, EPSG:28992 metres); the categories in ``network`` along the
-    walking network where it allows (:mod:`geo.score.network`), the others by straight line.
+def measure(data: ScoringData, xy: np.ndarray, categories: list[str] | None = None) -> Measures:
+    """Measure every location in ``xy`` (N x 2, EPSG:28992 metres) by straight line; walking distances are laid
+    over these by :func:`geo.score.network.measure_with_network`.
 
     Many locations are measured in spatial (Z-curve) order, so that neighbouring queries touch the same
     tree nodes and polygons, and the results are put back in the order given."""
@@ -63,10 +61,6 @@ def measure(
         measures = _unsort(
             _measure(data, np.ascontiguousarray(xy[order]), categories, in_spatial_order=True), order, xy
         )
-    if network:
-        from geo.score.network import measure_along
-
-        measure_along(data.network, data.services, measures, [c for c in measures.distance if c in network])
     return measures
 
 

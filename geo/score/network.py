@@ -22,9 +22,18 @@ from scipy.spatial import cKDTree
 from geo.network.graph import Network, Snap
 from geo.network.measure import along
 from geo.network.rules import SNAP_FLAG_M, SNAP_MAX_M
-from geo.score.measure import RADII, Measures, _nearest_and_counts
+from geo.score.measure import RADII, Measures, _nearest_and_counts, measure
 
 NETWORK, STRAIGHT = "network", "straight"
+
+
+def measure_with_network(data, xy: np.ndarray, categories: list[str] | None, network: tuple[str, ...] = ()) -> Measures:
+    """Measure ``xy`` by straight line (:func:`geo.score.measure.measure`), then the categories in ``network``
+    along the walking network where it allows (straight line kept and flagged where it does not)."""
+    measures = measure(data, xy, categories)
+    if network:
+        measure_along(data.network, data.services, measures, [c for c in measures.distance if c in network])
+    return measures
 
 
 def snapped_services(network: Network, layer) -> Snap:

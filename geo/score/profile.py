@@ -34,6 +34,45 @@ class LevelRule:
 
 
 @dataclass(frozen=True)
+class SizeRule:
+    """The preferred capacity band and its preference curve (``size_fit``): 1 from ``low`` to ``high`` places,
+    linear from ``at_min`` at the profile's ``min_places`` up to ``low`` and from ``high`` down to ``at_max`` at
+    ``max_places``."""
+
+    low: float
+    high: float
+    at_min: float
+    at_max: float
+
+    def points(self, min_places: float, max_places: float) -> tuple[list[float], list[float]]:
+        xs = [min_places, self.low, self.high, max_places]
+        ys = [self.at_min, 1.0, 1.0, self.at_max]
+        return xs, ys
+
+
+@dataclass(frozen=True)
+class UseRule:
+    """Which BAG uses a profile accepts, the floor-area share a pand needs in them, and the floor-area band."""
+
+    accepted: tuple[str, ...]
+    min_share: float
+    floor_area_min: float
+    floor_area_max: float
+
+
+@dataclass(frozen=True)
+class RankingRule:
+    """Score bands (``band_width``) and the secondary criteria that order candidates inside a band."""
+
+    band_width: float
+    secondary: tuple[str, ...]
+
+
+SECONDARY = ("availability", "use", "size_fit", "measured_share", "total")
+"""Secondary criteria a profile may name (each: higher first); ties left after them are ordered by id."""
+
+
+@dataclass(frozen=True)
 class Profile:
     """A validated profile. ``version`` is a hash of its (merged) content."""
 
@@ -48,6 +87,11 @@ class Profile:
     levels: dict[str, LevelRule]
     categories: dict[str, CategoryRule]
     use_cbs_estimate: bool
+    estimate_weight: float
+    storey_height_m: float
+    size: SizeRule
+    use: UseRule
+    ranking: RankingRule
     content: dict = field(repr=False, compare=False)
     version: str = ""
 
@@ -198,6 +242,16 @@ def _validate(data: dict, origin: str) -> Profile:
     max_places = int(_number(origin, "capacity.max_places", capacity.get("max_places"), positive=True))
     if min_places > max_places:
         raise ConfigError(f"profile {origin}: capacity.min_places ({min_places}) exceeds max_places ({max_places})")
+    m2_per_place = _number(origin, "capacity.m2_per_place", capacity.get("m2_per_place"), positive=True)
+    size = _size_rule(origin, capacity.get("preferred"), min_places, max_places)
+    use = _use_rule(origin, data.get("use"))
+    ranking = _ranking_rule(origin, data.get("ranking"))
+    estimate_weight = _number(origin, "proximity.estimate_weight", proximity.get("estimate_weight", None))
+    if estimate_weight > 1:
+        raise ConfigError(
+            f"profile {origin}: proximity.estimate_weight must be between 0 and 1, got {estimate_weight:g}"
+        )
+    storey_height = _number(origin, "capacity.storey_height_m", capacity.get("storey_height_m"), positive=True)
     content = copy.deepcopy(data)
     version = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
     return Profile(
@@ -207,11 +261,80 @@ def _validate(data: dict, origin: str) -> Profile:
         weights=weights,
         min_places=min_places,
         max_places=max_places,
-        m2_per_place=_number(origin, "capacity.m2_per_place", capacity.get("m2_per_place"), positive=True),
+        m2_per_place=m2_per_place,
         min_population=int(_number(origin, "proportional_fit.min_population", fit.get("min_population", 0))),
         levels=levels,
         categories=categories,
         use_cbs_estimate=bool(proximity.get("use_cbs_estimate", False)),
+        estimate_weight=estimate_weight,
+        storey_height_m=storey_height,
+        size=size,
+        use=use,
+        ranking=ranking,
         content=content,
         version=version,
     )
+
+
+def _section(origin: str, name: str, value) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"profile {origin}: missing section or key {name!r}")
+    return value
+
+
+def _size_rule(origin: str, rule, min_places: int, max_places: int) -> SizeRule:
+    rule = _section(origin, "capacity.preferred", rule)
+    low = _number(origin, "capacity.preferred.low", rule.get("low"), positive=True)
+    high = _number(origin, "capacity.preferred.high", rule.get("high"), positive=True)
+    if not min_places <= low <= high <= max_places:
+        raise ConfigError(
+            f"profile {origin}: capacity.preferred needs min_places <= low <= high <= max_places, got "
+            f"{min_places} <= {low:g} <= {high:g} <= {max_places}"
+        )
+    ends = {}
+    for key in ("at_min", "at_max"):
+        ends[key] = _number(origin, f"capacity.preferred.{key}", rule.get(key))
+        if ends[key] > 1:
+            raise ConfigError(f"profile {origin}: capacity.preferred.{key} must be between 0 and 1, got {ends[key]:g}")
+    return SizeRule(low, high, ends["at_min"], ends["at_max"])
+
+
+def _use_rule(origin: str, rule) -> UseRule:
+    from geo.score.use import USES, normalise_use
+
+    rule = _section(origin, "use", rule)
+    accepted = rule.get("accepted")
+    if not isinstance(accepted, list) or not accepted or not all(isinstance(u, str) for u in accepted):
+        raise ConfigError(f"profile {origin}: use.accepted must be a non-empty list of BAG gebruiksdoelen")
+    names = tuple(sorted({normalise_use(u) for u in accepted}))
+    unknown = [u for u in names if u not in USES]
+    if unknown:
+        raise ConfigError(
+            f"profile {origin}: use.accepted: unknown gebruiksdoel(en) {unknown}; choose from {list(USES)}"
+        )
+    share = _number(origin, "use.min_share", rule.get("min_share"), positive=True)
+    if share > 1:
+        raise ConfigError(f"profile {origin}: use.min_share must be at most 1, got {share:g}")
+    band = _section(origin, "use.floor_area", rule.get("floor_area"))
+    low = _number(origin, "use.floor_area.min", band.get("min"))
+    high = _number(origin, "use.floor_area.max", band.get("max"), positive=True)
+    if low >= high:
+        raise ConfigError(f"profile {origin}: use.floor_area: min ({low:g}) must be below max ({high:g})")
+    return UseRule(names, share, low, high)
+
+
+def _ranking_rule(origin: str, rule) -> RankingRule:
+    rule = _section(origin, "ranking", rule)
+    width = _number(origin, "ranking.band_width", rule.get("band_width"), positive=True)
+    if width >= 1:
+        raise ConfigError(f"profile {origin}: ranking.band_width must be below 1, got {width:g}")
+    secondary = rule.get("secondary", [])
+    if (
+        not isinstance(secondary, list)
+        or any(c not in SECONDARY for c in secondary)
+        or len(set(secondary)) < len(secondary)
+    ):
+        raise ConfigError(
+            f"profile {origin}: ranking.secondary must list distinct criteria of {list(SECONDARY)}, got {secondary!r}"
+        )
+    return RankingRule(width, tuple(secondary))

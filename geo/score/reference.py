@@ -81,3 +81,55 @@ def reference_measure(engine: Engine, data: ScoringData, xy: np.ndarray, categor
             for radius in RADII:
                 within[(category, radius)] = counts[radius]
     return Measures(xy, area_index, distance, nearest, within)
+
+
+BUILDING_USE = r"""
+WITH link AS (
+    SELECT r.id AS unit, b.building_id, r.status, r.use,
+           CASE WHEN r.floor_area > 0 THEN r.floor_area / cardinality(r.building_ids) END AS area
+    FROM residence r CROSS JOIN LATERAL unnest(r.building_ids) AS b(building_id)
+    WHERE b.building_id = ANY(:ids)
+), pand AS (
+    SELECT building_id, count(DISTINCT unit) AS units,
+           count(DISTINCT unit) FILTER (WHERE trim(status) = :out_of_use) AS units_out_of_use,
+           sum(area) AS usable_floor_area, bool_or(area IS NOT NULL) AS has_area
+    FROM link GROUP BY building_id
+), uses AS (
+    SELECT l.building_id, u.use,
+           (CASE WHEN p.has_area THEN coalesce(l.area, 0) ELSE 1 END)
+               / count(*) OVER (PARTITION BY l.building_id, l.unit) AS weight
+    FROM link l JOIN pand p USING (building_id)
+    CROSS JOIN LATERAL (
+        SELECT regexp_replace(lower(trim(replace(part, '_', ' '))), '\s+', ' ', 'g') AS use
+        FROM unnest(string_to_array(l.use, ',')) AS part WHERE trim(part) <> '') u
+), per_use AS (
+    SELECT building_id, use, sum(weight) AS weight FROM uses GROUP BY building_id, use
+)
+SELECT p.building_id, p.units, p.units_out_of_use, p.usable_floor_area, pu.use,
+       pu.weight / nullif(sum(pu.weight) OVER (PARTITION BY p.building_id), 0) AS share
+FROM pand p LEFT JOIN per_use pu USING (building_id)
+ORDER BY p.building_id, pu.use
+"""
+
+
+def reference_building_use(engine: Engine, building_ids: list[str]) -> pd.DataFrame:
+    """The rule of :func:`geo.score.use.building_use` in SQL: per pand (index) units, units out of use, usable floor
+    area and the share of floor area per use (columns ``use_<gebruiksdoel>``); panden without units are absent."""
+    from geo.score.use import UNIT_OUT_OF_USE, USE_COLUMNS, USES, use_column
+
+    with engine.connect() as conn:
+        rows = pd.DataFrame(
+            conn.execute(sa.text(BUILDING_USE), {"ids": list(building_ids), "out_of_use": UNIT_OUT_OF_USE}).all(),
+            columns=["building_id", "units", "units_out_of_use", "usable_floor_area", "use", "share"],
+        )
+    if rows.empty:
+        return pd.DataFrame(columns=["units", "units_out_of_use", "usable_floor_area", *USE_COLUMNS])
+    out = rows.groupby("building_id")[["units", "units_out_of_use", "usable_floor_area"]].first()
+    known = rows.dropna(subset=["use"])
+    shares = known.pivot_table(index="building_id", columns="use", values="share", aggfunc="sum", fill_value=0.0)
+    has_shares = out.index.isin(shares.index)
+    for use in USES:
+        out[use_column(use)] = (
+            shares[use].reindex(out.index).to_numpy(dtype=float) if use in shares else np.where(has_shares, 0.0, np.nan)
+        )
+    return out

@@ -15,7 +15,8 @@ from geo.domain import LEVELS
 from geo.score.candidates import IN_USE, capacity_flags, estimate_capacity, read_candidates
 from geo.score.data import ScoringData
 from geo.score.grade import Graded, grade, rank
-from geo.score.measure import RADII, measure
+from geo.score.measure import RADII
+from geo.score.network import measure_with_network
 from geo.score.profile import Profile
 
 
@@ -46,12 +47,13 @@ def score_candidates(
     data = data or ScoringData.load(engine)
     candidates = estimate_capacity(read_candidates(engine, municipality=municipality, province=province), profile)
     xy = candidates[["x", "y"]].to_numpy(dtype=float)
-    measures = measure(data, xy, list(profile.categories), profile.network_categories)
+    measures = measure_with_network(data, xy, list(profile.categories), profile.network_categories)
     flags = {"not_in_use": ~candidates["status"].isin(IN_USE).to_numpy(), **capacity_flags(candidates, profile)}
-    # The capacity comes from the floor area: no floor-area rule here (it could never fire); see grade().
-    graded = grade(data, measures, candidates["capacity"].to_numpy(), profile, extra_flags=flags)
+    # The capacity comes from the floor area: no m2-per-place rule here (it could never fire); the building's use,
+    # floor-area band and BAG statuses are read from ``building`` (see grade()).
+    graded = grade(data, measures, candidates["capacity"].to_numpy(), profile, extra_flags=flags, building=candidates)
     frame = pd.concat([candidates.reset_index(drop=True), graded.frame.drop(columns=["capacity"])], axis=1)
-    frame["rank"] = rank(graded.frame, candidates["id"])
+    frame["rank"] = rank(graded.frame, candidates["id"], profile)
     scope = {"municipality": municipality, "province": province}
     result = CandidateScores(frame, graded, data, profile, scope)
     if store:
@@ -69,6 +71,18 @@ def measure_names(profile: Profile) -> list[str]:
     the run's profile version.
     """
     names = ["capacity_estimate", "floor_area", "closes_places", "municipality_gap", "province_gap"]
+    names += [
+        "storeys_used",
+        "units",
+        "accepted_use_share",
+        "use_state",
+        "size_fit",
+        "task_reference",
+        "measured_share",
+        "estimated_share",
+        "availability_signal",
+        "band",
+    ]
     for level in LEVELS:
         names += [f"{level}_{part}" for part in ("code", "population", "existing", "share")]
     for category in profile.categories:

@@ -79,6 +79,7 @@
     gap.parentNode.className = "om-gap";
     if (p.share !== null) row(T.share_realised, percent(p.share, loc, 0), "");
     (p.extra || []).forEach(function (x) { row(T[x[0]] || x[0].replace(/_/g, " "), number(x[1], loc, 0), ""); });
+    if (p.coverage) row(T.coverage, "", p.coverage).parentNode.className = "om-coverage";
     return table;
   }
 
@@ -201,17 +202,19 @@
 
   /* row: [lat, lon, id, total, excluded, rank, capacity, [pf, prox, task], [share buurt, wijk, municipality],
    *       [[distance, estimate, nearest index, score, upper bound, (n500, n1000)], ... per category], closes, gap,
-   *       flag set index, title or null, [address, use, floor area, build year] or null]
+   *       flag set index, title or null,
+   *       [band or null, share of proximity weight on measurements or null, use state 0 not accepted / 1 unknown / 2 suitable],
+   *       [address, use, floor area, build year] or null, ([total, excluded, capacity] per profile; region maps)]
    * M: shared tables (labels, categories [key, label, weight, good m, too far m], names, flag sets (deciding ones first, M.deciding: how many),
    * weights, good shares, profile, vintage, locale). Every string in rows and M is HTML-escaped by Python. */
   om.candidatePopup = function (row, M) {
     if (row.length <= 7) return om.lightPopup(row, M);
-    var T = M.text, loc = M.locale, html = [], about = row[14], all = M.flagsets[row[12]] || [];
+    var T = M.text, loc = M.locale, html = [], about = row[15], all = M.flagsets[row[12]] || [];
     var cut = M.deciding ? M.deciding[row[12]] || 0 : 0, flags = [all.slice(0, cut), all.slice(cut)];
     var title = row[13] || (about && about[0]) || (T.building + " " + row[2]);
     html.push('<div class="om-popup"><b class="om-popup-title">' + title + "</b>");
-    if (M.switch && om.currentProfile && row[15]) {
-      var other = row[15][om.currentProfile];
+    if (M.switch && om.currentProfile && row[16]) {
+      var other = row[16][om.currentProfile];
       html.push('<div class="om-warn">' + fill(T.score_for_profile, { profile: M.switch[om.currentProfile].name,
         score: other[0] === null ? "-" : number(other[0], loc, 2) + (other[1] ? " (" + T.excluded + ")" : ""),
         main: M.switch[0].name }) + "</div>");
@@ -254,7 +257,7 @@
       if (m[0] !== null) {
         line = cat[1] + " " + (m[4] ? "\u2264 " : "") + number(m[0], loc, 0) + " m";
         if (m[2] !== null) line += ' <span class="om-nearest">(' + M.names[m[2]] + ")</span>";
-        how = m[4] ? T.upper_bound : T.measured;
+        how = m[4] ? T.upper_bound : T.distance_measured;
       } else if (m[1] !== null) {
         line = cat[1] + " " + fill(T.estimate, { m: number(m[1], loc, 0) });
         how = T.estimated;
@@ -269,6 +272,12 @@
       }
       if (m.length > 5) line += " &middot; " + fill(T.within, { n500: m[5], n1000: m[6] });
       html.push('<li data-category="' + cat[0] + '"' + (verdict ? ' data-verdict="' + verdict + '"' : "") + ">" + line + "</li>");
+    }
+    var v2 = row[14];
+    if (v2) {
+      if (v2[0]) html.push("<li>" + fill(T.band, { band: v2[0] }) + "</li>");
+      if (v2[1] !== null) html.push('<li class="om-measured">' + fill(T.measured, { share: percent(v2[1], loc) }) + "</li>");
+      html.push('<li class="om-use">' + T["use_state_" + v2[2]] + "</li>");
     }
     if (row[10] !== null) {
       html.push("<li>" + fill(T.closes, { closes: number(row[10], loc, 0), gap: number(Math.max(row[11] || 0, 0), loc, 0) }) + "</li>");
@@ -470,7 +479,7 @@
     var shown = [], excludedShown = [];
     om.tools = { state: state, all: all };
 
-    function values(m) { return m.omRow[15] ? m.omRow[15][state.p] : [m.omRow[3], m.omRow[4], m.omRow[6]]; }
+    function values(m) { return m.omRow[16] ? m.omRow[16][state.p] : [m.omRow[3], m.omRow[4], m.omRow[6]]; }
     function classesNow() { return M.switch ? M.switch[state.p].classes : M.classes; }
 
     om.renderScoreLegend = function (root) {
@@ -495,7 +504,7 @@
         var v = values(m), total = v[0], out = v[1], cap = v[2], row = m.omRow;
         m.options.total = total;
         var ok = cap >= state.cmin && cap <= state.cmax &&
-          (!state.use || (row[14] && row[14][1] && row[14][1].split(", ").indexOf(state.use) >= 0));
+          (!state.use || (row[15] && row[15][1] && row[15][1].split(", ").indexOf(state.use) >= 0));
         if (!out) ok = ok && total !== null && total >= state.smin - 1e-9 && total <= state.smax + 1e-9;
         m.setStyle({ fillColor: out ? classes.nodata : om.classColor(total, classes) });
         if (ok) (out ? b : a).push(m);
@@ -582,7 +591,7 @@
         var tr = el(table, "tr", "om-ranked-row"), row = m.omRow;
         tr.setAttribute("data-id", plain(row[2]));
         el(tr, "td", null, i + 1);
-        el(tr, "td", null, row[14] && row[14][0] ? plain(row[14][0]) : plain(row[2]));
+        el(tr, "td", null, row[15] && row[15][0] ? plain(row[15][0]) : plain(row[2]));
         el(tr, "td", "om-num", number(m.options.total, loc, 3));
         el(tr, "td", "om-num", values(m)[2]);
         tr.addEventListener("click", function () { om.openCandidate(inc, m); });
@@ -592,7 +601,7 @@
     function exportRows() {
       var profile = M.switch ? plain(M.switch[state.p].version) : plain(M.profile);
       return sorted(visible()).map(function (m) {
-        var row = m.omRow, v = values(m), about = row[14] || [null, null, null, null];
+        var row = m.omRow, v = values(m), about = row[15] || [null, null, null, null];
         return { id: plain(row[2]), lat: row[0], lon: row[1], score: v[0], capacity: v[2], profile: profile,
           address: plain(about[0]), use: plain(about[1]), floor_area: about[2], build_year: about[3] };
       });
