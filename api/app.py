@@ -51,6 +51,9 @@ def _set_timeout_on_checkout(engine: Engine, timeout_ms: int) -> None:
 
 
 def _check_settings(settings: Settings) -> None:
+    from geo.monitoring.indicators import CostReference
+
+    CostReference.from_settings(settings)  # a malformed OPVANGMATCH_COST_REFERENCE fails at start, not per request
     if settings.intake_closes:
         from datetime import date
 
@@ -123,7 +126,8 @@ def create_app(settings: Settings, engine: Engine | None = None, config: ApiConf
 
     for module in (health, score, proposals, candidates, regions, task, features):
         app.include_router(module.router)
-    from api.routes import maps  # GET /maps/... (geo/maps)
+    from api.routes import maps, monitoring  # GET /maps/... (geo/maps); pilot monitoring and evaluation
 
     app.include_router(maps.router)
+    app.include_router(monitoring.router)
     return app

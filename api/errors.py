@@ -38,8 +38,10 @@ PROBLEM_TEXTS = {
     401: "No or unknown API key",
     403: "The key's role may not do this",
     404: "Not found (or not visible to this key)",
-    409: "Conflict: a stale version, a status move the stappenplan does not allow, or the intake round closed",
+    409: "Conflict: a stale version, a status move the stappenplan does not allow, the intake round closed, or a "
+    "pilot lifecycle rule (an extension needs positive evaluations; evaluated needs one; records need an active pilot)",
     413: "Request body too large",
+    415: "Unsupported media type (the body is not of the type the endpoint reads)",
     422: "Invalid input (every field it names)",
     500: "Internal error (a server fault: configuration, database schema or solver; logged, not shown)",
     503: "Database unavailable or busy",

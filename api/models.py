@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -55,10 +56,11 @@ def _numbers_only(value: Any) -> Any:
 
 
 def _date_text(value: Any) -> Any:
-    """Dates are ISO text (YYYY-MM-DD), never a number read as a Unix time."""
-    if isinstance(value, date | str):
+    """Dates are ISO text (YYYY-MM-DD), never a number (or a number as text, "0") read as a Unix time."""
+    if isinstance(value, date) or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
         return value
-    raise ValueError(f"must be a date as text (YYYY-MM-DD), got {_json_type(value)}")
+    shown = repr(value[:20]) if isinstance(value, str) else _json_type(value)
+    raise ValueError(f"must be a date as text (YYYY-MM-DD), got {shown}")
 
 
 TargetGroup = Literal[TARGET_GROUPS]  # type: ignore[valid-type]
@@ -290,6 +292,7 @@ class ProposalOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    warnings: list[str] = Field(default_factory=list, description="lifecycle warnings (e.g. the end date is near)")
     history: list[ProposalEventOut] | None = None
 
 

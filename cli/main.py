@@ -9,12 +9,12 @@ import sys
 
 import typer
 
-from cli import db, fetch, maps, score, serve, task
+from cli import db, fetch, maps, monitoring, score, serve, task
 from cli.context import Context
 from geo.errors import OpvangmatchError, exit_code
 from geo.settings import Settings
 
-GROUPS = (db, fetch, task, score, serve, maps)  # the order of the commands in --help
+GROUPS = (db, fetch, task, score, serve, maps, monitoring)  # the order of the commands in --help
 
 
 def build_app(ctx: Context) -> typer.Typer:

@@ -41,12 +41,17 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
     ) -> None:
         """The Netherlands by province and municipality, coloured by the placement task; wijken as a layer."""
         from geo.maps import overview_map
+        from geo.monitoring.indicators import CostReference
 
-        _write(
-            out,
-            overview_map(ctx.engine(), colour=color, tiles=tiles, lang=lang, period=period or ctx.settings.task_period),
-            ctx.say,
+        html_text = overview_map(
+            ctx.engine(),
+            colour=color,
+            tiles=tiles,
+            lang=lang,
+            period=period or ctx.settings.task_period,
+            cost_reference=CostReference.from_settings(ctx.settings),
         )
+        _write(out, html_text, ctx.say)
 
     @maps.command("region")
     def region_cmd(
@@ -65,6 +70,7 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
     ) -> None:
         """Boundaries, wijken/buurten, reception, services per category and candidates coloured by score."""
         from geo.maps import region_map
+        from geo.monitoring.indicators import CostReference
 
         html_text = region_map(
             ctx.engine(),
@@ -74,6 +80,7 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
             tiles=tiles,
             lang=lang,
             period=ctx.settings.task_period,
+            cost_reference=CostReference.from_settings(ctx.settings),
         )
         _write(out, html_text, ctx.say)
 

@@ -17,6 +17,7 @@ Unauthenticated         401     2    no or an unknown credential
 ConflictError           409     2    the request clashes with the object's state
 MalformedRequest        400     2    the request cannot be read at all
 PayloadTooLarge         413     2    the request body is over the limit
+UnsupportedMediaType    415     2    the request body is not of a type the endpoint reads
 ConfigError             500     2    a setting or a shipped profile is wrong (a server fault)
 SchemaError             500     2    the database lacks a table or column the code needs (a server fault)
 SolverError             500     2    the optimiser failed on a valid problem (a server fault)
@@ -104,6 +105,12 @@ class PayloadTooLarge(OpvangmatchError, ValueError):  # noqa: N818
     """The request body is larger than the service accepts."""
 
     status, title = 413, "Request body too large"
+
+
+class UnsupportedMediaType(OpvangmatchError, ValueError):  # noqa: N818
+    """The request body is not of a media type the endpoint reads (e.g. a CSV import sent as JSON)."""
+
+    status, title = 415, "Unsupported media type"
 
 
 class ConfigError(OpvangmatchError, ValueError):

@@ -38,6 +38,8 @@ class Settings:
     data_dir : folder with the shipped demo data.
     api_keys : API keys and their roles, ``key:role`` pairs (see api/README section in README.md).
     intake_closes : closing date of the proposal intake round (ISO date) or ``None`` for open.
+    cost_reference : the regular-place cost reference for pilot evaluations as ``EUR:YEAR:SOURCE`` (``None``: EUR
+        27,100 per place per year, 2022; see :class:`geo.monitoring.indicators.CostReference`).
     task_period : the placement-task period used where none is given (``OPVANGMATCH_TASK_PERIOD``).
     pg_bindir : folder of the PostgreSQL server binaries for the managed cluster; ``None`` = the newest installed.
     chromium : the headless browser that opens maps in tests and the benchmark (``OPVANGMATCH_CHROMIUM``).
@@ -56,6 +58,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "data")
     api_keys: tuple[tuple[str, str], ...] = ()
     intake_closes: str | None = None
+    cost_reference: str | None = None
     task_period: str = DEFAULT_TASK_PERIOD
     pg_bindir: Path | None = None
     chromium: Path = Path("/usr/bin/chromium")
@@ -93,6 +96,8 @@ class Settings:
             values["api_keys"] = parse_api_keys(env["OPVANGMATCH_API_KEYS"])
         if env.get("OPVANGMATCH_INTAKE_CLOSES"):
             values["intake_closes"] = env["OPVANGMATCH_INTAKE_CLOSES"]
+        if env.get("OPVANGMATCH_COST_REFERENCE"):
+            values["cost_reference"] = env["OPVANGMATCH_COST_REFERENCE"]
         if env.get("OPVANGMATCH_TASK_PERIOD"):
             values["task_period"] = env["OPVANGMATCH_TASK_PERIOD"]
         if env.get("OPVANGMATCH_PG_BINDIR"):

@@ -472,10 +472,17 @@ def test_the_stappenplan_moves_step_by_step_with_reasons_and_history(client, key
     assert "at most 2 years" in patch(422, status="active", start_date="2025-01-01", end_date="2027-06-01")["detail"]
     active = patch(200, status="active", start_date="2025-01-01")
     assert active["end_date"] == "2027-01-01" and not active["extended"]
+    assert "positive evaluation" in patch(409, extend_until="2028-01-01", note="positief")["detail"]
+    for key in ("coa", "doesburg"):
+        evaluation = {"outcome": "positive", "summary": "positief"}
+        assert client.post(f"/proposals/{pid}/evaluations", json=evaluation, headers=h(keys, key)).status_code == 201
     assert "note" in patch(422, extend_until="2028-01-01")["detail"]
     assert "at most 2 more years" in patch(422, extend_until="2031-01-01", note="positief")["detail"]
     extended = patch(200, extend_until="2028-01-01", note="positieve evaluatie")
     assert extended["extended"] and extended["end_date"] == "2028-01-01"
+    assert "evaluation on record" in patch(409, status="evaluated")["detail"]  # the earlier one led to the extension
+    evaluation = {"outcome": "negative", "summary": "afgerond"}
+    assert client.post(f"/proposals/{pid}/evaluations", json=evaluation, headers=coa).status_code == 201
     patch(200, status="evaluated")
     assert "final status" in patch(409, status="active")["detail"]
     history = client.get(f"/proposals/{pid}", headers=coa).json()["history"]

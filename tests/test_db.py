@@ -17,6 +17,7 @@ from geo.db.managed import Cluster
 from geo.db.migrate import downgrade, upgrade
 from geo.errors import DatabaseError
 from geo.models import DATA_TABLES, Base
+from geo.monitoring import models as _monitoring  # noqa: F401  (its tables join Base.metadata)
 from geo.settings import Settings
 from tests.helpers import OPVANGMATCH, cli_env, opvangmatch, scratch_cluster
 

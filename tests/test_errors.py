@@ -23,6 +23,7 @@ EXPECTED = {
     "ConflictError": (409, True),
     "MalformedRequest": (400, True),
     "PayloadTooLarge": (413, True),
+    "UnsupportedMediaType": (415, True),
     "ConfigError": (500, False),
     "SchemaError": (500, False),
     "SolverError": (500, False),

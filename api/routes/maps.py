@@ -22,6 +22,12 @@ from api.routes.proposals import ProposalId
 from geo import proposals
 
 
+def _reference(state):
+    from geo.monitoring.indicators import CostReference
+
+    return CostReference.from_settings(state.settings)
+
+
 def _page(html_text: str) -> HTMLResponse:
     """A map page with its CSP as a header (and nosniff); the page's own meta element says the same."""
     from geo.maps.document import page_policy
@@ -55,7 +61,18 @@ def overview(
     from geo.maps import overview_map
 
     period = state.settings.task_period
-    return _page(overview_map(state.engine, colour=color, tiles=tiles, lang=lang, period=period, region_url=REGION_URL))
+    return _page(
+        overview_map(
+            state.engine,
+            colour=color,
+            tiles=tiles,
+            lang=lang,
+            period=period,
+            region_url=REGION_URL,
+            who=who,
+            cost_reference=_reference(state),
+        )
+    )
 
 
 @router.get("/region", response_class=HTMLResponse, summary="Map: a region with services and scored candidates")
@@ -85,6 +102,8 @@ def region(
         lang=lang,
         data=state.snapshot.data(),
         period=state.settings.task_period,
+        who=who,
+        cost_reference=_reference(state),
     )
     return _page(html_text)
 

@@ -16,6 +16,7 @@ from geo.maps.colours import GAP_COLOURS, SHARE_COLOURS, classes_from_breaks, qu
 from geo.maps.geodata import read_areas, read_reception, to_wgs84
 from geo.maps.labels import check_lang, number, text
 from geo.maps.layers import AreaLayer, Legend, SearchControl, TaskPanel, encode_areas
+from geo.maps.pilots import pilot_layer
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_note
 from geo.maps.taskpanel import panel, panel_payload, short_tooltip, task_measures
 from geo.task import placement_tasks
@@ -70,9 +71,11 @@ def overview_map(
     lang: str = "nl",
     period: str = DEFAULT_TASK_PERIOD,
     region_url: str | None = None,
+    who=None,
+    cost_reference=None,
 ) -> str:
     """The overview map as self-contained HTML; ``region_url`` (served by the API) links each panel to its
-    region map."""
+    region map; pilots as ``who`` may see them (default: all), cost lights against ``cost_reference``."""
     check_lang(lang)
     if colour not in COLOURS:
         raise InputError(f"unknown colouring {colour!r}; choose one of {', '.join(COLOURS)}")
@@ -134,6 +137,9 @@ def overview_map(
     located = reception_layer(reception, lang)
     if located is not None:
         located.add_to(m)
+    pilots = pilot_layer(engine, lang, who=who, reference=cost_reference)
+    if pilots is not None:
+        pilots.add_to(m)
 
     title = t["gap_per_1000"] if colour == "gap_per_1000" else t["share_realised"]
     legend = legend_classes(f"{title} ({e(period)})", classes, classes["labels"], nodata=t["no_data"])

@@ -32,6 +32,7 @@ from geo.maps.layers import (
     TaskPanel,
     encode_areas,
 )
+from geo.maps.pilots import pilot_layer
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_legend
 from geo.maps.services import service_layers, service_legend
 from geo.maps.taskpanel import panel, panel_payload, short_tooltip, task_measures
@@ -94,6 +95,8 @@ def region_map(
     period: str = DEFAULT_TASK_PERIOD,
     region_url: str | None = None,
     switch_profiles: bool = True,
+    who=None,
+    cost_reference=None,
 ) -> str:
     """The region map as self-contained HTML (candidates scored with ``profile``).
 
@@ -104,7 +107,8 @@ def region_map(
     With more than :data:`LIGHT_FROM` candidates (a province) the map is *light*: each candidate carries only its
     place, id, total, exclusion, rank and capacity (its popup says where the full explanation is: a map of fewer
     municipalities or ``GET /candidates``), one profile, and buildings are left out of the search; this keeps a
-    province with 100,000 candidates under 10 MB (``benchmarks/maps.py``)."""
+    province with 100,000 candidates under 10 MB (``benchmarks/maps.py``). Pilots in scope as ``who`` may see them
+    (default: all), cost lights against ``cost_reference``."""
     check_lang(lang)
     t, e = text(lang), html.escape
     codes = municipality_codes(municipality)
@@ -179,6 +183,9 @@ def region_map(
     located = reception_layer(reception, lang)
     if located is not None:
         located.add_to(m)
+    pilots = pilot_layer(engine, lang, who=who, municipalities=set(in_scope.code), reference=cost_reference)
+    if pilots is not None:
+        pilots.add_to(m)
 
     tables = Tables(lang)
     rows = []

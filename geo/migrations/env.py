@@ -4,6 +4,7 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 
 from geo.models import Base
+from geo.monitoring import models as _monitoring  # noqa: F401  (its tables join Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from geo.domain import PIPELINE_STATUSES, SRID_RD
 from geo.errors import ConflictError, InputError, NotFoundError, SchemaError
 from geo.models import Proposal, ProposalEvent
+from geo.monitoring import lifecycle
 from geo.proposals.rules import INVENTORY, Actor, actor_label, check_submission, plan_change, visible_municipality
 
 COLUMNS = [c for c in Proposal.__table__.columns if c.name != "geom"]
@@ -51,6 +52,7 @@ def read(conn: sa.Connection, proposal_id: int, who: Actor | None, *, history: b
             sa.select(*HISTORY).where(ProposalEvent.proposal_id == proposal_id).order_by(ProposalEvent.id)
         )
         row["history"] = [dict(e) for e in events.mappings()]
+    row["warnings"] = lifecycle.warnings(row["status"], row["end_date"], date.today())
     return row
 
 
@@ -127,6 +129,7 @@ def update(conn: sa.Connection, who: Actor, proposal_id: int, patch: dict, shape
     changed (the status or capacity of a pipeline proposal)."""
     row = _select(conn, proposal_id, who, lock=True)
     change = plan_change(row, who, patch, shape)
+    lifecycle.check_events(conn, proposal_id, change.events)  # monitoring's rules: evaluated, extension
     new = change.new
     if change.rescore:
         new["score"] = _score(scorer, new)
