@@ -169,7 +169,20 @@ class Fragment(HTMLParser):
 
 
 # set as text in the page (search index, layer names; task panels: opvangmatch.pin uses textContent only)
-RAW_KEYS = {"n", "names", "placeholder", "key", "name", "province", "source", "host", "unlocated", "note", "url"}
+RAW_KEYS = {
+    "n",
+    "names",
+    "placeholder",
+    "key",
+    "name",
+    "province",
+    "source",
+    "host",
+    "unlocated",
+    "note",
+    "url",
+    "coverage",
+}
 URL_KEYS = {"url"}  # set as a link's href by opvangmatch.link only when it is an http(s) URL
 
 
