@@ -270,9 +270,11 @@ def test_filters_change_what_is_drawn_and_list_exports(maps, demo_engine, scorin
     page.locator(".om-score-min").dispatch_event("change")
     expected = int((kept["total"].round(4) >= round(threshold, 4) - 1e-9).sum())
     assert page.evaluate("() => opvangmatch.count('candidates')") == expected < len(kept)
-    page.locator(".om-capacity-max").fill("20")
+    above = kept["total"].round(4) >= round(threshold, 4) - 1e-9
+    cap = int(kept.loc[above, "capacity"].min())  # keeps some of the best (capacities follow the profile's band)
+    page.locator(".om-capacity-max").fill(str(cap))
     page.locator(".om-capacity-max").dispatch_event("change")
-    both = int(((kept["total"].round(4) >= round(threshold, 4) - 1e-9) & (kept["capacity"] <= 20)).sum())
+    both = int((above & (kept["capacity"] <= cap)).sum())
     assert page.evaluate("() => opvangmatch.count('candidates')") == both
     # the ranked list: visible candidates, best first, sortable, a click opens the popup
     rows = page.locator(".om-ranked-row")
@@ -283,7 +285,7 @@ def test_filters_change_what_is_drawn_and_list_exports(maps, demo_engine, scorin
     assert scores_shown == sorted(scores_shown, reverse=True)
     page.locator(".om-ranked th", has_text="capaciteit").click()
     capacities = [int(t) for t in page.locator(".om-ranked-row td:nth-child(4)").all_inner_texts()]
-    assert capacities == sorted(capacities, reverse=True) and max(capacities) <= 20
+    assert capacities == sorted(capacities, reverse=True) and max(capacities) <= cap
     first = rows.first.get_attribute("data-id")
     rows.first.click()
     page.locator(".leaflet-popup-content").wait_for(timeout=5000)
@@ -298,7 +300,7 @@ def test_filters_change_what_is_drawn_and_list_exports(maps, demo_engine, scorin
     visible = page.evaluate("() => opvangmatch.tools.state && document.querySelector('.om-count').textContent")
     assert lines[0].startswith("id,lat,lon,score,capacity,profile")
     assert len(lines) - 1 == int(re.match(r"([\d.]+)", visible).group(1).replace(".", ""))
-    assert all(int(line.split(",")[4]) <= 20 for line in lines[1:])
+    assert all(int(line.split(",")[4]) <= cap for line in lines[1:])
     with page.expect_download():
         page.locator(".om-tools_geojson").click()
     collection = json.loads(page.evaluate("() => opvangmatch.lastDownload.text"))
@@ -309,7 +311,7 @@ def test_filters_change_what_is_drawn_and_list_exports(maps, demo_engine, scorin
     index = page.evaluate("(name) => opvangmatch.meta.candidates.switch.findIndex(p => p.name === name)", other)
     page.select_option(".om-profile", str(index))
     theirs = score_candidates(demo_engine, load_profile(other), scoring, municipality="GM0221").frame
-    mask = (theirs["total"].round(4) >= round(threshold, 4) - 1e-9) & (theirs["capacity"] <= 20) & ~theirs["excluded"]
+    mask = (theirs["total"].round(4) >= round(threshold, 4) - 1e-9) & (theirs["capacity"] <= cap) & ~theirs["excluded"]
     assert page.evaluate("() => opvangmatch.count('candidates')") == int(mask.sum())
     shoot(page, "filters", output_dir)
     # print layout: title, legend, date, profile version, data vintage; controls hidden

@@ -82,8 +82,13 @@ def _extra(row) -> list:
     return out
 
 
-def _note(value) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+def _note(value) -> dict | None:
+    """The coverage note as text without its URL, the URL and its host (a link, like the required source)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    note = split_source(value)
+    note["source"] = re.sub(r"\(([^()]*?)[\s;,:]*\)", r"(\1)", note["source"]).replace("()", "")
+    return note
 
 
 def panel(row, code: str, level: str, province: tuple[str, str] | None, unlocated: list[str], lang: str = "nl") -> dict:

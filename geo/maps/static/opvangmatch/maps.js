@@ -79,7 +79,11 @@
     gap.parentNode.className = "om-gap";
     if (p.share !== null) row(T.share_realised, percent(p.share, loc, 0), "");
     (p.extra || []).forEach(function (x) { row(T[x[0]] || x[0].replace(/_/g, " "), number(x[1], loc, 0), ""); });
-    if (p.coverage) row(T.coverage, "", p.coverage).parentNode.className = "om-coverage";
+    if (p.coverage) {
+      var cov = row(T.coverage, "", p.coverage.source);
+      cov.parentNode.className = "om-coverage";
+      if (p.coverage.url) link(el(cov, "div", "om-source", T.source + ": "), p.coverage.url, p.coverage.host);
+    }
     return table;
   }
 
