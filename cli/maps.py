@@ -11,7 +11,9 @@ import typer
 from cli.context import Context, Period
 from geo.errors import InputError
 
-Tiles = Annotated[str, typer.Option(help="background tiles: osm (needs internet) or none (everything else offline)")]
+Tiles = Annotated[
+    str, typer.Option(help="background shown first: osm, brt (PDOK BRT-Achtergrondkaart), luchtfoto (PDOK) or none")
+]
 Lang = Annotated[str, typer.Option(help="labels: nl (Dutch) or en (English)")]
 Out = Annotated[Path, typer.Option(help="HTML file to write")]
 
@@ -54,7 +56,13 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
     @maps.command("region")
     def region_cmd(
         province: Annotated[str, typer.Option(help="province code, e.g. PV25")],
-        municipality: Annotated[str | None, typer.Option(help="municipality code, e.g. GM0221")] = None,
+        municipality: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="municipality code, e.g. GM0221; repeat it or give a comma list for several "
+                "(GM0505,GM0590,GM0642); none: the whole province"
+            ),
+        ] = None,
         profile: Annotated[str, typer.Option(help="scoring profile (families, single_adults, amv, ...)")] = "default",
         out: Out = Path("out/region.html"),
         tiles: Tiles = "osm",

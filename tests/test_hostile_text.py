@@ -40,9 +40,10 @@ from hypothesis import strategies as st
 
 from geo.maps.base import finish, new_map
 from geo.maps.candidates import Tables
-from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, encode_areas
+from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, TaskPanel, encode_areas
 from geo.maps.reception import reception_layer, unlocated_legend
 from geo.maps.services import service_layers, service_legend
+from geo.maps.taskpanel import panel
 from geo.settings import PROJECT_ROOT
 
 MAPS = PROJECT_ROOT / "geo" / "maps"
@@ -97,8 +98,8 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=6)
 HOSTILE = st.lists(st.one_of(st.sampled_from(FRAGMENTS), TEXT), min_size=1, max_size=7).map("".join)
 SHORT = HOSTILE.map(lambda s: s[:150])  # a proposal title has at most 200 characters
 NASTY = "{{7*7}} {{ cycler.__init__.__globals__.os.name }} {% if 1 %}<script>alert(1)</script>{# x"
-SHOWN_TAGS = {"b", "br", "i", "span", "div", "h4", "ul", "li", "table", "tr", "td"}
-SHOWN_ATTRS = {"class", "data-colour"}
+SHOWN_TAGS = {"b", "br", "i", "span", "div", "h4", "ul", "li", "table", "tr", "td", "a"}
+SHOWN_ATTRS = {"class", "data-colour", "href", "rel", "target"}
 
 
 def marked(n: int, text: str) -> str:
@@ -160,12 +161,29 @@ class Fragment(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
         self.attrs.update(k for k, _ in attrs)
+        for k, v in attrs:  # a link goes only to an http(s) address, never javascript: or data:
+            assert k != "href" or re.fullmatch(r"https?://[^\s\"'<>]+", v or ""), v
 
     def handle_data(self, data):
         self.text.append(data)
 
 
-RAW_KEYS = {"n", "names", "placeholder", "key"}  # set as text in the page (search index, layer names)
+# set as text in the page (search index, layer names; task panels: opvangmatch.pin uses textContent only)
+RAW_KEYS = {
+    "n",
+    "names",
+    "placeholder",
+    "key",
+    "name",
+    "province",
+    "source",
+    "host",
+    "unlocated",
+    "note",
+    "url",
+    "coverage",
+}
+URL_KEYS = {"url"}  # set as a link's href by opvangmatch.link only when it is an http(s) URL
 
 
 def strings(obj, key=None):
@@ -196,6 +214,8 @@ def check_page(text: str, values: list[str]) -> Page:
     for key, s in strings(page.data):
         if "Q" not in s:
             continue
+        if key in URL_KEYS:
+            assert re.fullmatch(r"https?://\S+", s), f"a link target that is not an http(s) URL: {s!r}"
         if key in RAW_KEYS:
             shown.append(s)
             continue
@@ -271,6 +291,7 @@ def hostile_map(values: list[str]) -> str:
             "capacity_text": [v(5), None],
             "period": [v(6), None],
             "source": [v(7), v(0)],
+            "source_url": [f"https://example.org/{v(1)}", f"javascript:{v(2)}"],
             "lat": [52.01, None],
             "lon": [6.13, None],
         }
@@ -283,10 +304,29 @@ def hostile_map(values: list[str]) -> str:
     AreaLayer("areas", v(1), encode_areas([area], [{"t": e(v(2))}]), {"color": "#000"}).add_to(m)
     tables = Tables("nl")
     row = [52.01, 6.13, e(v(5)), 0.5, 0, 1, 40, [0.5, 0.5, 0.5], [0.1, 0.1, 0.1], [], 10, 20, tables.flags([]), e(v(6))]
+    row.append([2, 0.5, 1])  # band, measured share, use state (score model v2)
+    row.append([e(v(0)), e(v(1)), 100, 1900])  # address, use, floor area, build year
     tables.name(v(7))
     meta = {"text": {}, "names": tables.names, "flagsets": tables.flagsets, "profile": e(v(0)), "vintage": e(v(1))}
     CandidateCluster("candidates", v(2), [row], meta, cluster=False).add_to(m)
     Legend(service_legend(services, "nl") + unlocated_legend(reception, "nl") + e(v(3))).add_to(m)
+    task = pd.Series(
+        {
+            "name": v(4),
+            "population": 10,
+            "required": 5,
+            "required_basis": "official",
+            "realised": 1,
+            "undated": 0,
+            "pipeline": 0,
+            "gap": 4,
+            "gap_per_1000": 0.4,
+            "share_realised": 0.2,
+            "required_source": f"{v(5)} https://example.org/{v(6)}",
+            "coverage_note": v(3),
+        }
+    )
+    TaskPanel({"text": {}, "provinces": {"PV25": panel(task, "PV25", "province", None, [v(7)])}}).add_to(m)
     SearchControl([{"n": v(i), "a": 52.0, "o": 6.1} for i in range(len(values))], v(4)).add_to(m)
     return finish(m)
 
@@ -516,6 +556,9 @@ SHOW_ALL = """() => {
     }
     const r = opvangmatch.layers.reception;
     if (r) r.getLayers()[0].openPopup();
+    // the task panel of Doesburg (reception rows without coordinates are listed there), built with textContent
+    const doesburg = opvangmatch.regions.GM0221;
+    if (doesburg) opvangmatch.pin(doesburg.feature.properties.p, doesburg);
 }"""
 
 

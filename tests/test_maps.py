@@ -107,7 +107,7 @@ def test_region_in_browser(demo_engine, browser, scoring, tmp_path, output_dir, 
         gelderland = conn.execute(
             sa.text("SELECT count(*) FROM municipality_province WHERE province_code = 'PV25'")
         ).scalar_one()
-    assert counts["candidates"] == panden == 7395
+    assert counts["candidates"] + counts["excluded"] == panden == 7395
     assert {k.removeprefix("service:"): v for k, v in counts.items() if k.startswith("service:")} == services
     assert counts["municipalities"] == gelderland
 
@@ -275,7 +275,7 @@ def test_xss_probe_stays_text(probe_settings, browser, tmp_path, output_dir):
         """() => {
             const out = [];
             for (const [key, layer] of Object.entries(opvangmatch.layers)) {
-                if (key === "candidates") continue;  // 7,395 popups: one is opened below
+                if (key === "candidates" || key === "excluded") continue;  // 7,395 popups: one is opened below
                 layer.eachLayer(l => {
                     for (const c of [l.getTooltip && l.getTooltip(), l.getPopup && l.getPopup()]) {
                         if (!c) continue;
@@ -312,8 +312,8 @@ def test_xss_probe_stays_text(probe_settings, browser, tmp_path, output_dir):
     assert page.locator('img[src="x"]').count() == 0
     page.screenshot(path=str(output_dir / "map_xss_probe.png"))
     page = show(browser, overview)
-    legend = page.locator(".om-legend").inner_text()
-    assert f"{PROBE} 2" in legend  # the row without coordinates is listed with its municipality
+    page.evaluate("() => opvangmatch.pin(opvangmatch.regions.GM0221.feature.properties.p, opvangmatch.regions.GM0221)")
+    assert f"{PROBE} 2" in page.locator(".om-panel").inner_text()  # the row without coordinates: in its panel
     assert page.locator('img[src="x"]').count() == 0
 
 

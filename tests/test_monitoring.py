@@ -521,6 +521,7 @@ def test_pilots_on_the_maps_with_status_months_left_and_lights(client, keys, csv
     assert "active" in mine[2] and "months left" in mine[2]
     for dim in ("support", "integration", "return", "costs"):
         assert dim in mine[2]
+    assert "style=" not in mine[2] and 'class="om-light om-light-' in mine[2]  # CSP: no style attributes
     assert f'href=\\"/evaluation/pilots/{csv_pilot}?format=html\\"' in json.dumps(mine[3])
     warns = end_warning("active", date(2027, 1, 1), date.today()) is not None  # the pilot ends on 2027-01-01
     assert ("&#9888;" in mine[3]) == warns

@@ -40,8 +40,12 @@ def _page(html_text: str) -> HTMLResponse:
     return HTMLResponse(html_text, headers=headers)
 
 
+REGION_URL = "/maps/region"  # the task panel links each municipality to its region map here
 router = APIRouter(prefix="/maps", tags=["maps"], responses=problems(*KEYED))
-Tiles = Annotated[Literal["osm", "none"], Query(description="background tiles (osm needs internet in the browser)")]
+Tiles = Annotated[
+    Literal["osm", "brt", "luchtfoto", "none"],
+    Query(description="background tiles shown first (osm, PDOK brt or luchtfoto; all selectable; need internet)"),
+]
 Lang = Annotated[Literal["nl", "en"], Query(description="labels: Dutch or English")]
 
 
@@ -64,6 +68,7 @@ def overview(
             tiles=tiles,
             lang=lang,
             period=period,
+            region_url=REGION_URL,
             who=who,
             cost_reference=_reference(state),
         )
@@ -75,7 +80,10 @@ def region(
     who: Reader,
     state: State,
     province: ProvinceCode,
-    municipality: MunicipalityCode | None = None,
+    municipality: Annotated[
+        list[MunicipalityCode] | None,
+        Query(description="one or more municipality codes (repeat the parameter); none: the whole province"),
+    ] = None,
     profile: ProfileName = "default",
     tiles: Tiles = "osm",
     lang: Lang = "nl",
@@ -83,11 +91,12 @@ def region(
     """Municipal boundaries, wijken/buurten, reception, services per category and candidates coloured by score."""
     from geo.maps import region_map
 
-    municipality = scope_for(who, municipality)
+    codes = [scope_for(who, code) for code in municipality] if municipality else [scope_for(who, None)]
     html_text = region_map(
         state.engine,
         province,
-        municipality=municipality,
+        municipality=[c for c in codes if c] or None,
+        region_url=REGION_URL,
         profile=profile,
         tiles=tiles,
         lang=lang,

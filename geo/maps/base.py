@@ -11,7 +11,27 @@ from geo.maps.assets import use_local_assets
 from geo.maps.document import page_html
 from geo.maps.layers import LayerControl, Legend, fullscreen
 
-TILES = ("none", "osm")
+TILES = ("none", "osm", "brt", "luchtfoto")
+BACKGROUNDS = {  # name per language, URL template, attribution (all hosts are in document.TILE_HOSTS)
+    "osm": (
+        {"nl": "OpenStreetMap", "en": "OpenStreetMap"},
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "&copy; OpenStreetMap-bijdragers (ODbL)",
+        19,
+    ),
+    "brt": (
+        {"nl": "BRT-Achtergrondkaart (PDOK)", "en": "BRT background map (PDOK)"},
+        "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png",
+        "Kaartgegevens &copy; Kadaster (PDOK, CC BY 4.0)",
+        19,
+    ),
+    "luchtfoto": (
+        {"nl": "Luchtfoto (PDOK)", "en": "Aerial photo (PDOK)"},
+        "https://service.pdok.nl/hwh/luchtfotorgb/wmts/v1_0/Actueel_orthoHR/EPSG:3857/{z}/{x}/{y}.jpeg",
+        "Luchtfoto &copy; Beeldmateriaal Nederland (PDOK, CC BY 4.0)",
+        19,
+    ),
+}
 
 
 def check_tiles(tiles: str) -> str:
@@ -28,14 +48,23 @@ def new_map(bounds: tuple[float, float, float, float], *, tiles: str, title: str
         location=[(south + north) / 2, (west + east) / 2],
         tiles=None,
         prefer_canvas=True,
-        control_scale=True,
+        control_scale=False,  # a metric-only scale bar is added by opvangmatch.layerControl
         zoom_start=8,
         max_zoom=19,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
     )
     m.options["max_zoom"] = 19  # without a tile layer Leaflet.markercluster needs the map's own maxZoom
     use_local_assets(m)
-    if tiles == "osm":
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
+    if tiles != "none":  # the chosen background first (shown), the others and 'none' selectable in the layer list
+        for key in (tiles, *(k for k in BACKGROUNDS if k != tiles)):
+            names, url, attribution, zoom = BACKGROUNDS[key]
+            folium.TileLayer(
+                url, attr=attribution, name=names[lang], overlay=False, control=True, show=key == tiles, max_zoom=zoom
+            ).add_to(m)
+        folium.FeatureGroup(
+            name={"nl": "geen achtergrondkaart", "en": "no background map"}[lang], overlay=False, show=False
+        ).add_to(m)
     m.opvangmatch_title = title  # written into <title> by page_html, after rendering (never template source)
     m.fit_bounds([[south, west], [north, east]])
     Legend(f"<span>{html.escape(title)}</span>", position="topright", css_class="om-title").add_to(m)

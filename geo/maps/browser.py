@@ -61,9 +61,11 @@ def chromium(path: Path):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def open_map(context, path: Path, *, timeout_ms: int = 30_000):
-    """Open a map file; returns (page, console errors list, dialogs list, seconds until load + layers drawn)."""
+def open_map(context, path: Path | str, *, timeout_ms: int = 30_000, viewport: tuple[int, int] | None = None):
+    """Open a map file (or URL); returns (page, console errors, dialogs, seconds until load + layers drawn)."""
     page = context.new_page()
+    if viewport:
+        page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
     errors: list[str] = []
     dialogs: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -75,7 +77,8 @@ def open_map(context, path: Path, *, timeout_ms: int = 30_000):
 
     page.on("dialog", on_dialog)
     started = time.perf_counter()
-    page.goto(Path(path).resolve().as_uri(), wait_until="load", timeout=timeout_ms)
+    target = path if isinstance(path, str) and "://" in path else Path(path).resolve().as_uri()
+    page.goto(target, wait_until="load", timeout=timeout_ms)
     page.wait_for_function(LAYERS_DRAWN, timeout=timeout_ms)
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     seconds = time.perf_counter() - started

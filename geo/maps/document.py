@@ -63,6 +63,8 @@ def _insert_once(text: str, marker: str, addition: str) -> str:
     head, found, tail = text.partition(marker)
     if not found:
         raise RuntimeError(f"rendered map has no {marker}")
+    if marker in tail:  # e.g. an inlined script that writes "<body>": the addition would land inside it
+        raise RuntimeError(f"rendered map has {marker} more than once; keep it out of inlined code")
     return head + found + addition + tail
 
 

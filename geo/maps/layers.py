@@ -128,6 +128,10 @@ class LineLayer(_Own):
 class CandidateCluster(Payload, FastMarkerCluster):
     """folium's FastMarkerCluster with our own callback (a canvas circle coloured by score, popup built on click).
 
+    A cluster is coloured by the best score class among the candidates it holds (the number is how many);
+    ``excluded=True`` draws grey outlines and grey clusters. ``meta`` may be ``{"ref": key}``: the tables of an
+    earlier candidate layer of the same map.
+
     Unlike the stock template it passes compact JSON and adds all markers in one ``addLayers`` call, which
     Leaflet.markercluster clusters in bulk (much faster than one ``addTo`` per marker).
     """
@@ -142,7 +146,16 @@ class CandidateCluster(Payload, FastMarkerCluster):
     )
 
     def __init__(
-        self, key: str, name: str, rows: list, meta: dict, *, show: bool = True, cluster: bool = True, open_popup=False
+        self,
+        key: str,
+        name: str,
+        rows: list,
+        meta: dict,
+        *,
+        show: bool = True,
+        cluster: bool = True,
+        open_popup=False,
+        excluded: bool = False,
     ):
         super().__init__([], callback="null", name=name, overlay=True, control=True, show=show)
         self._name = "CandidateCluster"
@@ -156,6 +169,7 @@ class CandidateCluster(Payload, FastMarkerCluster):
             "meta": meta,
             "cluster": options if cluster else None,
             "open_popup": bool(open_popup),
+            "excluded": bool(excluded),
         }
 
 
@@ -198,6 +212,47 @@ class Legend(Payload, JSCSSMixin, MacroElement):
         self.payload = {"html": html_text, "position": position, "css_class": css_class}
 
 
+class TaskPanel(Payload, JSCSSMixin, MacroElement):
+    """The pinned task panel (bottom left), filled when a region or a search result is clicked.
+
+    ``payload`` (:func:`geo.maps.taskpanel.panel_payload`) holds raw strings: the page sets them as text."""
+
+    default_js = OWN_JS
+    default_css = OWN_CSS
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        opvangmatch.taskPanel(opvangmatch.value("{{ this.get_name() }}"), {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: dict):
+        super().__init__()
+        self._name = "TaskPanel"
+        self.payload = payload
+
+
+class CandidateTools(Payload, JSCSSMixin, MacroElement):
+    """Filters (profile, score, capacity, use), the ranked list of the visible candidates, CSV/GeoJSON export and
+    the print layout, over the candidate layers ``keys`` (add after them). Built in the page with textContent."""
+
+    default_js = OWN_JS
+    default_css = OWN_CSS
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        opvangmatch.candidateTools(opvangmatch.value("{{ this.get_name() }}"), {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: dict):
+        super().__init__()
+        self._name = "CandidateTools"
+        self.payload = payload
+
+
 class SearchControl(Payload, JSCSSMixin, MacroElement):
     """Leaflet Search over a name index ``[{n: name, a: lat, o: lon}]``.
 
@@ -215,10 +270,11 @@ class SearchControl(Payload, JSCSSMixin, MacroElement):
         """
     )
 
-    def __init__(self, index: list[dict], placeholder: str):
+    def __init__(self, index: list[dict], placeholder: str, *, lang: str = "nl"):
         super().__init__()
         self._name = "SearchControl"
-        self.payload = {"index": index, "placeholder": placeholder}
+        words = {"nl": ("Niet gevonden", "Annuleren"), "en": ("Not found", "Cancel")}[lang]
+        self.payload = {"index": index, "placeholder": placeholder, "not_found": words[0], "cancel": words[1]}
 
 
 class LayerControl(Payload, JSCSSMixin, MacroElement):

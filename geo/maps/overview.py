@@ -12,40 +12,40 @@ from sqlalchemy.engine import Engine
 from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import InputError
 from geo.maps.base import finish, legend_classes, new_map
+from geo.maps.colours import GAP_COLOURS, SHARE_COLOURS, classes_from_breaks, quantile_breaks
 from geo.maps.geodata import read_areas, read_reception, to_wgs84
-from geo.maps.labels import check_lang, number, percent, text
-from geo.maps.layers import AreaLayer, Legend, SearchControl, encode_areas
+from geo.maps.labels import check_lang, number, text
+from geo.maps.layers import AreaLayer, Legend, SearchControl, TaskPanel, encode_areas
 from geo.maps.pilots import pilot_layer
-from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_legend
+from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_note
+from geo.maps.taskpanel import panel, panel_payload, short_tooltip, task_measures
 from geo.task import placement_tasks
 
 COLOURS = ("gap_per_1000", "share_realised")
-GAP_CLASSES = {
-    "steps": [
-        [0, "#2c7bb6"],
-        [1, "#ffffcc"],
-        [2, "#fed976"],
-        [3, "#feb24c"],
-        [4, "#fd8d3c"],
-        [5, "#f03b20"],
-        [None, "#bd0026"],
-    ],
-    "nodata": "#cccccc",
-}
-GAP_LABELS = ["<= 0", "0 - 1", "1 - 2", "2 - 3", "3 - 4", "4 - 5", "> 5"]
-SHARE_CLASSES = {
-    "steps": [
-        [0, "#d7191c"],
-        [0.25, "#fdae61"],
-        [0.5, "#ffffbf"],
-        [0.75, "#a6d96a"],
-        [0.999999, "#66bd63"],
-        [None, "#1a9641"],
-    ],
-    "nodata": "#cccccc",
-}
-SHARE_LABELS = ["0 %", "0 - 25 %", "25 - 50 %", "50 - 75 %", "75 - 100 %", ">= 100 %"]
+SHARE_BREAKS = [0.0, 0.1, 0.25, 0.5, 0.999999]
 TOLERANCE_M = {"municipality": 30.0, "wijk": 30.0, "province": 100.0}
+
+
+def overview_classes(measures: pd.DataFrame, colour: str, lang: str) -> dict:
+    """Class breaks per mode, chosen to show differences.
+
+    - ``gap_per_1000``: one class for no gap (<= 0), then the quintiles of the positive gaps (rounded to 0.1).
+    - ``share_realised``: documented breaks 0 (nothing known), 10 %, 25 %, 50 %, 100 %: realised is incomplete
+      (few transcribed rows), so quantiles would only split zeros.
+    """
+    if colour == "gap_per_1000":
+        values = measures.gap_per_1000.to_numpy(dtype=float)
+        positive = values[np.isfinite(values) & (values > 0)]
+        breaks = [0.0, *[b for b in quantile_breaks(positive, 5, 1) if b > 0]]
+        classes = classes_from_breaks(breaks, GAP_COLOURS, digits=1, lang=lang)
+        classes["labels"][0] = "<= 0"
+        return classes
+    classes = classes_from_breaks(SHARE_BREAKS, SHARE_COLOURS, digits=0, lang=lang, unit=" %")
+    words = {"nl": "0 % (niets bekend)", "en": "0 % (nothing known)"}[lang]
+    classes["labels"] = [words, "0 - 10 %", "10 - 25 %", "25 - 50 %", "50 - 100 %", ">= 100 %"]
+    if lang == "nl":
+        classes["labels"] = [label.replace(".", ",") for label in classes["labels"]]
+    return classes
 
 
 def classify(value: float | None, classes: dict) -> str:
@@ -58,53 +58,8 @@ def classify(value: float | None, classes: dict) -> str:
     return classes["steps"][-1][1]
 
 
-def task_measures(tasks: pd.DataFrame) -> pd.DataFrame:
-    """Municipal task rows with gap per 1,000 inhabitants and share realised (NaN where undefined)."""
-    mun = tasks[tasks.level == "municipality"].set_index("region_code").copy()
-    population = mun.population.astype(float).where(mun.population > 0)
-    mun["gap_per_1000"] = mun.gap / population * 1000
-    required = mun.required.astype(float).where(mun.required > 0)
-    mun["share_realised"] = mun.realised / required
-    return mun
-
-
-def municipality_tooltip(row, province_name: str | None, unlocated: list[str], lang: str, sources: dict) -> str:
-    """Tooltip HTML of one municipality; every value from data is escaped."""
-    t, e = text(lang), html.escape
-    basis = t.get(row.required_basis, row.required_basis)
-    lines = [
-        f"<b>{e(row['name'])}</b> ({e(row.name)})",
-        f"{t['province']} {e(province_name or '-')} &middot; {number(row.population, lang)} {t['population']}",
-        f"{t['required']} <b>{number(row.required, lang)}</b> ({e(basis)}; {t['source']}: {e(row.required_source)})",
-        f"{t['realised']} {number(row.realised, lang)} ({t['source']}: {e(sources['realised'])})"
-        + (f" &middot; {t['undated']} {number(row.undated, lang)}" if row.undated else ""),
-        f"{t['pipeline']} {number(row.pipeline, lang)} ({t['source']}: {e(sources['pipeline'])})",
-        f"{t['gap']} <b>{number(row.gap, lang)}</b> &middot; {number(row.gap_per_1000, lang, 1)} per 1.000 "
-        f"&middot; {t['share_realised']} {percent(row.share_realised, lang)}",
-    ]
-    note = row.get("coverage_note")
-    if isinstance(note, str) and note:
-        lines.append(f"<i>{t['coverage']}:</i> {e(note)}")
-    if unlocated:
-        lines.append(f"<i>{t['unlocated_short']}:</i> " + "; ".join(unlocated))
-    return '<div class="om-tip">' + "<br>".join(lines) + "</div>"
-
-
-def figure_sources(lang: str) -> dict:
-    if lang == "nl":
-        return {
-            "realised": "opvanglocaties open op de peildatum "
-            "(gesloten, voorgenomen, verlopen en ongedateerde niet meegeteld)",
-            "pipeline": "voorstellen in voorbereiding of met overeenkomst",
-        }
-    return {
-        "realised": "reception sites open on the reference date (closed, planned, expired and undated not counted)",
-        "pipeline": "proposals in preparation or with an agreement",
-    }
-
-
 def area_features(frame, level: str, properties: list[dict]) -> str:
-    geoms = to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M.get(level, 0.0))
+    geoms = to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M.get(level, 0.0), coverage=True)
     return encode_areas(geoms, properties)
 
 
@@ -115,10 +70,12 @@ def overview_map(
     tiles: str = "osm",
     lang: str = "nl",
     period: str = DEFAULT_TASK_PERIOD,
+    region_url: str | None = None,
     who=None,
     cost_reference=None,
 ) -> str:
-    """The overview map as self-contained HTML (pilots as ``who`` may see them; default: all)."""
+    """The overview map as self-contained HTML; ``region_url`` (served by the API) links each panel to its
+    region map; pilots as ``who`` may see them (default: all), cost lights against ``cost_reference``."""
     check_lang(lang)
     if colour not in COLOURS:
         raise InputError(f"unknown colouring {colour!r}; choose one of {', '.join(COLOURS)}")
@@ -129,27 +86,35 @@ def overview_map(
     municipalities = read_areas(engine, "municipality")
     wijken = read_areas(engine, "wijk")
     reception = read_reception(engine, period)
-    unlocated = unlocated_by_municipality(reception, lang)
+    unlocated = unlocated_by_municipality(reception, lang, escape=False)
     province_names = dict(zip(provinces.code, provinces.name, strict=True))
-    sources = figure_sources(lang)
-    classes, labels = (GAP_CLASSES, GAP_LABELS) if colour == "gap_per_1000" else (SHARE_CLASSES, SHARE_LABELS)
+    classes = overview_classes(measures, colour, lang)
 
     west, south, east, north = to_wgs84(np.array([shapely.box(*provinces.total_bounds)]))[0].bounds
     m = new_map((west, south, east, north), tiles=tiles, title=t["title_overview"], lang=lang)
+    TaskPanel(
+        panel_payload(tasks, engine, reception, lang=lang, period=period, region_url=region_url, tiles=tiles)
+    ).add_to(m)
 
     props = []
     for code in municipalities.code:
         row = measures.loc[code] if code in measures.index else None
         if row is None:
-            props.append({"t": f"<b>{e(code)}</b>: {t['no_data']}", "c": GAP_CLASSES["nodata"]})
+            props.append({"t": f"<b>{e(code)}</b>: {t['no_data']}", "c": classes["nodata"]})
             continue
-        tip = municipality_tooltip(row, province_names.get(row.province_code), unlocated.get(code, []), lang, sources)
-        props.append({"t": tip, "c": classify(row[colour], classes)})
+        province = (row.province_code, province_names.get(row.province_code, row.province_code))
+        props.append(
+            {
+                "t": short_tooltip(row, code, lang),
+                "c": classify(row[colour], classes),
+                "p": panel(row, code, "municipality", province, unlocated.get(code, []), lang),
+            }
+        )
     AreaLayer(
         "municipalities",
         t["municipalities"],
         area_features(municipalities, "municipality", props),
-        {"color": "#555", "weight": 0.6, "fillOpacity": 0.7},
+        {"color": "#555", "weight": 0.6, "fillOpacity": 0.75},
     ).add_to(m)
     wijk_props = [
         {"t": f"<b>{e(n)}</b> ({e(c)})<br>{number(p, lang)} {t['population']}"}
@@ -177,26 +142,26 @@ def overview_map(
         pilots.add_to(m)
 
     title = t["gap_per_1000"] if colour == "gap_per_1000" else t["share_realised"]
-    legend = legend_classes(f"{title} ({e(period)})", classes, labels, nodata=t["no_data"])
+    legend = legend_classes(f"{title} ({e(period)})", classes, classes["labels"], nodata=t["no_data"])
+    legend += f'<div class="om-note">{t["click_pin"]}</div>'
     national = [r["coverage_note"] for r in tasks.attrs.get("reconciliation", []) if r["region_code"] == "NL"]
     if national:
-        legend += f"<h4>{e(t['coverage'])}</h4><div>{e(national[0])}</div>"
-    legend += unlocated_legend(reception, lang)
+        legend += f'<h4>{e(t["coverage"])}</h4><div class="om-coverage">{e(str(national[0]))}</div>'
+    legend += unlocated_note(reception, lang)
     Legend(legend).add_to(m)
     index = [
-        {"n": f"{n} ({c})", "a": float(y), "o": float(x)}
-        for c, n, x, y in zip(
-            municipalities.code,
-            municipalities.name,
-            *_label_points(municipalities),
-            strict=True,
-        )
+        {"n": f"{n} ({c})", "a": float(y), "o": float(x), "k": c}
+        for c, n, x, y in zip(provinces.code, provinces.name, *_label_points(provinces), strict=True)
     ]
     index += [
-        {"n": f"{n} ({c})", "a": float(y), "o": float(x)}
+        {"n": f"{n} ({c})", "a": float(y), "o": float(x), "k": c}
+        for c, n, x, y in zip(municipalities.code, municipalities.name, *_label_points(municipalities), strict=True)
+    ]
+    index += [
+        {"n": f"{n} ({c})", "a": float(y), "o": float(x), "k": c}
         for c, n, x, y in zip(wijken.code, wijken.name, *_label_points(wijken), strict=True)
     ]
-    SearchControl(index, t["search"]).add_to(m)
+    SearchControl(index, t["search"], lang=lang).add_to(m)
     return finish(m)
 
 

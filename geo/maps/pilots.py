@@ -30,10 +30,9 @@ LABELS = {
 def _lights(row) -> str:
     cells = []
     for dim in EVALUATED:
-        colour, symbol, meaning = LIGHT_STYLE[getattr(row, f"{dim}_light")]
-        cells.append(
-            f'<span style="background:{colour};padding:0 4px;margin-right:2px" title="{meaning}">{symbol} {dim}</span>'
-        )
+        light = getattr(row, f"{dim}_light")
+        _, symbol, meaning = LIGHT_STYLE[light]
+        cells.append(f'<span class="om-light om-light-{light}" title="{meaning}">{symbol} {dim}</span>')
     return "".join(cells)
 
 

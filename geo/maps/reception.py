@@ -12,13 +12,16 @@ import pandas as pd
 
 from geo.maps.labels import number, text
 from geo.maps.layers import PointLayer
+from geo.maps.taskpanel import split_source
 
 COLOUR = "#6a3d9a"
 
 
-def describe(row, lang: str) -> str:
-    """One reception row as escaped text: name (kind, capacity; status when not counted)."""
-    t, e = text(lang), html.escape
+def describe(row, lang: str, *, escape: bool = True) -> str:
+    """One reception row as text (HTML-escaped unless ``escape=False``): name (kind, capacity; status when not
+    counted)."""
+    t = text(lang)
+    e = html.escape if escape else str
     capacity = f"{number(row.capacity, lang)} {t['places']}" if pd.notna(row.capacity) else t["no_capacity"]
     kind = f"{e(row.kind)}, " if isinstance(row.kind, str) and row.kind else ""
     status = row.get("status", "counted")
@@ -26,12 +29,31 @@ def describe(row, lang: str) -> str:
     return f"{e(row['name'])} ({kind}{capacity}{shown})"
 
 
-def unlocated_by_municipality(reception: pd.DataFrame, lang: str) -> dict[str, list[str]]:
-    """Escaped descriptions of the rows without coordinates, per matched municipality code."""
+def source_link(url, fallback) -> str:
+    """An escaped link to an http(s) source, its text the host (readable, not the raw URL); else the escaped key."""
+    parts = split_source(url if isinstance(url, str) else None)
+    if parts["url"] and parts["url"] == url.strip():
+        return (
+            f'<a href="{html.escape(parts["url"])}" rel="noopener noreferrer" target="_blank">'
+            f"{html.escape(parts['host'])}</a>"
+        )
+    return html.escape(str(fallback))
+
+
+def unlocated_by_municipality(reception: pd.DataFrame, lang: str, *, escape: bool = True) -> dict[str, list[str]]:
+    """Descriptions (escaped, or raw for text nodes) of the rows without coordinates, per municipality code."""
     out: dict[str, list[str]] = {}
     for _, row in reception[reception.lat.isna() & reception.municipality_code.notna()].iterrows():
-        out.setdefault(row.municipality_code, []).append(describe(row, lang))
+        out.setdefault(row.municipality_code, []).append(describe(row, lang, escape=escape))
     return out
+
+
+def unlocated_note(reception: pd.DataFrame, lang: str) -> str:
+    """One legend line: how many reception rows have no coordinates (they are listed in their region's panel)."""
+    n = int(reception.lat.isna().sum())
+    if not n:
+        return ""
+    return f'<div class="om-note">{html.escape(text(lang)["unlocated_note"].format(n=n))}</div>'
 
 
 def unlocated_legend(reception: pd.DataFrame, lang: str, codes: set[str] | None = None) -> str:
@@ -61,7 +83,7 @@ def reception_layer(reception: pd.DataFrame, lang: str, *, show: bool = True) ->
         popup = (
             f"<b>{e(r['name'])}</b><br>{e(r.municipality_name)}<br>{t['kind']}: {e(r.kind or '-')}<br>"
             f"{t['capacity']}: {e(r.capacity_text or number(r.capacity, lang))}<br>"
-            f"{t['period']}: {e(r.period or '-')}<br>{t['source']}: {e(r.source)}"
+            f"{t['period']}: {e(r.period or '-')}<br>{t['source']}: {source_link(r.get('source_url'), r.source)}"
         )
         rows.append([round(float(r.lat), 5), round(float(r.lon), 5), label, popup])
     return PointLayer("reception", t["reception"], rows, colour=COLOUR, glyph="O", cluster=False, show=show)

@@ -386,7 +386,7 @@ def _bands(g: _Grading) -> None:
     for state in (2, 1):
         found = bands(total, eligible & (order == state), g.profile.ranking.band_width, by_total)
         band = np.where(found > 0, found + offset, band)
-        offset = int(band.max())
+        offset = int(band.max(initial=0))  # no candidates (a municipality without BAG buildings): no bands
     g.columns["band"] = band
 
 

@@ -20,6 +20,124 @@
     return root;
   };
 
+  om.regions = {};
+
+  /* Create an element with a class and text (never HTML) and append it to a parent. */
+  function el(parent, tag, cls, textValue) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (textValue !== undefined && textValue !== null) node.textContent = String(textValue);
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+  om.el = el;
+
+  /* A link only for http(s) URLs; its text is readable (the host), never the raw URL. */
+  function link(parent, url, label) {
+    if (typeof url !== "string" || !/^https?:\/\/[^\s]+$/.test(url)) return null;
+    var a = el(parent, "a", "om-link", label);
+    a.href = url; a.rel = "noopener noreferrer"; a.target = "_blank";
+    return a;
+  }
+  om.link = link;
+
+  /* The pinned task panel: one control, filled by om.pin(panel data) from a click or a search result. */
+  om.taskPanel = function (d, map) {
+    var control = L.control({ position: "bottomleft" });
+    control.onAdd = function () {
+      var box = L.DomUtil.create("div", "om-panel om-hidden");
+      L.DomEvent.disableScrollPropagation(box);
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    control.addTo(map);
+    om.panel = { data: d, box: control.getContainer(), control: control, pinned: null };
+    return control;
+  };
+
+  function fillTemplate(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
+  }
+
+  function figures(box, p, T, loc, sources) {
+    var table = el(box, "table", "om-figures");
+    function row(label, value, note) {
+      var tr = el(table, "tr");
+      el(tr, "th", null, label);
+      el(tr, "td", "om-num", value);
+      var td = el(tr, "td", "om-note", note || "");
+      return td;
+    }
+    var basis = T[p.basis] || p.basis;
+    var src = row(T.required, number(p.required, loc, 0), basis);
+    if (p.source) { el(src, "div", "om-source", T.source + ": " + p.source); }
+    if (p.url) { var line = el(src, "div", "om-source", T.source + ": "); link(line, p.url, p.host); }
+    var real = row(T.realised, number(p.realised, loc, 0), sources ? sources.realised : "");
+    if (p.undated) { el(real, "div", "om-warn", fillTemplate(T.undated_places, { n: number(p.undated, loc, 0) })); }
+    row(T.pipeline, number(p.pipeline, loc, 0), sources ? sources.pipeline : "");
+    var gap = row(T.gap, number(p.gap, loc, 0), p.per1000 === null ? "" : number(p.per1000, loc, 1) + " " + T.per_1000);
+    gap.parentNode.className = "om-gap";
+    if (p.share !== null) row(T.share_realised, percent(p.share, loc, 0), "");
+    (p.extra || []).forEach(function (x) { row(T[x[0]] || x[0].replace(/_/g, " "), number(x[1], loc, 0), ""); });
+    if (p.coverage) {
+      var cov = row(T.coverage, "", p.coverage.source);
+      cov.parentNode.className = "om-coverage";
+      if (p.coverage.url) link(el(cov, "div", "om-source", T.source + ": "), p.coverage.url, p.coverage.host);
+    }
+    return table;
+  }
+
+  om.pin = function (p, layer) {
+    var P = om.panel;
+    if (!P) return;
+    var d = P.data, T = d.text, loc = d.locale, box = P.box;
+    if (P.layer && P.layer.setStyle) { P.layer.setStyle({ weight: P.weight, color: P.colour }); }
+    P.layer = null;
+    if (layer && layer.setStyle) {
+      P.layer = layer; P.weight = layer.options.weight; P.colour = layer.options.color;
+      layer.setStyle({ weight: 4, color: "#000" });
+      if (layer.bringToFront) layer.bringToFront();
+    }
+    P.pinned = p.code;
+    box.textContent = "";
+    box.classList.remove("om-hidden");
+    var head = el(box, "div", "om-panel-head");
+    el(head, "b", null, p.name + " (" + p.code + ")");
+    var close = el(head, "button", "om-close", "\u00d7");
+    close.title = T.panel_close; close.type = "button";
+    close.addEventListener("click", function () { om.unpin(); });
+    var sub = el(box, "div", "om-sub", number(p.population, loc, 0) + " " + T.population + " \u00b7 " + T.period + " " + d.period);
+    if (p.province) { sub.appendChild(document.createTextNode(" \u00b7 " + T.province + " " + p.province[1])); }
+    figures(box, p, T, loc, d.sources);
+    if (d.note) el(box, "div", "om-warn", d.note);
+    if (p.unlocated && p.unlocated.length) {
+      el(box, "div", "om-sub", T.unlocated_short + ":");
+      var ul = el(box, "ul", "om-list");
+      p.unlocated.forEach(function (u) { el(ul, "li", null, u); });
+    }
+    var prov = p.province && d.provinces[p.province[0]];
+    if (prov) {
+      el(box, "div", "om-sub om-province-head", fillTemplate(T.province_totals, { name: prov.name }));
+      figures(box, prov, T, loc, null).classList.add("om-province");
+    }
+    if (d.region_url) {
+      var query = new URLSearchParams({ province: p.province ? p.province[0] : p.code, tiles: d.tiles, lang: d.lang });
+      if (p.level === "municipality") query.set("municipality", p.code);
+      var a = el(box, "a", "om-link om-region-link", fillTemplate(T.region_map, { name: p.name }));
+      a.href = d.region_url + "?" + query.toString();
+    }
+    return box;
+  };
+
+  om.unpin = function () {
+    var P = om.panel;
+    if (!P) return;
+    if (P.layer && P.layer.setStyle) { P.layer.setStyle({ weight: P.weight, color: P.colour }); }
+    P.layer = null; P.pinned = null;
+    P.box.textContent = "";
+    P.box.classList.add("om-hidden");
+  };
+
   om.register = function (key, layer, map) {
     layer.options.opvang = key;
     om.layers[key] = layer;
@@ -77,23 +195,50 @@
     return formats[key];
   }
   function number(value, locale, digits) { return formatter(locale, "decimal", digits).format(value); }
-  function percent(value, locale) { return formatter(locale, "percent", 2).format(value); }
+  function percent(value, locale, digits) {
+    return formatter(locale, "percent", digits === undefined ? 2 : digits).format(value);
+  }
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
   }
   om.number = number;
+  om.percent = percent;
 
   /* row: [lat, lon, id, total, excluded, rank, capacity, [pf, prox, task], [share buurt, wijk, municipality],
-   *       [[distance, estimate, nearest index, score, n500, n1000], ... per category], closes, gap, flag set index, title or null,
-   *       [band or null, share of proximity weight on measurements or null, use state 0 not accepted / 1 unknown / 2 suitable]]
-   * M: shared tables (labels, categories, names, flag sets, weights, good shares, profile, vintage, locale). */
+   *       [[distance, estimate, nearest index, score, upper bound, (n500, n1000)], ... per category], closes, gap,
+   *       flag set index, title or null,
+   *       [band or null, share of proximity weight on measurements or null, use state 0 not accepted / 1 unknown / 2 suitable],
+   *       [address, use, floor area, build year] or null, ([total, excluded, capacity] per profile; region maps)]
+   * M: shared tables (labels, categories [key, label, weight, good m, too far m], names, flag sets (deciding ones first, M.deciding: how many),
+   * weights, good shares, profile, vintage, locale). Every string in rows and M is HTML-escaped by Python. */
   om.candidatePopup = function (row, M) {
-    var T = M.text, loc = M.locale, html = [];
-    html.push('<div class="om-popup"><b>' + (row[13] || T.building + " " + row[2]) + "</b><br>");
-    html.push(T.score + " <b class=\"om-total\">" + number(row[3], loc, 2) + "</b>");
-    if (row[4]) html.push(' <span class="om-excluded">(' + T.excluded + ")</span>");
-    if (row[5]) html.push(" &middot; " + T.rank + " " + row[5]);
+    if (row.length <= 7) return om.lightPopup(row, M);
+    var T = M.text, loc = M.locale, html = [], about = row[15], all = M.flagsets[row[12]] || [];
+    var cut = M.deciding ? M.deciding[row[12]] || 0 : 0, flags = [all.slice(0, cut), all.slice(cut)];
+    var title = row[13] || (about && about[0]) || (T.building + " " + row[2]);
+    html.push('<div class="om-popup"><b class="om-popup-title">' + title + "</b>");
+    if (M.switch && om.currentProfile && row[16]) {
+      var other = row[16][om.currentProfile];
+      html.push('<div class="om-warn">' + fill(T.score_for_profile, { profile: M.switch[om.currentProfile].name,
+        score: other[0] === null ? "-" : number(other[0], loc, 2) + (other[1] ? " (" + T.excluded + ")" : ""),
+        main: M.switch[0].name }) + "</div>");
+    }
+    if (row[13] === null && about && about[0]) html.push('<div class="om-sub">' + T.building + " " + row[2] + "</div>");
+    if (row[4]) {
+      html.push('<div class="om-deciding">' + T.deciding + ": " + (flags[0].length ? flags[0].join("; ") : T.excluded) + "</div>");
+      html.push('<div class="om-muted">' + T.score + " " + number(row[3], loc, 2) + " (" + T.score_not_applicable + ")</div>");
+    } else {
+      html.push(T.score + ' <b class="om-total">' + number(row[3], loc, 2) + "</b>");
+      if (row[5]) html.push(" &middot; " + T.rank + " " + row[5]);
+    }
     html.push("<br>" + T.capacity + " " + row[6] + " " + T.places);
+    if (about) {
+      var facts = [];
+      if (about[1]) facts.push(T.use + ": " + about[1]);
+      if (about[2] !== null) facts.push(T.floor_area + " " + number(about[2], loc, 0) + " m\u00b2");
+      if (about[3] !== null) facts.push(T.build_year + " " + about[3]);
+      if (facts.length) html.push('<div class="om-facts">' + facts.join(" &middot; ") + "</div>");
+    }
     html.push('<table class="om-components">');
     for (var c = 0; c < M.components.length; c++) {
       var comp = M.components[c], value = row[7][c];
@@ -110,18 +255,27 @@
       }
     }
     for (var k = 0; k < M.categories.length; k++) {
-      var cat = M.categories[k], m = row[9][k], line;
+      var cat = M.categories[k], m = row[9][k], line, verdict = null, how;
       if (!cat[2]) continue; /* weight 0: not part of this profile's score */
+      var d = m[0] !== null ? m[0] : m[1];
       if (m[0] !== null) {
-        line = cat[1] + " " + number(m[0], loc, 0) + " m";
+        line = cat[1] + " " + (m[4] ? "\u2264 " : "") + number(m[0], loc, 0) + " m";
         if (m[2] !== null) line += ' <span class="om-nearest">(' + M.names[m[2]] + ")</span>";
+        how = m[4] ? T.upper_bound : T.distance_measured;
       } else if (m[1] !== null) {
         line = cat[1] + " " + fill(T.estimate, { m: number(m[1], loc, 0) });
+        how = T.estimated;
       } else {
         line = cat[1] + ": " + T.missing;
       }
-      if (m.length > 4) line += " &middot; " + fill(T.within, { n500: m[4], n1000: m[5] });
-      html.push('<li data-category="' + cat[0] + '">' + line + "</li>");
+      if (d !== null && cat[3] !== undefined) {
+        verdict = d <= cat[3] ? "good" : m[0] !== null && m[4] ? "unsure" : d >= cat[4] ? "far" : "mid";
+        line = '<span class="om-verdict om-' + verdict + '">' + T["verdict_" + verdict] + "</span> " + line;
+        line += '<br><span class="om-threshold">' + fill(T.good_within, { good: number(cat[3], loc, 0), far: number(cat[4], loc, 0) }) +
+          " &middot; " + how + "</span>";
+      }
+      if (m.length > 5) line += " &middot; " + fill(T.within, { n500: m[5], n1000: m[6] });
+      html.push('<li data-category="' + cat[0] + '"' + (verdict ? ' data-verdict="' + verdict + '"' : "") + ">" + line + "</li>");
     }
     var v2 = row[14];
     if (v2) {
@@ -133,21 +287,89 @@
       html.push("<li>" + fill(T.closes, { closes: number(row[10], loc, 0), gap: number(Math.max(row[11] || 0, 0), loc, 0) }) + "</li>");
     }
     html.push("</ul>");
-    var flags = M.flagsets[row[12]];
-    if (flags && flags.length) html.push('<div class="om-flags">' + T.flags + ": " + flags.join("; ") + "</div>");
+    if (flags[1].length) html.push('<div class="om-flags">' + T.flags + ": " + flags[1].join("; ") + "</div>");
     html.push('<div class="om-meta">' + T.profile + " " + M.profile + " &middot; " + T.vintage + " " + M.vintage +
       "<br>" + T.distance_note + "</div></div>");
     return html.join("");
   };
 
-  om.candidateMarker = function (row, M) {
-    var colour = row[4] ? M.classes.nodata : om.classColor(row[3], M.classes);
-    var marker = L.circleMarker([row[0], row[1]], {
-      radius: 6, color: "#333", weight: 1, fillColor: colour, fillOpacity: 0.9, candidateId: row[2]
+  /* Open a candidate's popup from a list or a search: zoom until it is out of its cluster, open, and keep the
+   * whole popup in view (autoPan does not run while a zoom animation ends). */
+  om.openCandidate = function (group, marker, done) {
+    group.zoomToShowLayer(marker, function () {
+      marker.openPopup();
+      setTimeout(function () {
+        var popup = marker.getPopup(), map = om.map;
+        if (popup && popup.isOpen()) {
+          var box = popup.getElement().getBoundingClientRect(), view = map.getContainer().getBoundingClientRect();
+          var dx = box.left < view.left + 10 ? box.left - view.left - 10 : box.right > view.right - 10 ? box.right - view.right + 10 : 0;
+          var dy = box.top < view.top + 10 ? box.top - view.top - 10 : box.bottom > view.bottom - 10 ? box.bottom - view.bottom + 10 : 0;
+          if (dx || dy) map.panBy([dx, dy], { animate: false });
+        }
+        if (done) done();
+      }, 30);
     });
-    marker.bindPopup(function () { return om.candidatePopup(row, M); }, { maxWidth: 360 });
+  };
+
+  /* A light row (large maps): [lat, lon, id, total, excluded, rank, capacity]; says where the details are. */
+  om.lightPopup = function (row, M) {
+    var T = M.text, loc = M.locale;
+    return '<div class="om-popup"><b class="om-popup-title">' + T.building + " " + row[2] + "</b><br>" +
+      T.score + " <b" + (row[4] ? ">" : ' class="om-total">') + number(row[3], loc, 2) + "</b>" +
+      (row[4] ? ' <span class="om-excluded">(' + T.excluded + ")</span>" : " &middot; " + T.rank + " " + row[5]) +
+      "<br>" + T.capacity + " " + row[6] + " " + T.places +
+      '<div class="om-warn">' + T.light_note + "</div>" +
+      '<div class="om-meta">' + T.profile + " " + M.profile + " &middot; " + T.vintage + " " + M.vintage + "</div></div>";
+  };
+
+  om.candidateMarker = function (row, M, excluded) {
+    var colour = row[4] ? M.classes.nodata : om.classColor(row[3], M.classes);
+    var marker = L.circleMarker([row[0], row[1]], excluded ?
+      { radius: 4, color: "#555", weight: 1, fillColor: colour, fillOpacity: 0.35, candidateId: row[2], total: row[3], excluded: 1 } :
+      { radius: 6, color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.95, candidateId: row[2], total: row[3], excluded: 0 });
+    marker.omRow = row;
+    marker.bindPopup(function () { return om.candidatePopup(row, M); }, { maxWidth: 380, minWidth: 300, maxHeight: 480 });
     return marker;
   };
+
+  /* Lightness of a #rrggbb colour (0..1, sRGB luma) to pick black or white text on it. */
+  function light(hex) {
+    var r = parseInt(hex.substr(1, 2), 16), g = parseInt(hex.substr(3, 2), 16), b = parseInt(hex.substr(5, 2), 16);
+    return (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+  }
+  om.light = light;
+
+  /* A candidate cluster: a round badge coloured by the best score class it holds, with the number of buildings. */
+  om.candidateClusterIcon = function (cluster, M, excluded) {
+    var children = cluster.getAllChildMarkers(), best = -Infinity;
+    for (var i = 0; i < children.length; i++) {
+      var v = children[i].options.total;
+      if (v !== null && v > best) best = v;
+    }
+    var colour = excluded || best === -Infinity ? M.classes.nodata : om.classColor(best, M.classes);
+    var n = cluster.getChildCount(), size = n < 10 ? 28 : n < 100 ? 34 : n < 1000 ? 40 : 46;
+    var div = document.createElement("div");
+    div.className = "om-cluster" + (excluded ? " om-cluster-excluded" : "");
+    div.style.background = colour;
+    div.style.color = light(colour) > 0.55 ? "#000" : "#fff";
+    div.textContent = number(n, M.locale, 0);
+    div.setAttribute("data-best", best === -Infinity ? "" : String(best));
+    return L.divIcon({ html: div, className: "om-cluster-icon", iconSize: [size, size] });
+  };
+
+  /* A service cluster: a grey-bordered square with the category letter, never a round score badge. */
+  function serviceClusterIcon(d) {
+    return function (cluster) {
+      var div = document.createElement("div");
+      div.className = "om-svc-cluster";
+      var glyph = document.createElement("b");
+      glyph.textContent = d.glyph;
+      glyph.style.background = d.colour;
+      div.appendChild(glyph);
+      div.appendChild(document.createTextNode(String(cluster.getChildCount())));
+      return L.divIcon({ html: div, className: "om-svc-cluster-icon", iconSize: [38, 20] });
+    };
+  }
 
   om.areaLayer = function (d, map) {
     return om.register(d.key, L.geoJSON(om.decodeAreas(d.areas, d.props), {
@@ -158,6 +380,10 @@
       },
       onEachFeature: function (f, layer) {
         if (f.properties.t) { layer.bindTooltip(f.properties.t, { sticky: true }); }
+        if (f.properties.p) {
+          om.regions[f.properties.p.code] = layer;
+          layer.on("click", function () { om.pin(f.properties.p, layer); });
+        }
       },
       interactive: d.interactive
     }), map);
@@ -178,8 +404,10 @@
       return m;
     });
     var group;
-    if (d.cluster) { group = L.markerClusterGroup({ maxClusterRadius: 40 }); group.addLayers(markers); }
-    else { group = L.featureGroup(markers); }
+    if (d.cluster) {
+      group = L.markerClusterGroup({ maxClusterRadius: 40, iconCreateFunction: serviceClusterIcon(d) });
+      group.addLayers(markers);
+    } else { group = L.featureGroup(markers); }
     return om.register(d.key, group, map);
   };
 
@@ -195,12 +423,17 @@
   };
 
   om.candidateLayer = function (d, map) {
-    var meta = d.meta;
+    var meta = d.meta.ref ? om.meta[d.meta.ref] : d.meta;
     om.meta[d.key] = meta;
-    var markers = d.rows.map(function (row) { return om.candidateMarker(row, meta); });
+    var markers = d.rows.map(function (row) { return om.candidateMarker(row, meta, d.excluded); });
     var group;
-    if (d.cluster) { group = L.markerClusterGroup(d.cluster); group.addLayers(markers); }
-    else { group = L.featureGroup(markers); }
+    if (d.cluster) {
+      var options = Object.assign({}, d.cluster, {
+        iconCreateFunction: function (c) { return om.candidateClusterIcon(c, meta, d.excluded); }
+      });
+      group = L.markerClusterGroup(options);
+      group.addLayers(markers);
+    } else { group = L.featureGroup(markers); }
     if (d.open_popup) {
       group.once("add", function () { setTimeout(function () { group.getLayers()[0].openPopup(); }, 0); });
     }
@@ -213,6 +446,7 @@
       var div = L.DomUtil.create("div", d.css_class);
       div.innerHTML = d.html;
       om.paint(div);
+      if (om.renderScoreLegend) om.renderScoreLegend(div);
       L.DomEvent.disableScrollPropagation(div);
       L.DomEvent.disableClickPropagation(div);
       return div;
@@ -221,18 +455,288 @@
     return legend;
   };
 
-  /* Leaflet Search over [{n: name, a: lat, o: lon}]; tips are built with textContent (names stay text). */
+  /* Text of an HTML-escaped string from the rows (for export files): parsed inertly, never attached. */
+  function plain(escaped) {
+    if (escaped === null || escaped === undefined) return "";
+    return new DOMParser().parseFromString(String(escaped), "text/html").documentElement.textContent;
+  }
+  function csvField(value) {
+    var text = String(value === null || value === undefined ? "" : value);
+    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text; /* no formula in a spreadsheet */
+    return /[",;\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+  function download(name, type, text) {
+    var url = URL.createObjectURL(new Blob([text], { type: type }));
+    var a = document.createElement("a");
+    a.href = url; a.download = name; a.className = "om-hidden";
+    document.body.appendChild(a); a.click();
+    setTimeout(function () { URL.revokeObjectURL(url); a.remove(); }, 0);
+    om.lastDownload = { name: name, type: type, text: text };
+  }
+
+  /* Filters, ranked list, export and print over the candidate layers (payload of CandidateTools). */
+  om.candidateTools = function (d, map) {
+    var T = d.text, loc = d.locale;
+    var inc = om.layers[d.keys[0]], exc = om.layers[d.keys[1]], M = om.meta[d.keys[0]];
+    var all = inc.getLayers().concat(exc.getLayers());
+    var state = { p: 0, smin: 0, smax: 1, cmin: 0, cmax: 100000, use: "", sort: "score", desc: true };
+    var shown = [], excludedShown = [];
+    om.tools = { state: state, all: all };
+
+    function values(m) { return m.omRow[16] ? m.omRow[16][state.p] : [m.omRow[3], m.omRow[4], m.omRow[6]]; }
+    function classesNow() { return M.switch ? M.switch[state.p].classes : M.classes; }
+
+    om.renderScoreLegend = function (root) {
+      var box = (root || document).querySelector(".om-score-legend");
+      if (!box) return;
+      var classes = classesNow();
+      box.textContent = "";
+      classes.steps.forEach(function (step, i) {
+        var line = el(box, "div", "om-legend-row");
+        var sw = el(line, "i"); sw.style.background = step[1];
+        line.appendChild(document.createTextNode(classes.labels ? classes.labels[i] : ""));
+      });
+      var line = el(box, "div", "om-legend-row");
+      var sw = el(line, "i"); sw.style.background = classes.nodata;
+      line.appendChild(document.createTextNode(T.excluded));
+    };
+
+    function apply() {
+      var classes = classesNow(), a = [], b = [];
+      M.classes = classes;
+      all.forEach(function (m) {
+        var v = values(m), total = v[0], out = v[1], cap = v[2], row = m.omRow;
+        m.options.total = total;
+        var ok = cap >= state.cmin && cap <= state.cmax &&
+          (!state.use || (row[15] && row[15][1] && row[15][1].split(", ").indexOf(state.use) >= 0));
+        if (!out) ok = ok && total !== null && total >= state.smin - 1e-9 && total <= state.smax + 1e-9;
+        m.setStyle({ fillColor: out ? classes.nodata : om.classColor(total, classes) });
+        if (ok) (out ? b : a).push(m);
+      });
+      inc.clearLayers(); exc.clearLayers();
+      inc.addLayers(a); exc.addLayers(b);
+      shown = a; excludedShown = b;
+      om.renderScoreLegend();
+      list();
+    }
+
+    function visible() {
+      var bounds = map.getBounds();
+      return shown.filter(function (m) { return bounds.contains(m.getLatLng()); });
+    }
+
+    function sorted(markers) {
+      var key = { score: function (m) { return m.options.total; }, capacity: function (m) { return values(m)[2]; },
+        id: function (m) { return m.omRow[2]; } }[state.sort];
+      return markers.slice().sort(function (x, y) {
+        var a = key(x), b = key(y), c = a < b ? -1 : a > b ? 1 : 0;
+        return state.desc ? -c : c;
+      });
+    }
+
+    var control = L.control({ position: "topleft" }), box, body, count, table;
+    control.onAdd = function () {
+      box = L.DomUtil.create("div", "om-tools");
+      L.DomEvent.disableScrollPropagation(box); L.DomEvent.disableClickPropagation(box);
+      var toggle = el(box, "button", "om-tools-toggle", T.tools);
+      toggle.type = "button";
+      body = el(box, "div", "om-tools-body om-hidden");
+      toggle.addEventListener("click", function () { body.classList.toggle("om-hidden"); list(); });
+      function field(label) { var f = el(body, "label", "om-field"); el(f, "span", null, label); return f; }
+      if (M.switch && M.switch.length > 1) {
+        var sel = el(field(T.tools_profile), "select", "om-profile");
+        M.switch.forEach(function (p, i) { var o = el(sel, "option", null, plain(p.label)); o.value = String(i); });
+        sel.addEventListener("change", function () { state.p = +sel.value; om.currentProfile = state.p; apply(); });
+      }
+      function range(label, cls, lo, hi, step, keys) {
+        var f = field(label), a = el(f, "input", cls + "-min"), b = el(f, "input", cls + "-max");
+        [a, b].forEach(function (inp, i) {
+          inp.type = "number"; inp.step = step; inp.min = lo; inp.max = hi; inp.value = i ? hi : lo;
+          inp.addEventListener("change", function () {
+            var v = parseFloat(inp.value);
+            v = isNaN(v) ? (i ? hi : lo) : v;
+            if (v === state[keys[i]]) return; /* a second change event (on blur) must not rebuild the list under a click */
+            state[keys[i]] = v; apply();
+          });
+        });
+      }
+      range(T.tools_score, "om-score", 0, 1, "0.01", ["smin", "smax"]);
+      range(T.tools_capacity, "om-capacity", 0, 100000, "1", ["cmin", "cmax"]);
+      if (M.uses && M.uses.length) {
+        var use = el(field(T.tools_use), "select", "om-use");
+        el(use, "option", null, T.tools_all_uses).value = "";
+        M.uses.forEach(function (u) { el(use, "option", null, plain(u)).value = u; });
+        use.addEventListener("change", function () { state.use = use.value; apply(); });
+      }
+      count = el(body, "div", "om-note om-count");
+      var buttons = el(body, "div", "om-buttons");
+      [["tools_csv", exportCsv], ["tools_geojson", exportGeoJson], ["tools_print", printMap]].forEach(function (b) {
+        var btn = el(buttons, "button", "om-" + b[0], T[b[0]]); btn.type = "button";
+        btn.addEventListener("click", b[1]);
+      });
+      table = el(body, "table", "om-ranked");
+      return box;
+    };
+
+    function list() {
+      if (!table) return;
+      var vis = sorted(visible()), top = vis.slice(0, 100);
+      count.textContent = fill(T.tools_visible, { n: number(vis.length, loc, 0), x: number(excludedShown.length, loc, 0) }) +
+        "; " + fill(T.tools_list_note, { n: number(top.length, loc, 0) });
+      table.textContent = "";
+      var head = el(table, "tr");
+      [["#", null], [T.tools_id, "id"], [T.score, "score"], [T.capacity, "capacity"]].forEach(function (h) {
+        var th = el(head, "th", h[1] ? "om-sortable" : null, h[0] + (h[1] === state.sort ? (state.desc ? " \u25bc" : " \u25b2") : ""));
+        if (h[1]) th.addEventListener("click", function () {
+          state.desc = h[1] === state.sort ? !state.desc : h[1] !== "id"; state.sort = h[1]; list();
+        });
+      });
+      top.forEach(function (m, i) {
+        var tr = el(table, "tr", "om-ranked-row"), row = m.omRow;
+        tr.setAttribute("data-id", plain(row[2]));
+        el(tr, "td", null, i + 1);
+        el(tr, "td", null, row[15] && row[15][0] ? plain(row[15][0]) : plain(row[2]));
+        el(tr, "td", "om-num", number(m.options.total, loc, 3));
+        el(tr, "td", "om-num", values(m)[2]);
+        tr.addEventListener("click", function () { om.openCandidate(inc, m); });
+      });
+    }
+
+    function exportRows() {
+      var profile = M.switch ? plain(M.switch[state.p].version) : plain(M.profile);
+      return sorted(visible()).map(function (m) {
+        var row = m.omRow, v = values(m), about = row[15] || [null, null, null, null];
+        return { id: plain(row[2]), lat: row[0], lon: row[1], score: v[0], capacity: v[2], profile: profile,
+          address: plain(about[0]), use: plain(about[1]), floor_area: about[2], build_year: about[3] };
+      });
+    }
+    function exportCsv() {
+      var rows = exportRows(), cols = ["id", "lat", "lon", "score", "capacity", "profile", "address", "use", "floor_area", "build_year"];
+      var lines = [cols.join(",")].concat(rows.map(function (r) { return cols.map(function (c) { return csvField(r[c]); }).join(","); }));
+      download("kandidaten.csv", "text/csv;charset=utf-8", "\ufeff" + lines.join("\r\n") + "\r\n");
+    }
+    function exportGeoJson() {
+      var features = exportRows().map(function (r) {
+        var props = Object.assign({}, r); delete props.lat; delete props.lon;
+        return { type: "Feature", geometry: { type: "Point", coordinates: [r.lon, r.lat] }, properties: props };
+      });
+      download("kandidaten.geojson", "application/geo+json", JSON.stringify({ type: "FeatureCollection", features: features }));
+    }
+    function printMap() {
+      var info = document.querySelector(".om-print-info") || el(map.getContainer(), "div", "om-print-info");
+      info.textContent = "";
+      el(info, "b", null, d.title);
+      el(info, "div", null, T.printed + " " + new Date().toLocaleDateString(loc) + " \u00b7 " + T.profile + " " +
+        (M.switch ? plain(M.switch[state.p].version) : plain(M.profile)) + " \u00b7 " + T.vintage + " " + d.vintage);
+      document.body.classList.add("om-printing");
+      window.print();
+      document.body.classList.remove("om-printing");
+    }
+    om.tools.apply = apply; om.tools.list = list; om.tools.exportCsv = exportCsv;
+    om.tools.exportGeoJson = exportGeoJson; om.tools.print = printMap;
+    control.addTo(map);
+    map.on("moveend", list);
+    shown = inc.getLayers(); excludedShown = exc.getLayers(); /* as drawn: no second clustering at load */
+    om.renderScoreLegend();
+    return control;
+  };
+
+  /* Search: accents and case ignored, brackets are plain text, typos tolerated (edit distance 1 per word up to 7
+   * letters, 2 beyond); the result is highlighted (a region is outlined and its panel pinned, a building's popup
+   * opens, anything else gets a ring and its name). */
+  function normal(text) {
+    return String(text).normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+  function distance(a, b, limit) {
+    if (Math.abs(a.length - b.length) > limit) return limit + 1;
+    var prev = [], cur = [], i, j;
+    for (j = 0; j <= b.length; j++) prev[j] = j;
+    for (i = 1; i <= a.length; i++) {
+      cur = [i];
+      var best = i;
+      for (j = 1; j <= b.length; j++) {
+        cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        if (cur[j] < best) best = cur[j];
+      }
+      if (best > limit) return limit + 1;
+      prev = cur;
+    }
+    return prev[b.length];
+  }
+  om.searchScore = function (query, title) {
+    var q = normal(query).trim(), t = normal(title);
+    if (!q) return null;
+    var at = t.indexOf(q);
+    if (at === 0) return 0;
+    if (at > 0) return 1;
+    var words = t.split(/[^a-z0-9]+/).filter(Boolean), total = 2;
+    var parts = q.split(/[^a-z0-9]+/).filter(Boolean);
+    if (!parts.length) return null;
+    for (var i = 0; i < parts.length; i++) {
+      var part = parts[i], limit = part.length <= 3 ? 0 : part.length <= 7 ? 1 : 2, found = limit + 1;
+      for (var k = 0; k < words.length && found > 0; k++) {
+        var w = words[k];
+        found = Math.min(found, distance(part, w, limit), w.length > part.length ? distance(part, w.slice(0, part.length), limit) : limit + 1);
+      }
+      if (found > limit) return null;
+      total += found;
+    }
+    return total;
+  };
+
   om.searchControl = function (d, map) {
-    var index = d.index;
+    var records = {};
+    d.index.forEach(function (r) { records[r.n] = r; });
     var control = new L.Control.Search({
-      sourceData: function (text, callResponse) { callResponse(index); return { abort: function () {} }; },
-      propertyName: "n", propertyLoc: ["a", "o"], initial: false, zoom: 16, marker: false,
-      textPlaceholder: d.placeholder, position: "topleft",
+      sourceData: function (text, callResponse) { callResponse(d.index); return { abort: function () {} }; },
+      propertyName: "n", propertyLoc: ["a", "o"], initial: false, marker: false, tooltipLimit: 12,
+      textPlaceholder: d.placeholder, textErr: d.not_found, textCancel: d.cancel, position: "topleft",
+      filterData: function (text, all) {
+        var scored = [];
+        for (var title in all) {
+          var score = om.searchScore(text, title);
+          if (score !== null) scored.push([score, title]);
+        }
+        scored.sort(function (a, b) { return a[0] - b[0] || a[1].length - b[1].length; });
+        var out = {};
+        scored.slice(0, 12).forEach(function (x) { out[x[1]] = all[x[1]]; });
+        return out;
+      },
+      moveToLocation: function (latlng, title) { om.showFound(records[title], latlng, map); },
       buildTip: function (text) { var li = L.DomUtil.create("li", ""); li.textContent = text; return li; }
     });
     map.addControl(control);
     om.search = control;
     return control;
+  };
+
+  om.showFound = function (r, latlng, map) {
+    if (om.hit) { map.removeLayer(om.hit); om.hit = null; }
+    r = r || {};
+    var region = r.k && om.regions[r.k];
+    if (region) {
+      map.fitBounds(region.getBounds(), { maxZoom: 13 });
+      om.pin(region.feature.properties.p, region);
+      om.found = { kind: "region", key: r.k };
+      return;
+    }
+    if (r.b) {
+      var groups = [om.layers.candidates, om.layers.excluded].filter(Boolean);
+      for (var g = 0; g < groups.length; g++) {
+        var marker = groups[g].getLayers().find(function (m) { return m.options.candidateId === r.b; });
+        if (marker) {
+          if (!map.hasLayer(groups[g])) map.addLayer(groups[g]);
+          om.openCandidate(groups[g], marker);
+          om.found = { kind: "building", key: r.b };
+          return;
+        }
+      }
+    }
+    map.setView(latlng, r.z || 15);
+    om.hit = L.circleMarker(latlng, { radius: 18, color: "#d7191c", weight: 4, fill: false, className: "om-search-hit" })
+      .bindTooltip(document.createTextNode(r.n || ""), { permanent: true, direction: "top", offset: [0, -16] })
+      .addTo(map);
+    om.found = { kind: "place", key: r.n };
   };
 
   /* The layer control; names come from data (escaped here: Leaflet puts a layer's name into innerHTML). */
@@ -243,6 +747,9 @@
       span.textContent = d.names[i];
       (d.overlay[i] ? overlays : base)[span.innerHTML] = layer;
     });
-    return L.control.layers(base, overlays, { collapsed: false, position: "topright", autoZIndex: true }).addTo(map);
+    L.control.scale({ metric: true, imperial: false, position: "bottomleft" }).addTo(map);
+    var control = L.control.layers(base, overlays, { collapsed: false, position: "topright", autoZIndex: true }).addTo(map);
+    L.DomUtil.addClass(control.getContainer(), "om-layers");
+    return control;
   };
 })();
