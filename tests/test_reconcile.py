@@ -145,13 +145,17 @@ def test_without_reported_figures_coverage_is_unknown_not_zero(demo_engine):
 
 
 def test_maps_and_api_show_the_coverage_beside_realised(demo_engine):
-    from geo.maps.overview import municipality_tooltip, overview_map, task_measures
+    """The task panel carries each row's coverage note (as raw text: the page shows it with textContent, see
+    tests/test_hostile_text.py), and the overview states the national coverage."""
+    from geo.maps.overview import overview_map
+    from geo.maps.taskpanel import panel, task_measures
 
     tasks = placement_tasks(demo_engine, "2024")
     row = task_measures(tasks).loc["GM0221"].copy()
     row["coverage_note"] = "<b>rows</b> cover 2%; LOW COVERAGE"
-    tip = municipality_tooltip(row, "Gelderland", [], "en", {"realised": "r", "pipeline": "p"})
-    assert "realised beside published figures" in tip and "&lt;b&gt;rows&lt;/b&gt; cover 2%; LOW COVERAGE" in tip
+    shown = panel(row, "GM0221", "municipality", ("PV25", "Gelderland"), [], "en")
+    assert shown["coverage"]["source"] == "<b>rows</b> cover 2%; LOW COVERAGE"
+    assert shown["realised"] == int(row.realised) and shown["undated"] == int(row.undated)
     page = overview_map(demo_engine, tiles="none", lang="en")
     national = next(r for r in tasks.attrs["reconciliation"] if r["region_code"] == "NL")
     assert "realised beside published figures" in page
