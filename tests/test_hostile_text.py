@@ -24,9 +24,6 @@ import html
 import json
 import os
 import re
-import socket
-import subprocess
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -40,7 +37,17 @@ from hypothesis import strategies as st
 
 from geo.maps.base import finish, new_map
 from geo.maps.candidates import Tables
-from geo.maps.layers import AreaLayer, CandidateCluster, Legend, SearchControl, TaskPanel, encode_areas
+from geo.maps.layers import (
+    AreaLayer,
+    CandidateCluster,
+    CandidateTools,
+    Legend,
+    LineLayer,
+    Register,
+    SearchControl,
+    TaskPanel,
+    encode_areas,
+)
 from geo.maps.reception import reception_layer, unlocated_legend
 from geo.maps.services import service_layers, service_legend
 from geo.maps.taskpanel import panel
@@ -182,6 +189,7 @@ RAW_KEYS = {
     "note",
     "url",
     "coverage",
+    "title",  # the candidate tools' heading and print title (textContent)
 }
 URL_KEYS = {"url"}  # set as a link's href by opvangmatch.link only when it is an http(s) URL
 
@@ -260,7 +268,40 @@ def test_template_source_in_the_maps_is_constant():
                     problems.append(f"{where} adds to the figure's {owner.attr} directly")
             if name == "LayerControl" and isinstance(node.func, ast.Attribute):
                 problems.append(f"{where} folium.LayerControl puts layer names into its template")
+            if name == "Template" and node.args and isinstance(node.args[0], ast.Constant):
+                # what a template writes into its output is parsed again as template source: only code-made
+                # element names may be written there, never an attribute that could carry data
+                for tag in re.findall(r"\{\{(.*?)\}\}|\{%-?(.*?)-?%\}", node.args[0].value, re.S):
+                    expression = (tag[0] or tag[1]).strip()
+                    if not ALLOWED_IN_TEMPLATES.fullmatch(expression):
+                        problems.append(f"{where} template writes {expression!r}")
     assert problems == []
+
+
+ALLOWED_IN_TEMPLATES = re.compile(
+    r"(this(\._parent|\.layer)?|layer)\.get_name\(\)"
+    r"|macro script\(this, kwargs\)|endmacro|for layer in this\.layers|endfor"
+)
+
+
+def test_the_property_map_holds_every_element_with_a_template():
+    """The in-memory property test below renders every element class of geo/maps that has a template of its own,
+    so a new element with its own template is covered (or this test names it)."""
+    import inspect
+
+    from branca.utilities import _camelify
+
+    import geo.maps.layers as layers
+
+    page = hostile_map(["plain text"])
+    own = [
+        cls
+        for _name, cls in inspect.getmembers(layers, inspect.isclass)
+        if cls.__module__ == layers.__name__ and "_template" in vars(cls)
+    ]
+    assert len(own) >= 9
+    missing = [cls.__name__ for cls in own if f"{_camelify(cls.__name__)}_" not in page]
+    assert missing == []
 
 
 # --- 2. the builders' text paths in memory, many examples ---------------------------------------------------------
@@ -308,7 +349,13 @@ def hostile_map(values: list[str]) -> str:
     row.append([e(v(0)), e(v(1)), 100, 1900])  # address, use, floor area, build year
     tables.name(v(7))
     meta = {"text": {}, "names": tables.names, "flagsets": tables.flagsets, "profile": e(v(0)), "vintage": e(v(1))}
-    CandidateCluster("candidates", v(2), [row], meta, cluster=False).add_to(m)
+    candidates = CandidateCluster("candidates", v(2), [row], meta, cluster=False).add_to(m)
+    Register("candidates_again", candidates).add_to(m)
+    CandidateTools(
+        {"keys": ["candidates"], "text": {}, "locale": "nl-NL", "title": v(3), "vintage": "0123abcd"}
+    ).add_to(m)
+    route = [52.0, 6.1, 52.01, 6.11, "#000", e(v(5)), [[52.0, 6.1], [52.005, 6.105], [52.01, 6.11]]]
+    LineLayer("nearest", v(6), [route]).add_to(m)
     Legend(service_legend(services, "nl") + unlocated_legend(reception, "nl") + e(v(3))).add_to(m)
     task = pd.Series(
         {
@@ -344,12 +391,6 @@ def test_hostile_text_renders_literally(texts):
 # --- 3. real loaders, the API over HTTP and the CLI, into every map ------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 DOESBURG_LONLAT = (6.1375, 52.0128)
 
 
@@ -359,6 +400,7 @@ def hostile(databases, tmp_path_factory):
     from api.auth import create_key
     from geo.db import prepare_database
     from geo.io import load
+    from tests.api_helpers import live_server
     from tests.helpers import cli_env
 
     settings_ = databases.create("hostile")
@@ -379,25 +421,8 @@ def hostile(databases, tmp_path_factory):
     }
     home = tmp_path_factory.mktemp("home")
     env = cli_env(settings_, home)
-    port = free_port()
-    from api.server import uvicorn_command
-
-    server = subprocess.Popen(uvicorn_command(port, access_log=False), env=env, cwd=str(PROJECT_ROOT))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the API server did not start")
+    with live_server(env, home / "server.log") as url:
         yield {"engine": engine, "url": url, "keys": keys, "env": env, "wijken": wijken, "settings": settings_}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
         engine.dispose()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
 
@@ -16,14 +15,13 @@ from geo.maps import overview_map, region_map
 from geo.maps.browser import chromium, open_map
 from geo.maps.labels import number
 from geo.score import ScoringData, load_profile, score_candidates
-from geo.settings import PROJECT_ROOT, Settings
+from geo.settings import Settings
 from geo.task import placement_tasks
 
 pytestmark = pytest.mark.browser
 
 VIEW = (1366, 768)
 DRECHTSTEDEN = ["GM0505", "GM0590", "GM0642"]  # Dordrecht (no buildings loaded), Papendrecht, Zwijndrecht
-SHOTS = PROJECT_ROOT.parent  # /work/wt: maps-*.png beside the worktrees
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +76,6 @@ def shoot(page, name: str, output_dir) -> None:
     page.wait_for_timeout(400)
     path = output_dir / f"map_manager_{name}.png"
     page.screenshot(path=str(path))
-    shutil.copyfile(path, SHOTS / f"maps-{name}.png")
 
 
 CLUSTERS = """(key) => {
