@@ -27,6 +27,7 @@ from geo.models import Proposal
 from geo.monitoring.indicators import CORE, DEPARTURE_KINDS, EVALUATED, CostReference, period, periods_between
 from geo.monitoring.lifecycle import current_evaluations, end_warning, months_left
 from geo.monitoring.models import MonitoringValue
+from geo.monitoring.records import PILOT_COLUMNS
 from geo.monitoring.records import pilot as visible_pilot
 
 PILOT_STATUSES = ("active", "evaluated")
@@ -91,34 +92,8 @@ def _read(conn: sa.Connection, who, proposal_id: int | None) -> tuple[pd.DataFra
     if who.role == "municipality":
         where.append(Proposal.municipality_code == who.municipality_code)
     pilots = pd.DataFrame(
-        conn.execute(
-            sa.select(
-                Proposal.id,
-                Proposal.title,
-                Proposal.municipality_code,
-                Proposal.target_group,
-                Proposal.capacity,
-                Proposal.status,
-                Proposal.start_date,
-                Proposal.end_date,
-                Proposal.extended,
-            )
-            .where(*where)
-            .order_by(Proposal.id)
-        )
-        .mappings()
-        .all(),
-        columns=[
-            "id",
-            "title",
-            "municipality_code",
-            "target_group",
-            "capacity",
-            "status",
-            "start_date",
-            "end_date",
-            "extended",
-        ],
+        conn.execute(sa.select(*PILOT_COLUMNS).where(*where).order_by(Proposal.id)).mappings().all(),
+        columns=[c.key for c in PILOT_COLUMNS],
     )
     values = pd.DataFrame(
         conn.execute(

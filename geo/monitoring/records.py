@@ -29,6 +29,18 @@ from geo.models import Proposal
 from geo.monitoring.indicators import FieldError, Period, check_value, period
 from geo.monitoring.models import MonitoringValue
 
+PILOT_COLUMNS = (  # what monitoring and evaluation read of a pilot's proposal
+    Proposal.id,
+    Proposal.title,
+    Proposal.municipality_code,
+    Proposal.target_group,
+    Proposal.capacity,
+    Proposal.status,
+    Proposal.start_date,
+    Proposal.end_date,
+    Proposal.extended,
+)
+
 RECORDED_STATUSES = ("active", "evaluated")
 CSV_COLUMNS = ("proposal_id", "period", "indicator", "breakdown", "partner", "value", "source")
 CSV_REQUIRED = ("proposal_id", "period", "indicator", "value", "source")
@@ -54,23 +66,7 @@ def label(who) -> str:
 
 def pilot(conn: sa.Connection, proposal_id: int, who, *, write: bool = False) -> dict:
     """The pilot (proposal) as the key may see it; with ``write`` also checks the key may write its records."""
-    row = (
-        conn.execute(
-            sa.select(
-                Proposal.id,
-                Proposal.title,
-                Proposal.municipality_code,
-                Proposal.target_group,
-                Proposal.capacity,
-                Proposal.status,
-                Proposal.start_date,
-                Proposal.end_date,
-                Proposal.extended,
-            ).where(Proposal.id == proposal_id)
-        )
-        .mappings()
-        .first()
-    )
+    row = conn.execute(sa.select(*PILOT_COLUMNS).where(Proposal.id == proposal_id)).mappings().first()
     if row is None or (who.role == "municipality" and row["municipality_code"] != who.municipality_code):
         raise NotFoundError(f"pilot {proposal_id} does not exist (or is not visible to this key)")
     if write:
