@@ -1,19 +1,23 @@
 """Shared fixtures: a real PostGIS (managed cluster, or the server of DATABASE_URL) for the whole run.
 
-Each run works in databases of its own (``opvangmatch_test_*``), created here and dropped at the end.
+Each run works in databases of its own (``opvangmatch_test_<run>_*``), created here and dropped at the end; with
+pytest-xdist (``-n 2``) every worker has its own (``opvangmatch_test_<run>_gw0_*``), and the run's first process
+that needs the demo loads it once into a template the others copy (under an advisory lock on the server).
 A skipped test fails the run: the suite must not pass without PostGIS.
 
-With ``OPVANGMATCH_TEST_DEMO_CACHE=1`` (``make test-fast``) the demo database is copied from a template kept on the
-server, ``opvangmatch_demo_<hash>``, named by a hash of everything it is made from (the shipped data, the loaders,
-the migrations and models): a change to any of them makes a new one, loaded the ordinary way once. ``make test``
-loads the demo afresh every run.
+With ``OPVANGMATCH_TEST_DEMO_CACHE=1`` (``make test-fast``) that template is kept on the server between runs,
+``opvangmatch_demo_<hash>``, named by a hash of everything it is made from (the shipped data and the checkout it
+is read from, the loaders, the migrations and models): a change to any of them makes a new one, loaded the ordinary
+way once. ``make test`` loads the demo afresh every run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -30,7 +34,10 @@ from geo.settings import PROJECT_ROOT, Settings
 
 DATA = PROJECT_ROOT / "data"
 OUTPUT = PROJECT_ROOT / "tests" / "output"
-RUN_ID = uuid.uuid4().hex[:8]
+# One id per run, shared by the xdist workers (they inherit the environment of the process that starts them).
+RUN_ID = os.environ.setdefault("OPVANGMATCH_TEST_RUN", uuid.uuid4().hex[:8])
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", ... under xdist, else None
+RUN_PREFIX = f"opvangmatch_test_{RUN_ID}_"
 
 
 class Databases:
@@ -39,7 +46,8 @@ class Databases:
     def __init__(self, base: Settings):
         self.base = base
         if base.managed:
-            Cluster(base).up()
+            with _folder_lock(base.pgdata):  # xdist workers start at once: one initdb, one server
+                Cluster(base).up()
             self.admin_url = Cluster(base).admin_url()
         else:
             self.admin_url = make_url(base.database_url).set(database="postgres").render_as_string(False)
@@ -54,9 +62,20 @@ class Databases:
         return Settings(database_url=url, data_dir=self.base.data_dir)
 
     def create(self, label: str, template: str | None = None) -> Settings:
-        name = f"opvangmatch_test_{RUN_ID}_{label}"
-        self._admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        """A new database of this process, empty or a copy of ``template``."""
+        name = RUN_PREFIX + (f"{WORKER}_" if WORKER else "") + label
+        statement = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+        for attempt in range(20):
+            try:
+                self._admin(statement)
+                break
+            except sa.exc.OperationalError as exc:  # ObjectInUse: another run has a session on the template
+                if "being accessed by other users" not in str(exc) or attempt == 19:
+                    raise
+                time.sleep(0.25)
         self.created.append(name)
+        # The test databases are thrown away: a commit need not wait for the disk (these databases only).
+        self._admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
         return self.settings_for(name)
 
     def exists(self, name: str) -> bool:
@@ -66,24 +85,56 @@ class Databases:
         admin.dispose()
         return found is not None
 
+    @contextlib.contextmanager
+    def locked(self, name: str):
+        """Holds a server-wide advisory lock named ``name`` (other workers and other runs wait for it)."""
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        admin.dispose()
+
     def keep_as_template(self, settings: Settings, template: str) -> None:
-        """Copy a loaded database to ``template`` (kept after the run); another run making it at once is fine."""
+        """Copy a loaded database to ``template``."""
         source = make_url(database_url_of(settings)).database
-        with contextlib.suppress(sa.exc.ProgrammingError):  # DuplicateDatabase: made meanwhile by another run
-            self._admin(f'CREATE DATABASE "{template}" TEMPLATE "{source}"')
+        self._admin(f'CREATE DATABASE "{template}" TEMPLATE "{source}"')
 
     def _admin(self, statement: str) -> None:
-        admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
         with admin.connect() as conn:
             conn.execute(sa.text(statement))
         admin.dispose()
 
-    def drop_all(self) -> None:
-        admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+    def drop(self, names: list[str]) -> None:
+        admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
         with admin.connect() as conn:
-            for name in self.created:
+            for name in names:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+    def of_this_run(self) -> list[str]:
+        """Every database of this run, of every worker (also those a crashed worker left)."""
+        admin = sa.create_engine(self.admin_url, poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            names = conn.execute(sa.text("SELECT datname FROM pg_database")).scalars().all()
+        admin.dispose()
+        return [name for name in names if name.startswith(RUN_PREFIX)]
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """An exclusive lock on ``folder`` (made if missing) among the processes of this machine."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 @pytest.fixture(scope="session")
@@ -91,12 +142,31 @@ def databases():
     base = Settings.from_env()
     dbs = Databases(base)
     yield dbs
-    dbs.drop_all()
+    dbs.drop(dbs.created)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not hasattr(session.config, "workerinput"):  # the run's main process, after every xdist worker ended
+        _drop_run_databases()
+    if _skipped and os.environ.get("OPVANGMATCH_ALLOW_SKIPS") != "1":
+        session.exitstatus = 1
+        print(f"\n{len(_skipped)} test(s) skipped; a skipped test fails the run: {_skipped[:5]}")
+
+
+def _drop_run_databases() -> None:
+    """Drops what the workers left: the run's demo template, and the databases of a worker that crashed."""
+    base = Settings.from_env()
+    if base.managed and not (Cluster(base).is_initialised() and Cluster(base).is_running()):
+        return  # nothing was made (e.g. --collect-only), or the cluster was stopped
+    with contextlib.suppress(sa.exc.OperationalError):  # server unreachable: the run has failed already
+        dbs = Databases(base)
+        dbs.drop(dbs.of_this_run())
 
 
 def demo_key() -> str:
-    """A hash of everything the demo database is made from: shipped data, loaders, migrations, models, constants."""
-    digest = hashlib.sha256()
+    """A hash of everything the demo database is made from: the shipped data and where it is read from (the dataset
+    log keeps each file's path), loaders, migrations, models, constants."""
+    digest = hashlib.sha256(str(DATA).encode() + b"\0")
     sources = [DATA, PROJECT_ROOT / "geo" / "io", PROJECT_ROOT / "geo" / "db", PROJECT_ROOT / "geo" / "migrations"]
     files = [PROJECT_ROOT / "geo" / "models.py", PROJECT_ROOT / "geo" / "domain.py"]
     for folder in sources:
@@ -108,16 +178,29 @@ def demo_key() -> str:
 
 @pytest.fixture(scope="session")
 def demo_settings(databases) -> Settings:
-    """Settings of a database with the schema migrated and the whole demo loaded (once per run)."""
-    template = f"opvangmatch_demo_{demo_key()}" if os.environ.get("OPVANGMATCH_TEST_DEMO_CACHE") == "1" else None
-    if template and databases.exists(template):
-        return databases.create("demo", template=template)
-    settings = databases.create("demo")
+    """Settings of a database with the schema migrated and the whole demo loaded (once per run).
+
+    Alone, the process loads it into its own database. Under xdist, or with the cache, the first process loads it
+    and keeps a copy as a template (the run's, dropped at the end, or the cache's, kept); the others copy that.
+    """
+    if os.environ.get("OPVANGMATCH_TEST_DEMO_CACHE") == "1":
+        template = f"opvangmatch_demo_{demo_key()}"
+    elif WORKER:
+        template = RUN_PREFIX + "demo"
+    else:
+        return _load_demo(databases.create("demo"))
+    with databases.locked(template):
+        if databases.exists(template):
+            return databases.create("demo", template=template)
+        settings = _load_demo(databases.create("demo"))
+        databases.keep_as_template(settings, template)
+        return settings
+
+
+def _load_demo(settings: Settings) -> Settings:
     engine = prepare_database(settings)
     load_demo(engine, DATA)
     engine.dispose()
-    if template:
-        databases.keep_as_template(settings, template)
     return settings
 
 
@@ -167,14 +250,19 @@ def unchanged(demo_engine):
 
 
 _skipped: list[str] = []
+_busy: dict[str, list[float]] = {}  # per xdist worker: tests run, seconds in setup, call and teardown
 
 
 def pytest_runtest_logreport(report):
     if report.skipped:
         _skipped.append(report.nodeid)
+    node = getattr(report, "node", None)  # set on the reports a worker sends to the main process
+    if node is not None:
+        busy = _busy.setdefault(node.gateway.id, [0, 0.0])
+        busy[0] += report.when == "call"
+        busy[1] += report.duration
 
 
-def pytest_sessionfinish(session, exitstatus):
-    if _skipped and os.environ.get("OPVANGMATCH_ALLOW_SKIPS") != "1":
-        session.exitstatus = 1
-        print(f"\n{len(_skipped)} test(s) skipped; a skipped test fails the run: {_skipped[:5]}")
+def pytest_terminal_summary(terminalreporter):
+    for worker, (tests, seconds) in sorted(_busy.items()):
+        terminalreporter.write_line(f"{worker}: {tests} tests, {seconds:.1f} s in setup, call and teardown")
