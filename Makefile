@@ -38,11 +38,12 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-# The inner loop: everything but the browser, notebook, live-server and subprocess-heavy tests (see README).
-FAST := not browser and not notebooks and not live and not slow
+# The inner loop: everything but the browser, notebook and live-server tests, on two pytest-xdist workers, the demo
+# database copied from a template kept on the server (see README).
+FAST := not browser and not notebooks and not live
 test-fast: setup
 	$(BIN)/ruff check .
-	OPVANGMATCH_TEST_DEMO_CACHE=1 $(BIN)/pytest -m "$(FAST)"
+	OPVANGMATCH_TEST_DEMO_CACHE=1 $(BIN)/pytest -n 2 -m "$(FAST)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -27,7 +27,7 @@ BUDGET_S = 50  # schemathesis' own time budget for its fuzzing and stateful phas
 # X-API-Key. The monitoring writes are never served 2xx (they need an active pilot, which the fuzzer cannot build),
 # so their keyless probe raised it. The test checks authentication exactly instead, from the recorded traffic.
 WARNINGS = ",".join(w.value for w in SchemathesisWarning if w is not SchemathesisWarning.MISSING_AUTH)
-pytestmark = [pytest.mark.live, pytest.mark.slow]
+pytestmark = pytest.mark.live
 
 
 def test_schemathesis_finds_no_server_error_and_no_undocumented_status(demo_settings, demo_engine, tmp_path):

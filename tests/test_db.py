@@ -102,7 +102,6 @@ def test_managed_cluster_is_idempotent(databases):
     engine.dispose()
 
 
-@pytest.mark.slow
 def test_managed_cluster_in_a_new_folder_starts_stops_and_restarts():
     with scratch_cluster(54391, "scratch") as (settings, cluster):
         done = cluster.up()
@@ -125,7 +124,6 @@ def test_a_folder_the_server_user_cannot_reach_is_explained(tmp_path):
         Cluster(Settings(pgdata=private / "cluster")).up()
 
 
-@pytest.mark.slow
 def test_cli_db_url_and_status(demo_settings, tmp_path):
     env = cli_env(demo_settings, tmp_path)
     url = opvangmatch(["db", "url"], env)
@@ -137,7 +135,6 @@ def test_cli_db_url_and_status(demo_settings, tmp_path):
     assert "services per category:" in status.stdout
 
 
-@pytest.mark.slow
 def test_cli_without_server_binaries_says_what_to_install(tmp_path):
     env = {
         "PATH": "/nonexistent",
@@ -157,6 +154,5 @@ def test_external_url_is_normalised_to_psycopg():
     assert not settings.managed
 
 
-@pytest.mark.slow
 def test_subprocess_helper_finds_the_console_script():
     assert subprocess.run([OPVANGMATCH, "--help"], capture_output=True, check=False).returncode == 0

@@ -797,7 +797,6 @@ def fetch_env(settings, server: StandIn, cache: Path) -> dict:
     )
 
 
-@pytest.mark.slow
 def test_cli_fetch_reports_errors_without_traceback(server, tmp_path, demo_settings, unchanged):
     env = fetch_env(demo_settings, server, tmp_path)
     missing = opvangmatch(["fetch", "bag", "--municipality", "GM9999", "--cache-dir", str(tmp_path)], env)
@@ -811,7 +810,6 @@ def test_cli_fetch_reports_errors_without_traceback(server, tmp_path, demo_setti
     assert unknown.returncode == 2 and "unknown source 'weather'" in unknown.stderr
 
 
-@pytest.mark.slow
 def test_cli_fetch_osm_loads_and_a_rerun_uses_the_cache(server, tmp_path, databases, fetch_engine, doesburg):
     settings = databases.settings_for(fetch_engine.url.database)
     lon, lat = lonlat_in(doesburg)

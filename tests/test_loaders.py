@@ -385,7 +385,6 @@ def test_a_database_error_mid_load_rolls_back_the_replacement(tmp_path, demo_eng
     assert count(demo_engine, "SELECT count(*) FROM building") == 7395
 
 
-@pytest.mark.slow
 def test_cli_reports_a_broken_file_without_traceback(tmp_path, demo_settings, demo_engine, unchanged):
     bad = _wijken(tmp_path, lambda f: _set(f, 7, "aantal_inwoners", -5))
     env = cli_env(demo_settings, tmp_path)

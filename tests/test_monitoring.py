@@ -176,7 +176,6 @@ def test_lights_missing_is_its_own_state():
 # --- the walk: active, three quarters (API and CSV), warning, extension refused and accepted, report -----------------
 
 
-@pytest.mark.slow  # runs the console script
 def test_a_pilot_walked_from_active_to_an_extension_and_its_report(client, keys, demo_engine, demo_settings, tmp_path):
     coa, doesburg = h(keys, "coa"), h(keys, "doesburg")
     pid = make_pilot(client, keys)
@@ -480,7 +479,6 @@ def test_csv_duplicates_encoding_and_media_type(client, keys, demo_engine, csv_p
     assert monitoring_rows(demo_engine) == before
 
 
-@pytest.mark.slow  # runs the console script
 def test_cli_import_of_a_bad_file_names_file_row_and_field(demo_settings, demo_engine, csv_pilot, tmp_path):
     path = tmp_path / "constructed_bad.csv"
     path.write_text(_mutate(fixture_csv(csv_pilot), 6, "value", "-1"), encoding="utf-8")

@@ -78,7 +78,6 @@ def instances(draw):
     return pd.DataFrame(rows), constraints
 
 
-@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_solver_matches_brute_force(instance):
@@ -95,7 +94,6 @@ def test_solver_matches_brute_force(instance):
     assert sum(ranks[c] for c in got.chosen.candidate_id) == sum(ranks[c] for c in expected.candidate_id)
 
 
-@pytest.mark.slow
 def test_real_candidates_match_brute_force(candidates):
     frame = candidates[candidates.municipality_code.isin(DRECHTSTEDEN)]
     assert len(frame) == 4 * len(DRECHTSTEDEN)
@@ -107,7 +105,6 @@ def test_real_candidates_match_brute_force(candidates):
     assert {"amv", "families"} <= set(got.chosen.target_group)
 
 
-@pytest.mark.slow
 def test_constraints_hold_on_all_municipal_candidates(candidates):
     constraints = Constraints(k=10, max_per_province=2, min_capacity=60, max_total_capacity=1_200, target_groups=GROUPS)
     p = choose_portfolio(candidates, constraints)
@@ -198,7 +195,6 @@ def test_compare_two_scenarios(candidates):
     assert len(cmp.lines()) > 4
 
 
-@pytest.mark.slow
 def test_cli_pilots_and_compare(demo_settings, tmp_path, unchanged):
     env = _env(demo_settings, tmp_path)
     out = opvangmatch(

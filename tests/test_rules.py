@@ -281,7 +281,6 @@ def test_the_floor_area_rule_checks_a_given_capacity(data):
     assert "floor_area_too_small" not in roomy["flags"]
 
 
-@pytest.mark.slow
 def test_flags_reach_the_cli_list_the_map_popup_and_the_api(demo_settings, demo_engine, data, tmp_path):
     import orjson
 
@@ -347,7 +346,6 @@ def load_default():
     return load_profile("default")
 
 
-@pytest.mark.slow
 def test_coverage_is_declared_when_loading(demo_engine, demo_settings, tmp_path):
     import sqlalchemy as sa
 

@@ -390,7 +390,6 @@ def _env(settings, tmp_path):
     return cli_env(settings, tmp_path)
 
 
-@pytest.mark.slow
 def test_cli_scores_every_target_group(demo_settings, tmp_path):
     result = opvangmatch(
         ["score", "--profile", "all", "--municipality", "GM0221", "--top", "3"], _env(demo_settings, tmp_path)
@@ -402,7 +401,6 @@ def test_cli_scores_every_target_group(demo_settings, tmp_path):
     assert "representative point inside the footprint" in result.stdout
 
 
-@pytest.mark.slow
 def test_cli_refuses_an_unknown_profile(demo_settings, tmp_path):
     result = opvangmatch(["score", "--profile", "pensioners"], _env(demo_settings, tmp_path))
     assert result.returncode == 2 and "unknown profile 'pensioners'" in result.stderr

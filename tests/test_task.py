@@ -202,7 +202,6 @@ def _env(settings, tmp_path):
     return cli_env(settings, tmp_path)
 
 
-@pytest.mark.slow
 def test_cli_task_geojson_csv_and_errors(demo_settings, tasks, tmp_path, unchanged):
     env = _env(demo_settings, tmp_path)
     out = opvangmatch(["task", "--province", "PV28", "--format", "geojson"], env)
