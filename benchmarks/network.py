@@ -143,6 +143,13 @@ def write_pbf(g: int, path: Path, way_blocks: int = 10) -> int:
     return way_id
 
 
+def show_phases(phases: dict[str, float], total: float) -> None:
+    print("  phase                                             seconds")
+    for name, phase_s in phases.items():
+        print(f"  {name:<48} {phase_s:7.2f}")
+    print(f"  {'(rest: outside the timed phases)':<48} {total - sum(phases.values()):7.2f}")
+
+
 def loading(g: int) -> None:
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
@@ -167,8 +174,10 @@ def loading(g: int) -> None:
         print(f"\nSYNTHETIC OSM PBF: {ways:,} ways, {path.stat().st_size / 1e6:.1f} MB, written in {write_s:.1f} s")
         load_s, report = seconds(lambda: load(engine, "network", path, source="network:synthetic_grid"))
         print(f"load network: {report.rows:,} edges in {load_s:.1f} s (goal: under 60 s on two cores)")
+        show_phases(report.phases, load_s)
         reload_s, report = seconds(lambda: load(engine, "network", path, source="network:synthetic_grid"))
         print(f"load again (replaces {report.replaced:,} edges in the same transaction): {reload_s:.1f} s")
+        show_phases(report.phases, reload_s)
     engine.dispose()
 
 

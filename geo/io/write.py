@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,24 @@ REBUILD_INDEX_FROM = 100_000
 
 
 @dataclass
+class Phases:
+    """Seconds spent per named phase of a load (read, build, write ...), in the order first seen."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - start)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+
+@dataclass
 class Prepared:
     """A validated frame ready to be written to ``table`` (columns named as in the table)."""
 
@@ -40,6 +59,7 @@ class Prepared:
     # Further tables written in the same transaction: (model, frame, geometry columns), e.g. network nodes.
     also: list[tuple[type, pd.DataFrame, tuple[str, ...]]] = field(default_factory=list)
     coverage: dict | None = None  # service layers: {category: {area code: complete|partial|none}}
+    phases: Phases = field(default_factory=Phases)  # seconds per reading phase (readers that time theirs)
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,7 @@ class LoadReport:
     skipped: int
     year: int | None
     notes: tuple[str, ...]
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, reading and writing
 
     def __str__(self) -> str:
         text = f"{self.source}: {self.rows:,} rows into {self.table} (replaced {self.replaced:,})"
@@ -79,34 +100,44 @@ def write(
     Given a connection instead of an engine, the write joins that connection's transaction (so several
     files can be loaded all or nothing)."""
     table = prepared.table.__table__
-    frame = _frame_for(table, prepared.frame, prepared.geometry_columns, source, prepared.year)
-    also = [(m.__table__, _frame_for(m.__table__, f, g, source, prepared.year)) for m, f, g in prepared.also]
+    phases = Phases(dict(prepared.phases.seconds))
+    with phases("format rows for COPY"):
+        frame = _frame_for(table, prepared.frame, prepared.geometry_columns, source, prepared.year)
+        also = [(m.__table__, _frame_for(m.__table__, f, g, source, prepared.year)) for m, f, g in prepared.also]
     say = progress or (lambda _msg: None)
     with engine.begin() if isinstance(engine, Engine) else contextlib.nullcontext(engine) as conn:
-        replaced = conn.execute(table.delete().where(table.c.source == source)).rowcount
-        for other, _ in also:
-            conn.execute(other.delete().where(other.c.source == source))
+        with phases("delete the source's old rows"):
+            replaced = conn.execute(table.delete().where(table.c.source == source)).rowcount
+            for other, _ in also:
+                conn.execute(other.delete().where(other.c.source == source))
         for target, rows in [(table, frame), *also]:
             say(f"writing {len(rows):,} rows into {target.name} ...")
-            rebuild = _drop_spatial_indexes(conn, target.name) if len(rows) >= REBUILD_INDEX_FROM else []
-            _copy(conn, target.name, rows, path=path, say=say)
-            for definition in rebuild:  # one bulk build beats inserting row by row into the GiST index
-                conn.execute(sa.text(definition))
-            conn.execute(sa.text(f'ANALYZE "{target.name}"'))  # fresh statistics: good plans right after a load
-        conn.execute(sa.delete(Dataset).where(Dataset.source == source))
-        conn.execute(
-            sa.insert(Dataset).values(
-                source=source,
-                kind=prepared.kind,
-                path=str(path),
-                sha256=file_sha256(path),
-                rows=len(frame),
-                repairs=prepared.repairs,
-                year=prepared.year,
-                notes="\n".join(prepared.notes) or None,
-                coverage=prepared.coverage,
+            with phases(f"drop spatial indexes {target.name}"):
+                rebuild = _drop_spatial_indexes(conn, target.name) if len(rows) >= REBUILD_INDEX_FROM else []
+            with phases(f"COPY {target.name}"):
+                _copy(conn, target.name, rows, path=path, say=say)
+            with phases(f"build spatial indexes {target.name}"):
+                for definition in rebuild:  # one bulk build beats inserting row by row into the GiST index
+                    conn.execute(sa.text(definition))
+            with phases(f"ANALYZE {target.name}"):
+                conn.execute(sa.text(f'ANALYZE "{target.name}"'))  # fresh statistics: good plans right after a load
+        with phases("dataset record (file sha256)"):
+            conn.execute(sa.delete(Dataset).where(Dataset.source == source))
+            conn.execute(
+                sa.insert(Dataset).values(
+                    source=source,
+                    kind=prepared.kind,
+                    path=str(path),
+                    sha256=file_sha256(path),
+                    rows=len(frame),
+                    repairs=prepared.repairs,
+                    year=prepared.year,
+                    notes="\n".join(prepared.notes) or None,
+                    coverage=prepared.coverage,
+                )
             )
-        )
+        committing = time.perf_counter()
+    phases.add("commit", time.perf_counter() - committing)
     return LoadReport(
         source,
         prepared.kind,
@@ -117,6 +148,7 @@ def write(
         prepared.skipped,
         prepared.year,
         tuple(prepared.notes),
+        phases.seconds,
     )
 
 

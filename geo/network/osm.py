@@ -17,7 +17,7 @@ import shapely
 
 from geo.errors import DataError
 from geo.io._read import NL_BOUNDS_RD, year_from_name
-from geo.io.write import Prepared
+from geo.io.write import Phases, Prepared
 from geo.network.rules import ferry_cost_m, walkable
 
 FORMATS = {b"\x1f\x8b": "gz", b"BZ": "bz2"}
@@ -101,12 +101,28 @@ def read_ways(path: Path) -> tuple[pd.DataFrame, dict]:
     return frame, pieces
 
 
-def build_network(refs: pd.DataFrame, pieces: dict, xy: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_network(
+    refs: pd.DataFrame, pieces: dict, xy: np.ndarray, phases: Phases | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cut node sequences into edges between vertices (nodes shared by ways, and way ends).
 
     ``refs``: one row per node reference (piece, node), in way order; ``xy``: their RD coordinates.
     Returns (nodes: id, geom; edges: from_node, to_node, length_m, cost, reverse_cost, kind, osm_way_id, geom).
     """
+    phases = phases or Phases()
+    with phases("topology (vertices, edges)"):
+        starts, ends, positions, sizes, piece, node, xy, vertex_pos = _topology(refs, xy)
+    with phases("edge and node geometries"):
+        lines = shapely.linestrings(xy[positions], indices=np.repeat(np.arange(len(starts)), sizes))
+        length = shapely.length(lines)
+    with phases("costs, frames"):
+        edges, vertex_nodes, at = _frames(pieces, piece, node, starts, ends, vertex_pos, lines, length)
+    with phases("edge and node geometries"):
+        nodes = pd.DataFrame({"id": vertex_nodes, "geom": shapely.points(xy[vertex_pos[at]])})
+    return nodes, edges
+
+
+def _topology(refs: pd.DataFrame, xy: np.ndarray):
     piece = refs["piece"].to_numpy()
     node = refs["node"].to_numpy()
     # Drop a node repeated right after itself within a piece (zero-length steps).
@@ -126,8 +142,10 @@ def build_network(refs: pd.DataFrame, pieces: dict, xy: np.ndarray | None = None
     ends = vertex_pos[np.searchsorted(vertex_pos, starts, side="right")]
     sizes = ends - starts + 1
     positions = np.repeat(starts, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
-    lines = shapely.linestrings(xy[positions], indices=np.repeat(np.arange(len(starts)), sizes))
-    length = shapely.length(lines)
+    return starts, ends, positions, sizes, piece, node, xy, vertex_pos
+
+
+def _frames(pieces, piece, node, starts, ends, vertex_pos, lines, length):
     edge_piece = piece[starts]
     kind = pieces["kind"][edge_piece]
     cost = length.copy()
@@ -151,8 +169,7 @@ def build_network(refs: pd.DataFrame, pieces: dict, xy: np.ndarray | None = None
         }
     )
     vertex_nodes, at = np.unique(node[vertex_pos], return_index=True)
-    nodes = pd.DataFrame({"id": vertex_nodes, "geom": shapely.points(xy[vertex_pos[at]])})
-    return nodes, edges
+    return edges, vertex_nodes, at
 
 
 _TO_RD = None
@@ -171,12 +188,16 @@ def load_network(path: Path, *, year: int | None = None) -> Prepared:
     from geo.models import NetworkEdge, NetworkNode
 
     path = Path(path)
-    refs, pieces = read_ways(path)
+    phases = Phases()
+    with phases("read OSM (osmium, walking rules)"):
+        refs, pieces = read_ways(path)
     if refs.empty:
         raise DataError(path, "the file holds no way a pedestrian may use (footway, residential ... or a ferry route)")
-    xy = _to_rd(refs["lon"].to_numpy(), refs["lat"].to_numpy())
-    xmin, ymin, xmax, ymax = NL_BOUNDS_RD
-    outside = (xy[:, 0] < xmin) | (xy[:, 0] > xmax) | (xy[:, 1] < ymin) | (xy[:, 1] > ymax) | ~np.isfinite(xy).all(1)
+    with phases("transform to RD, check bounds"):
+        xy = _to_rd(refs["lon"].to_numpy(), refs["lat"].to_numpy())
+        xmin, ymin, xmax, ymax = NL_BOUNDS_RD
+        outside = (xy[:, 0] < xmin) | (xy[:, 0] > xmax) | (xy[:, 1] < ymin) | (xy[:, 1] > ymax)
+        outside |= ~np.isfinite(xy).all(1)
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
         raise DataError(
@@ -184,7 +205,7 @@ def load_network(path: Path, *, year: int | None = None) -> Prepared:
             f"node {int(refs['node'].iat[i])} lies outside the Netherlands "
             f"(lon {refs['lon'].iat[i]:.5f}, lat {refs['lat'].iat[i]:.5f}); the network must be Dutch",
         )
-    nodes, edges = build_network(refs, pieces, xy)
+    nodes, edges = build_network(refs, pieces, xy, phases)
     if edges.empty:
         raise DataError(path, "the walkable ways hold no edge (every way has fewer than two nodes in the file)")
     notes = [
@@ -197,6 +218,7 @@ def load_network(path: Path, *, year: int | None = None) -> Prepared:
         notes.append(f"{pieces['missing_nodes']:,} node references missing from the extract (ways cut there)")
     prepared = Prepared("network", NetworkEdge, edges, year if year is not None else year_from_name(path), notes=notes)
     prepared.also.append((NetworkNode, nodes, ("geom",)))
+    prepared.phases = phases
     return prepared
 
 
