@@ -16,7 +16,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from geo.db.copy import copy_frame
+from geo.db.copy import binary_forms, copy_binary, copy_frame
 from geo.errors import DataError
 from geo.models import SRID, Dataset
 
@@ -115,7 +115,7 @@ def write(
             with phases(f"drop spatial indexes {target.name}"):
                 rebuild = _drop_spatial_indexes(conn, target.name) if len(rows) >= REBUILD_INDEX_FROM else []
             with phases(f"COPY {target.name}"):
-                _copy(conn, target.name, rows, path=path, say=say)
+                _copy(conn, target, rows, path=path, say=say)
             with phases(f"build spatial indexes {target.name}"):
                 for definition in rebuild:  # one bulk build beats inserting row by row into the GiST index
                     conn.execute(sa.text(definition))
@@ -167,13 +167,16 @@ def _drop_spatial_indexes(conn: sa.Connection, table: str) -> list[str]:
 
 
 def _frame_for(table, frame: pd.DataFrame, geometry_columns, source: str, year: int | None) -> pd.DataFrame:
-    """``frame`` with source and year, geometries as EWKB hex and dicts/lists as text, ready for COPY."""
+    """``frame`` with source and year, ready for COPY: as it is when every column has a binary COPY form
+    (:func:`geo.db.copy.binary_forms`), else with geometries as EWKB hex and dicts/lists as text (CSV)."""
     frame = frame.copy()
     frame["source"] = source
     frame["year"] = year
     unknown = set(frame.columns) - set(table.columns.keys())
     if unknown:
         raise AssertionError(f"columns not in {table.name}: {sorted(unknown)}")
+    if binary_forms(table, frame.columns):
+        return frame
     for name in geometry_columns:
         frame[name] = _ewkb(frame[name].to_numpy())
     for name in frame.columns:
@@ -203,17 +206,23 @@ def _text(value):
     return value
 
 
-def _copy(conn: sa.Connection, table: str, frame: pd.DataFrame, *, path: Path, say: Progress) -> None:
+def _copy(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, *, path: Path, say: Progress) -> None:
     import psycopg
 
     try:
-        copy_frame(conn, table, frame, progress=say)
+        if binary_forms(table, frame.columns):
+            copy_binary(conn, table, frame, SRID, progress=say)
+        else:
+            copy_frame(conn, table.name, frame, progress=say)
     except psycopg.errors.UniqueViolation as exc:
         detail = exc.diag.message_detail or str(exc)
         raise DataError(
             path,
-            f"already in {table} from another source: {detail} "
+            f"already in {table.name} from another source: {detail} "
             "(unload that source first, or load this file under the same --source)",
         ) from exc
+    except ValueError as exc:  # a value the binary form cannot hold
+        raise DataError(path, f"the rows for {table.name} do not fit its columns: {exc}") from exc
     except psycopg.Error as exc:
-        raise DataError(path, f"the database refused the rows for {table}: {exc.diag.message_primary or exc}") from exc
+        message = exc.diag.message_primary or exc
+        raise DataError(path, f"the database refused the rows for {table.name}: {message}") from exc
