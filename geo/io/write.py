@@ -21,9 +21,11 @@ from geo.errors import DataError
 from geo.models import SRID, Dataset
 
 Progress = Callable[[str], None]
-# From this many rows on, a table's spatial indexes are dropped before COPY and built again after it (in the
-# same transaction: readers wait for the commit, and a failed load leaves the indexes as they were).
+# From this many rows on, a table's indexes other than its keys are dropped before COPY and built again after
+# it (in the same transaction: readers wait for the commit, and a failed load leaves the indexes as they were),
+# and a table holding only the loaded source is truncated rather than deleted from.
 REBUILD_INDEX_FROM = 100_000
+INDEX_BUILD_MEMORY = "256MB"  # maintenance_work_mem while the indexes are built again (sorts stay in memory)
 
 
 @dataclass
@@ -106,18 +108,21 @@ def write(
         also = [(m.__table__, _frame_for(m.__table__, f, g, source, prepared.year)) for m, f, g in prepared.also]
     say = progress or (lambda _msg: None)
     with engine.begin() if isinstance(engine, Engine) else contextlib.nullcontext(engine) as conn:
-        with phases("delete the source's old rows"):
-            replaced = conn.execute(table.delete().where(table.c.source == source)).rowcount
-            for other, _ in also:
-                conn.execute(other.delete().where(other.c.source == source))
+        replaced = 0
         for target, rows in [(table, frame), *also]:
+            bulk = len(rows) >= REBUILD_INDEX_FROM
+            with phases(f"remove the source's old rows {target.name}"):
+                removed = _remove(conn, target, source, bulk)
+                replaced = removed if target is table else replaced
             say(f"writing {len(rows):,} rows into {target.name} ...")
-            with phases(f"drop spatial indexes {target.name}"):
-                rebuild = _drop_spatial_indexes(conn, target.name) if len(rows) >= REBUILD_INDEX_FROM else []
+            with phases(f"drop indexes {target.name}"):
+                rebuild = _drop_indexes(conn, target.name) if bulk else []
             with phases(f"COPY {target.name}"):
                 _copy(conn, target, rows, path=path, say=say)
-            with phases(f"build spatial indexes {target.name}"):
-                for definition in rebuild:  # one bulk build beats inserting row by row into the GiST index
+            with phases(f"build indexes {target.name}"):
+                if rebuild:
+                    conn.execute(sa.text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
+                for definition in rebuild:  # one bulk build beats inserting row by row into each index
                     conn.execute(sa.text(definition))
             with phases(f"ANALYZE {target.name}"):
                 conn.execute(sa.text(f'ANALYZE "{target.name}"'))  # fresh statistics: good plans right after a load
@@ -152,12 +157,25 @@ def write(
     )
 
 
-def _drop_spatial_indexes(conn: sa.Connection, table: str) -> list[str]:
-    """Drop ``table``'s GiST indexes; returns their definitions to build them again."""
+def _remove(conn: sa.Connection, table: sa.Table, source: str, bulk: bool) -> int:
+    """Delete ``source``'s rows from ``table``; returns how many. Before a bulk load into a table that holds
+    no other source, the table is truncated instead (in the transaction: a failed load brings the rows back),
+    which leaves no dead rows for the COPY and the index builds to wade through."""
+    if bulk and not conn.execute(sa.select(sa.exists().where(table.c.source != source))).scalar():
+        count = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        conn.execute(sa.text(f'TRUNCATE "{table.name}"'))
+        return count
+    return conn.execute(table.delete().where(table.c.source == source)).rowcount
+
+
+def _drop_indexes(conn: sa.Connection, table: str) -> list[str]:
+    """Drop ``table``'s indexes that enforce nothing (not primary key, not unique); returns their definitions
+    to build them again."""
     rows = conn.execute(
         sa.text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = :t "
-            "AND indexdef ILIKE '%USING gist%'"
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = quote_ident(:t)::regclass AND NOT i.indisunique AND NOT i.indisprimary "
+            "ORDER BY c.relname"
         ),
         {"t": table},
     ).all()
