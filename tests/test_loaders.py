@@ -451,9 +451,11 @@ def test_binary_copy_writes_what_csv_copy_writes(empty_settings):
     ensure_postgis(engine)
     with engine.begin() as conn:
         metadata.create_all(conn)
-        as_text = frame.assign(geom=_ewkb(frame["geom"].to_numpy()), flag=frame["flag"].astype(object))
-        copy_frame(conn, "constructed_csv", as_text)
-        copy_binary(conn, tables[1], frame, 28992, chunk_rows=2)
+        # all rows (a NULL geometry: through shapely), then the rows with lines (straight from their coordinates)
+        for part in (frame, frame.iloc[[0, 2]].assign(big=[1, 2])):
+            as_text = part.assign(geom=_ewkb(part["geom"].to_numpy()), flag=part["flag"].astype(object))
+            copy_frame(conn, "constructed_csv", as_text)
+            copy_binary(conn, tables[1], part, 28992, chunk_rows=2)
         rows = [
             conn.execute(
                 sa.text(f"SELECT big, small, ratio, label, flag, ST_AsEWKT(geom) FROM {t.name} ORDER BY big")
@@ -463,6 +465,7 @@ def test_binary_copy_writes_what_csv_copy_writes(empty_settings):
         with pytest.raises(ValueError, match="not a whole number"):
             copy_binary(conn, tables[1], frame.assign(small=[1.0, 2.5, 3.0]), 28992)
     engine.dispose()
-    assert rows[0] == rows[1]
+    assert rows[0] == rows[1] and len(rows[1]) == 5
     assert rows[1][0] == (-1, None, None, None, False, None)
     assert rows[1][1] == (0, -(2**31), -1e300, None, None, "SRID=28992;LINESTRING(5 5,6 6,7 5)")
+    assert rows[1][2] == (1, 7, 1.5, "Ĳsselmonde 't Hof", True, "SRID=28992;LINESTRING(0 0,1.25 2)")

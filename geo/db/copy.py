@@ -67,8 +67,9 @@ def binary_form(column: sa.Column) -> str | None:
     return None
 
 
-def _encode(form: str, values: pd.Series, srid: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """One column's values as (byte length per row, -1 for NULL; their bytes, back to back)."""
+def _fields(form: str, values: pd.Series, srid: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """One column as binary COPY fields (a 4-byte length, -1 for NULL, then the value's bytes):
+    (bytes per row, the fields back to back)."""
     n = len(values)
     if form in _FIXED:
         missing = values.isna().to_numpy()
@@ -78,46 +79,98 @@ def _encode(form: str, values: pd.Series, srid: int | None) -> tuple[np.ndarray,
         if form.startswith("int") and np.asarray(given).dtype.kind not in "iub" and (data != given).any():
             i = int(np.flatnonzero(data != given)[0])
             raise ValueError(f"{values.name}: {given[i]!r} is not a whole number (row {i + 1})")
-        data = data.astype(dtype)[~missing]
-        lengths = np.where(missing, -1, dtype.itemsize).astype(np.int64)
-        return lengths, data.view(np.uint8)
+        fields = np.empty(n, dtype=[("length", ">i4"), ("value", dtype)])
+        fields["length"] = np.where(missing, -1, dtype.itemsize)
+        fields["value"] = data
+        as_bytes = fields.view(np.uint8).reshape(n, fields.itemsize)
+        if missing.any():
+            keep = np.ones(as_bytes.shape, dtype=bool)
+            keep[missing, 4:] = False
+            return np.where(missing, 4, fields.itemsize), as_bytes[keep]
+        return np.full(n, fields.itemsize), as_bytes.ravel()
     if form == "ewkb":
-        geoms = np.asarray(values.to_numpy(), dtype=object)
-        missing = shapely.is_missing(geoms)
-        blobs = shapely.to_wkb(shapely.set_srid(geoms[~missing], srid), include_srid=True)
-    else:  # text: an empty string is NULL, as in the CSV path
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        encoded = np.array([str(u).encode("utf-8") for u in uniques] + [b""], dtype=object)
-        codes = np.where(codes < 0, len(uniques), codes)
-        missing = encoded[codes] == b""
-        blobs = encoded[codes][~missing]
-    lengths = np.full(n, -1, dtype=np.int64)
-    lengths[~missing] = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
-    return lengths, np.frombuffer(b"".join(blobs), dtype=np.uint8)
+        return _ewkb_fields(np.asarray(values.to_numpy(), dtype=object), srid)
+    # text: an empty string is NULL, as in the CSV path
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [str(u).encode("utf-8") for u in uniques]
+    encoded = np.array([_field(t) for t in texts] + [NULL_FIELD], dtype=object)
+    encoded[[i for i, t in enumerate(texts) if not t]] = NULL_FIELD
+    chosen = encoded[np.where(codes < 0, len(uniques), codes)]
+    return np.fromiter(map(len, chosen), dtype=np.int64, count=n), np.frombuffer(b"".join(chosen), dtype=np.uint8)
+
+
+NULL_FIELD = (-1).to_bytes(4, "big", signed=True)
+EWKB_SRID_FLAG = 0x20000000  # EWKB: an SRID follows the geometry type
+_POINT, _LINESTRING = 0, 1  # shapely type ids
+
+
+def _field(value: bytes) -> bytes:
+    return len(value).to_bytes(4, "big") + value
+
+
+def _ewkb_fields(geoms: np.ndarray, srid: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Geometries as EWKB fields; 2-d points and line strings (all of one kind) straight from their coordinates,
+    the others through shapely."""
+    n = len(geoms)
+    missing = shapely.is_missing(geoms)
+    kinds = np.unique(shapely.get_type_id(geoms[~missing]))
+    if not missing.any() and len(kinds) == 1 and kinds[0] in (_POINT, _LINESTRING) and not shapely.has_z(geoms).any():
+        coords, which = shapely.get_coordinates(geoms, return_index=True)
+        counts = np.bincount(which, minlength=n)
+        if kinds[0] == _LINESTRING or (counts == 1).all():  # (an empty point has no coordinates)
+            return _ewkb_from_coordinates(coords, counts, kinds[0] == _LINESTRING, srid)
+    blobs = shapely.to_wkb(shapely.set_srid(geoms[~missing], srid or 0), include_srid=srid is not None)
+    fields = np.full(n, NULL_FIELD, dtype=object)
+    fields[~missing] = [_field(b) for b in blobs]
+    return np.fromiter(map(len, fields), dtype=np.int64, count=n), np.frombuffer(b"".join(fields), np.uint8)
+
+
+def _ewkb_from_coordinates(coords: np.ndarray, counts: np.ndarray, line: bool, srid: int | None):
+    n = len(counts)
+    head = [("length", ">i4"), ("order", "u1"), ("type", "<u4")] + ([("srid", "<u4")] if srid is not None else [])
+    header = np.empty(n, dtype=head + ([("points", "<u4")] if line else []))  # packed: no padding
+    header["order"] = 1  # little-endian
+    header["type"] = (2 if line else 1) | (EWKB_SRID_FLAG if srid is not None else 0)
+    if srid is not None:
+        header["srid"] = srid
+    if not line:
+        header["length"] = header.itemsize - 4 + 16
+        block = np.hstack([header.view(np.uint8).reshape(n, -1), coords.astype("<f8").view(np.uint8).reshape(n, 16)])
+        return np.full(n, block.shape[1]), block.ravel()
+    header["points"] = counts
+    header["length"] = header.itemsize - 4 + 16 * counts
+    sizes = header.itemsize + 16 * counts
+    starts = np.cumsum(sizes) - sizes
+    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    out[starts[:, None] + np.arange(header.itemsize)] = header.view(np.uint8).reshape(n, -1)
+    first = np.cumsum(counts) - counts
+    at = np.repeat(starts + header.itemsize - 16 * first, counts) + 16 * np.arange(len(coords))
+    out[at[:, None] + np.arange(16)] = coords.astype("<f8").view(np.uint8).reshape(-1, 16)
+    return sizes, out
 
 
 def binary_rows(forms: dict[str, str], frame: pd.DataFrame, srid: int | None = None) -> bytes:
-    """``frame``'s rows (its columns in the order of ``forms``) as tuples of a binary COPY, without header."""
+    """``frame``'s rows (its columns in the order of ``forms``) as tuples of a binary COPY, without header.
+
+    Columns of one width in every row at the start of the row are put side by side in one block; the others
+    are placed byte by byte."""
     n = len(frame)
-    columns = [_encode(form, frame[name], srid) for name, form in forms.items()]
-    sizes = np.full(n, 2, dtype=np.int64)
-    for lengths, _ in columns:
-        sizes += 4 + np.maximum(lengths, 0)
-    pos = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    columns = [(np.full(n, 2), np.frombuffer(len(forms).to_bytes(2, "big") * n, dtype=np.uint8))]
+    columns += [_fields(form, frame[name], srid) for name, form in forms.items()]
+    lead = 0
+    while lead < len(columns) and (columns[lead][0] == columns[lead][0][0]).all():
+        lead += 1
+    block = np.hstack([data.reshape(n, -1) for _, data in columns[:lead]])
+    if lead == len(columns):
+        return block.tobytes()
+    sizes = block.shape[1] + sum(s for s, _ in columns[lead:])
+    pos = np.cumsum(sizes) - sizes
     out = np.empty(int(sizes.sum()), dtype=np.uint8)
-    out[pos[:, None] + np.arange(2)] = np.frombuffer(len(columns).to_bytes(2, "big"), dtype=np.uint8)
-    pos = pos + 2
-    for lengths, data in columns:
-        out[pos[:, None] + np.arange(4)] = lengths.astype(">i4").view(np.uint8).reshape(n, 4)
-        pos = pos + 4
-        present = lengths > 0
-        width = lengths[present]
-        if len(width) and (width == width[0]).all():  # fixed width: one 2-d scatter
-            out[pos[present][:, None] + np.arange(width[0])] = data.reshape(-1, width[0])
-        elif len(width):
-            starts = np.repeat(pos[present] - (np.cumsum(width) - width), width)
-            out[starts + np.arange(len(data))] = data
-        pos = pos + np.maximum(lengths, 0)
+    out[pos[:, None] + np.arange(block.shape[1])] = block
+    pos = pos + block.shape[1]
+    for width, data in columns[lead:]:
+        out[np.repeat(pos - (np.cumsum(width) - width), width) + np.arange(len(data))] = data
+        pos = pos + width
     return out.tobytes()
 
 
@@ -141,6 +194,8 @@ def copy_binary(
     forms = binary_forms(table, frame.columns)
     if forms is None:
         raise ValueError(f"a column of {table.name} has no binary COPY form: use copy_frame")
+    # fixed-width columns first: they form one block at the start of every row (see binary_rows)
+    forms = dict(sorted(forms.items(), key=lambda item: item[1] not in _FIXED or bool(frame[item[0]].isna().any())))
     cursor = conn.connection.driver_connection.cursor()
     columns = ", ".join(f'"{c}"' for c in forms)
     writer = QueuedLibpqWriter(cursor)  # sends one chunk while the next is encoded
