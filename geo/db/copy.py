@@ -112,6 +112,9 @@ def _ewkb_fields(geoms: np.ndarray, srid: int | None) -> tuple[np.ndarray, np.nd
     """Geometries as EWKB fields; 2-d points and line strings (all of one kind) straight from their coordinates,
     the others through shapely."""
     n = len(geoms)
+    if n and isinstance(geoms[0], bytes):  # EWKB already (see ewkb_values)
+        fields = np.array([NULL_FIELD if g is None else _field(g) for g in geoms], dtype=object)
+        return np.fromiter(map(len, fields), dtype=np.int64, count=n), np.frombuffer(b"".join(fields), np.uint8)
     missing = shapely.is_missing(geoms)
     kinds = np.unique(shapely.get_type_id(geoms[~missing]))
     if not missing.any() and len(kinds) == 1 and kinds[0] in (_POINT, _LINESTRING) and not shapely.has_z(geoms).any():
@@ -147,6 +150,17 @@ def _ewkb_from_coordinates(coords: np.ndarray, counts: np.ndarray, line: bool, s
     at = np.repeat(starts + header.itemsize - 16 * first, counts) + 16 * np.arange(len(coords))
     out[at[:, None] + np.arange(16)] = coords.astype("<f8").view(np.uint8).reshape(-1, 16)
     return sizes, out
+
+
+def ewkb_values(coords: np.ndarray, counts: np.ndarray, line: bool, srid: int | None) -> np.ndarray:
+    """Points (``line`` False, one coordinate each) or line strings (``counts`` coordinates each, in order) as
+    EWKB bytes, one per geometry, written straight from their coordinates (no shapely objects in between)."""
+    sizes, fields = _ewkb_from_coordinates(np.asarray(coords, dtype=float), np.asarray(counts), line, srid)
+    buffer = fields.tobytes()
+    ends = np.cumsum(sizes)
+    out = np.empty(len(sizes), dtype=object)
+    out[:] = [buffer[a:b] for a, b in zip((ends - sizes + 4).tolist(), ends.tolist(), strict=True)]
+    return out
 
 
 def binary_rows(forms: dict[str, str], frame: pd.DataFrame, srid: int | None = None) -> bytes:
@@ -189,8 +203,8 @@ def copy_binary(
     progress=None,
 ) -> int:
     """COPY ``frame`` into ``table`` in binary form (every column needs one, see :func:`binary_forms`;
-    geometries as shapely objects, given ``srid``). Missing values and empty strings become NULL, as in
-    :func:`copy_frame`. Returns the rows written."""
+    geometries as shapely objects, given ``srid``, or as EWKB bytes). Missing values and empty strings become
+    NULL, as in :func:`copy_frame`. Returns the rows written."""
     forms = binary_forms(table, frame.columns)
     if forms is None:
         raise ValueError(f"a column of {table.name} has no binary COPY form: use copy_frame")

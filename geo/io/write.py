@@ -57,7 +57,7 @@ class Prepared:
     repairs: int = 0
     skipped: int = 0
     notes: list[str] = field(default_factory=list)
-    geometry_columns: tuple[str, ...] = ("geom",)
+    geometry_columns: tuple[str, ...] = ("geom",)  # shapely geometries, or EWKB bytes (geo.db.copy.ewkb_values)
     # Further tables written in the same transaction: (model, frame, geometry columns), e.g. network nodes.
     also: list[tuple[type, pd.DataFrame, tuple[str, ...]]] = field(default_factory=list)
     coverage: dict | None = None  # service layers: {category: {area code: complete|partial|none}}
@@ -204,7 +204,10 @@ def _frame_for(table, frame: pd.DataFrame, geometry_columns, source: str, year: 
 
 
 def _ewkb(geoms: np.ndarray) -> list[str | None]:
+    """Shapely geometries (or EWKB bytes already) as EWKB hex."""
     values = np.asarray(geoms, dtype=object)
+    if len(values) and isinstance(values[0], bytes):
+        return [None if v is None else v.hex() for v in values]
     present = ~shapely.is_missing(values)
     out: list[str | None] = [None] * len(values)
     if present.any():
