@@ -113,8 +113,8 @@ def _ewkb_fields(geoms: np.ndarray, srid: int | None) -> tuple[np.ndarray, np.nd
     the others through shapely."""
     n = len(geoms)
     if n and isinstance(geoms[0], bytes):  # EWKB already (see ewkb_values)
-        fields = np.array([NULL_FIELD if g is None else _field(g) for g in geoms], dtype=object)
-        return np.fromiter(map(len, fields), dtype=np.int64, count=n), np.frombuffer(b"".join(fields), np.uint8)
+        missing = pd.isna(geoms)
+        return _prefixed(missing, geoms[~missing])
     missing = shapely.is_missing(geoms)
     kinds = np.unique(shapely.get_type_id(geoms[~missing]))
     if not missing.any() and len(kinds) == 1 and kinds[0] in (_POINT, _LINESTRING) and not shapely.has_z(geoms).any():
@@ -123,9 +123,21 @@ def _ewkb_fields(geoms: np.ndarray, srid: int | None) -> tuple[np.ndarray, np.nd
         if kinds[0] == _LINESTRING or (counts == 1).all():  # (an empty point has no coordinates)
             return _ewkb_from_coordinates(coords, counts, kinds[0] == _LINESTRING, srid)
     blobs = shapely.to_wkb(shapely.set_srid(geoms[~missing], srid or 0), include_srid=srid is not None)
-    fields = np.full(n, NULL_FIELD, dtype=object)
-    fields[~missing] = [_field(b) for b in blobs]
-    return np.fromiter(map(len, fields), dtype=np.int64, count=n), np.frombuffer(b"".join(fields), np.uint8)
+    return _prefixed(missing, blobs)
+
+
+def _prefixed(missing: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fields of byte strings: ``values`` for the rows not ``missing`` (NULL there), each after its length."""
+    lengths = np.full(len(missing), -1, dtype=np.int64)
+    lengths[~missing] = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    sizes = 4 + np.maximum(lengths, 0)
+    starts = np.cumsum(sizes) - sizes
+    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    out[starts[:, None] + np.arange(4)] = lengths.astype(">i4").view(np.uint8).reshape(-1, 4)
+    data = np.frombuffer(b"".join(values), dtype=np.uint8)
+    width = lengths[~missing]
+    out[np.repeat(starts[~missing] + 4 - (np.cumsum(width) - width), width) + np.arange(len(data))] = data
+    return sizes, out
 
 
 def _ewkb_from_coordinates(coords: np.ndarray, counts: np.ndarray, line: bool, srid: int | None):
