@@ -121,7 +121,7 @@ def _ewkb_fields(geoms: np.ndarray, srid: int | None) -> tuple[np.ndarray, np.nd
         coords, which = shapely.get_coordinates(geoms, return_index=True)
         counts = np.bincount(which, minlength=n)
         if kinds[0] == _LINESTRING or (counts == 1).all():  # (an empty point has no coordinates)
-            return _ewkb_from_coordinates(coords, counts, kinds[0] == _LINESTRING, srid)
+            return _prefixed(missing, ewkb_values(coords, counts, kinds[0] == _LINESTRING, srid))
     blobs = shapely.to_wkb(shapely.set_srid(geoms[~missing], srid or 0), include_srid=srid is not None)
     return _prefixed(missing, blobs)
 
@@ -140,38 +140,31 @@ def _prefixed(missing: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.n
     return sizes, out
 
 
-def _ewkb_from_coordinates(coords: np.ndarray, counts: np.ndarray, line: bool, srid: int | None):
-    n = len(counts)
-    head = [("length", ">i4"), ("order", "u1"), ("type", "<u4")] + ([("srid", "<u4")] if srid is not None else [])
-    header = np.empty(n, dtype=head + ([("points", "<u4")] if line else []))  # packed: no padding
+def ewkb_values(coords: np.ndarray, counts: np.ndarray, line: bool, srid: int | None) -> np.ndarray:
+    """Points (``line`` False, one coordinate each) or line strings (``counts`` coordinates each, in order) as
+    EWKB bytes, one per geometry, written straight from their coordinates (no shapely objects in between).
+
+    Geometries with the same number of coordinates share a layout: each such group is one 2-d byte array."""
+    coords = np.ascontiguousarray(coords, dtype="<f8").reshape(-1, 2)
+    counts = np.asarray(counts, dtype=np.int64)
+    head = [("order", "u1"), ("type", "<u4")] + ([("srid", "<u4")] if srid is not None else [])
+    header = np.empty(len(counts), dtype=head + ([("points", "<u4")] if line else []))  # packed: no padding
     header["order"] = 1  # little-endian
     header["type"] = (2 if line else 1) | (EWKB_SRID_FLAG if srid is not None else 0)
     if srid is not None:
         header["srid"] = srid
-    if not line:
-        header["length"] = header.itemsize - 4 + 16
-        block = np.hstack([header.view(np.uint8).reshape(n, -1), coords.astype("<f8").view(np.uint8).reshape(n, 16)])
-        return np.full(n, block.shape[1]), block.ravel()
-    header["points"] = counts
-    header["length"] = header.itemsize - 4 + 16 * counts
-    sizes = header.itemsize + 16 * counts
-    starts = np.cumsum(sizes) - sizes
-    out = np.empty(int(sizes.sum()), dtype=np.uint8)
-    out[starts[:, None] + np.arange(header.itemsize)] = header.view(np.uint8).reshape(n, -1)
+    if line:
+        header["points"] = counts
     first = np.cumsum(counts) - counts
-    at = np.repeat(starts + header.itemsize - 16 * first, counts) + 16 * np.arange(len(coords))
-    out[at[:, None] + np.arange(16)] = coords.astype("<f8").view(np.uint8).reshape(-1, 16)
-    return sizes, out
-
-
-def ewkb_values(coords: np.ndarray, counts: np.ndarray, line: bool, srid: int | None) -> np.ndarray:
-    """Points (``line`` False, one coordinate each) or line strings (``counts`` coordinates each, in order) as
-    EWKB bytes, one per geometry, written straight from their coordinates (no shapely objects in between)."""
-    sizes, fields = _ewkb_from_coordinates(np.asarray(coords, dtype=float), np.asarray(counts), line, srid)
-    buffer = fields.tobytes()
-    ends = np.cumsum(sizes)
-    out = np.empty(len(sizes), dtype=object)
-    out[:] = [buffer[a:b] for a, b in zip((ends - sizes + 4).tolist(), ends.tolist(), strict=True)]
+    order = np.argsort(counts, kind="stable")
+    bounds = np.flatnonzero(np.diff(counts[order])) + 1
+    out = np.empty(len(counts), dtype=object)
+    for rows in np.split(order, bounds) if len(order) else []:
+        k = int(counts[rows[0]])
+        block = np.empty((len(rows), header.itemsize + 16 * k), dtype=np.uint8)
+        block[:, : header.itemsize] = header[rows].view(np.uint8).reshape(len(rows), -1)
+        block[:, header.itemsize :] = coords[first[rows][:, None] + np.arange(k)].view(np.uint8).reshape(len(rows), -1)
+        out[rows] = block.view(f"V{block.shape[1]}").ravel().tolist()
     return out
 
 
