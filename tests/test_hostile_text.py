@@ -576,7 +576,8 @@ TEXT_IN_DOM = """() => {
 SHOW_ALL = """() => {
     // open every tooltip and popup of the small layers so that their text is in the DOM
     for (const [key, layer] of Object.entries(opvangmatch.layers)) {
-        if (key === "candidates" || key === "municipalities") continue;
+        // candidates are drawn on a canvas (popups built on click; the proposal's opens by itself)
+        if (key === "municipalities" || layer instanceof opvangmatch.CandidateCanvas) continue;
         layer.eachLayer(l => { if (l.getTooltip && l.getTooltip()) { l.openTooltip(); } });
     }
     const r = opvangmatch.layers.reception;

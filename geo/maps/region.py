@@ -210,9 +210,7 @@ def region_map(
         {u.strip() for r in rows if len(r) > 15 and r[15] and r[15][1] for u in r[15][1].split(",")}
     )
     shared["light"] = light
-    CandidateLayer("candidates", f"{t['candidates_layer']} ({number(len(included), lang)})", included, shared).add_to(
-        m
-    )
+    CandidateLayer("candidates", f"{t['candidates_layer']} ({number(len(included), lang)})", included, shared).add_to(m)
     CandidateLayer(
         "excluded",
         f"{t['excluded_layer']} ({number(len(excluded), lang)})",

@@ -316,7 +316,7 @@
    * a cell is drawn as a round badge coloured by the best score class it holds and labelled with its number, a cell of
    * one point (and every point from zoom clusterOff) as the point itself. Clicks are hit-tested here: a badge zooms
    * in, a point opens its popup (built on click from its row, om.candidatePopup). */
-  var GRID = 60, MAX_LAT = 85.0511287798;
+  var GRID = 60, MAX_LAT = 85.0511287798, candidatePopup = null;
   function worldX(lon) { return (lon + 180) / 360 * 256; } /* Leaflet's EPSG:3857 pixel at zoom 0 */
   function worldY(lat) {
     var s = Math.sin(Math.max(Math.min(lat, MAX_LAT), -MAX_LAT) * Math.PI / 180);
@@ -439,9 +439,12 @@
       var zoom = Math.max(map.getZoom() + 1, Math.min(map.getBoundsZoom(bounds, false, L.point(40, 40)), this.clusterOff));
       map.setView(bounds.getCenter(), Math.min(zoom, map.getMaxZoom()));
     },
-    openRow: function (row) {
-      return L.popup({ maxWidth: 380, minWidth: 300, maxHeight: 480 }).setLatLng([row[0], row[1]])
-        .setContent(om.candidatePopup(row, this.meta)).openOn(this._map);
+    /* Open a row's popup (one popup for all candidates: reopened, not stacked while the last one fades out);
+     * ``autoPan`` false: the caller keeps it in view. */
+    openRow: function (row, autoPan) {
+      var popup = candidatePopup = candidatePopup || L.popup({ maxWidth: 380, minWidth: 300, maxHeight: 480 });
+      popup.options.autoPan = autoPan !== false;
+      return popup.setLatLng([row[0], row[1]]).setContent(om.candidatePopup(row, this.meta)).openOn(this._map);
     },
     /* The lowest zoom (from ``zoom``) at which ``row`` has a grid cell of its own among the rows drawn. */
     aloneFrom: function (row, zoom) {
@@ -471,7 +474,7 @@
   om.openCandidate = function (layer, row, done) {
     var map = om.map, zoom = Math.min(layer.aloneFrom(row, map.getZoom()), map.getMaxZoom());
     if (zoom > map.getZoom() || !map.getBounds().contains([row[0], row[1]])) map.setView([row[0], row[1]], zoom, { animate: false });
-    var popup = layer.openRow(row);
+    var popup = layer.openRow(row, false);
     setTimeout(function () {
       if (popup.isOpen()) {
         var box = popup.getElement().getBoundingClientRect(), view = map.getContainer().getBoundingClientRect();
