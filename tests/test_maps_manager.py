@@ -295,6 +295,9 @@ def test_filters_change_what_is_drawn_and_list_exports(maps, demo_engine, scorin
     page.locator(".om-score-min").dispatch_event("change")
     expected = int((kept["total"].round(4) >= round(threshold, 4) - 1e-9).sum())
     assert page.evaluate("() => opvangmatch.count('candidates')") == expected < len(kept)
+    drawn = page.evaluate(CLUSTERS, "candidates")
+    assert drawn["all_in_view"] and drawn["drawn"] == expected  # what is drawn on the canvas follows the filter
+    assert all(c["best"] >= round(threshold, 4) - 1e-9 for c in drawn["clusters"])
     above = kept["total"].round(4) >= round(threshold, 4) - 1e-9
     cap = int(kept.loc[above, "capacity"].min())  # keeps some of the best (capacities follow the profile's band)
     page.locator(".om-capacity-max").fill(str(cap))

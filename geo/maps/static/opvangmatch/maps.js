@@ -579,6 +579,7 @@
   /* Text of an HTML-escaped string from the rows (for export files): parsed inertly, never attached. */
   function plain(escaped) {
     if (escaped === null || escaped === undefined) return "";
+    if (String(escaped).indexOf("&") < 0) return String(escaped); /* no entity: the text itself */
     return new DOMParser().parseFromString(String(escaped), "text/html").documentElement.textContent;
   }
   function csvField(value) {
