@@ -148,10 +148,13 @@ def test_candidate_clusters_coloured_by_best_score(maps, demo_engine, scoring, o
         (c for c in page.evaluate("() => opvangmatch.layers.candidates.drawn") if c["n"] > 1), key=lambda c: c["n"]
     )
     box = page.locator(".leaflet-container").bounding_box()
+    page.evaluate("() => { window.zoomed = new Promise(done => opvangmatch.map.once('zoomend', done)); }")
     page.mouse.click(box["x"] + badge["x"], box["y"] + badge["y"])
-    page.wait_for_function(f"() => opvangmatch.map.getZoom() > {view[1]}", timeout=5000)
+    page.evaluate("() => window.zoomed")  # the end of the zoom animation
+    assert page.evaluate("() => opvangmatch.map.getZoom()") > view[1]
     assert page.locator(".om-panel").is_hidden()
     page.evaluate("([c, z]) => { opvangmatch.map.setView(c, z, {animate: false}); }", view)
+    assert page.evaluate("() => opvangmatch.map.getZoom()") == view[1]
     shoot(page, "doesburg", output_dir)
 
 
