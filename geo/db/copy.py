@@ -112,8 +112,8 @@ def _ewkb_fields(geoms: np.ndarray, srid: int | None) -> tuple[np.ndarray, np.nd
     """Geometries as EWKB fields; 2-d points and line strings (all of one kind) straight from their coordinates,
     the others through shapely."""
     n = len(geoms)
-    if n and isinstance(geoms[0], bytes):  # EWKB already (see ewkb_values)
-        missing = pd.isna(geoms)
+    missing = pd.isna(geoms)
+    if not missing.all() and isinstance(geoms[~missing][0], bytes):  # EWKB already (see ewkb_values)
         return _prefixed(missing, geoms[~missing])
     missing = shapely.is_missing(geoms)
     kinds = np.unique(shapely.get_type_id(geoms[~missing]))

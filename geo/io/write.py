@@ -206,7 +206,8 @@ def _frame_for(table, frame: pd.DataFrame, geometry_columns, source: str, year: 
 def _ewkb(geoms: np.ndarray) -> list[str | None]:
     """Shapely geometries (or EWKB bytes already) as EWKB hex."""
     values = np.asarray(geoms, dtype=object)
-    if len(values) and isinstance(values[0], bytes):
+    given = values[pd.notna(values)]
+    if len(given) and isinstance(given[0], bytes):
         return [None if v is None else v.hex() for v in values]
     present = ~shapely.is_missing(values)
     out: list[str | None] = [None] * len(values)
