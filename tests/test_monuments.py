@@ -101,3 +101,36 @@ def test_monument_flag_and_unknown_status_follow_the_declared_coverage(demo_engi
         )
     finally:
         unload(demo_engine, SOURCE)
+
+
+@pytest.mark.slow
+def test_cli_and_api_say_the_monument_status_is_unknown_and_show_the_flag(demo_settings, demo_engine, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.api_helpers import clean_up, make_keys
+    from tests.helpers import cli_env, opvangmatch
+
+    keys = make_keys(demo_engine)
+    try:
+        with TestClient(create_app(demo_settings)) as client:
+            body = client.get(
+                "/candidates", params={"limit": 3, "municipality": "GM0221"}, headers={"X-API-Key": keys["viewer"]}
+            ).json()
+    finally:
+        clean_up(demo_engine)
+    assert any("monument status unknown" in note and "load monuments" in note for note in body["notes"])
+    assert all("monument_status_unknown" in f["properties"]["flags"] for f in body["features"])
+    env = cli_env(demo_settings, tmp_path)
+    args = ["score", "--profile", "families", "--municipality", "GM0221", "--top", "0"]
+    try:
+        loaded = opvangmatch(["load", "monuments", str(MONUMENTS), "--source", SOURCE], env)
+        assert loaded.returncode == 0, loaded.stderr
+        assert "3 rows into monument" in loaded.stdout
+        scored = opvangmatch(args, env)
+    finally:
+        unload(demo_engine, SOURCE)
+    assert scored.returncode == 0, scored.stderr
+    assert "monument 2" in scored.stdout and "candidates: monument status unknown" in scored.stdout
+    bad = opvangmatch(["load", "monuments", str(MONUMENTS), "--coverage", "complete:XX"], env)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--coverage" in bad.stderr

@@ -110,7 +110,7 @@ def prepare(kind: str, path: Path, **options) -> Prepared:
     options = {k: v for k, v in options.items() if v is not None}
     coverage = options.pop("coverage", None)
     if coverage is not None and kind not in (*SERVICE_KINDS, "monuments"):
-        raise InputError(f"option --coverage does not apply to {kind} (only to service and monument layers)")
+        raise InputError(f"option --coverage does not apply to {kind} (only to service layers and monuments)")
     declared = parse_coverage(coverage) if coverage is not None else None
     accepted = inspect.signature(reader).parameters
     for name in options:

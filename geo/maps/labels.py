@@ -84,6 +84,8 @@ TEXT = {
         "use_state_2": "gebruiksdoel passend",
         "use_unknown_legend": "{n} kandidaten: gebruiksdoel onbekend (geen BAG-verblijfsobjecten geladen); laad ze met "
         "'opvangmatch load residences' of 'opvangmatch fetch bag'",
+        "monument_unknown_legend": "{n} kandidaten: monumentstatus onbekend (geen volledige rijksmonumentenlaag); laad "
+        "die met 'opvangmatch load monuments BESTAND --coverage complete:GEBIED'",
         "weight": "gewicht",
         "share_of": "{level}: aandeel {share} van {allowed} toegestaan",
         "buurt": "buurt",
@@ -203,6 +205,8 @@ TEXT = {
         "use_state_2": "use suitable",
         "use_unknown_legend": "{n} candidates: use unknown (no BAG verblijfsobjecten loaded); load them with "
         "'opvangmatch load residences' or 'opvangmatch fetch bag'",
+        "monument_unknown_legend": "{n} candidates: monument status unknown (no complete rijksmonumenten layer); load "
+        "it with 'opvangmatch load monuments FILE --coverage complete:AREA'",
         "weight": "weight",
         "share_of": "{level} share {share} of {allowed} allowed",
         "buurt": "buurt",

@@ -15,6 +15,11 @@ from sqlalchemy.engine import Engine
 
 from geo.io.monuments import CATEGORY
 
+MONUMENT_UNKNOWN_HINT = (
+    "monument status unknown: no rijksmonumenten layer declares complete coverage of these panden's area, so a "
+    "pand without a monument there is not known to be no monument; load RCE's rijksmonumenten (points or contours) "
+    "with 'opvangmatch load monuments FILE --coverage complete:AREA'"
+)
 HITS = """
     SELECT DISTINCT b.id FROM monument m JOIN building b ON ST_Intersects(b.geom, m.geom)
     WHERE ST_Dimension(m.geom) = 0 OR ST_Intersects(m.geom, b.point)"""
