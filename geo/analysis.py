@@ -205,6 +205,22 @@ def _as_v1(out: pd.DataFrame, graded: pd.DataFrame, capacity: np.ndarray, profil
     return out
 
 
+def sensitivity_summary(oat: pd.DataFrame, draws: pd.DataFrame) -> dict:
+    """The figures of a model's weight sensitivity (README "How ranks move"): from :func:`one_at_a_time` the
+    number of variants, mean and lowest tau, variants that change the top list and mean of the top list kept;
+    from :func:`random_weights` the number of draws, mean tau and mean of the top list kept."""
+    return {
+        "one-at-a-time variants": len(oat),
+        "mean tau (one at a time)": float(oat.tau.mean()),
+        "lowest tau (one at a time)": float(oat.tau.min()),
+        "variants changing the top list": int(oat.top_changed.sum()),
+        "mean of the top list kept (one at a time)": float(oat.top_kept.mean()),
+        "random weightings": len(draws),
+        "mean tau (random weights)": float(draws.tau.mean()),
+        "mean of the top list kept (random weights)": float(draws.top_kept.mean()),
+    }
+
+
 def agreement(base: pd.DataFrame, other: pd.DataFrame, top: int = 10) -> dict:
     """How far ``other`` keeps the ranking of ``base`` (both from :func:`regrade`, same ids in the same order):
     Kendall's tau-b of the totals and how many of the base top ``top`` stay in the top ``top``."""
