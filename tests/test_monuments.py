@@ -104,21 +104,13 @@ def test_monument_flag_and_unknown_status_follow_the_declared_coverage(demo_engi
 
 
 @pytest.mark.slow
-def test_cli_and_api_say_the_monument_status_is_unknown_and_show_the_flag(demo_settings, demo_engine, tmp_path):
-    from fastapi.testclient import TestClient
-
-    from api.app import create_app
-    from tests.api_helpers import clean_up, make_keys
+def test_cli_and_api_say_the_monument_status_is_unknown_and_show_the_flag(
+    client, keys, demo_settings, demo_engine, tmp_path
+):
+    from tests.api_helpers import h
     from tests.helpers import cli_env, opvangmatch
 
-    keys = make_keys(demo_engine)
-    try:
-        with TestClient(create_app(demo_settings)) as client:
-            body = client.get(
-                "/candidates", params={"limit": 3, "municipality": "GM0221"}, headers={"X-API-Key": keys["viewer"]}
-            ).json()
-    finally:
-        clean_up(demo_engine)
+    body = client.get("/candidates", params={"limit": 3, "municipality": "GM0221"}, headers=h(keys, "viewer")).json()
     assert any("monument status unknown" in note and "load monuments" in note for note in body["notes"])
     assert all("monument_status_unknown" in f["properties"]["flags"] for f in body["features"])
     env = cli_env(demo_settings, tmp_path)
