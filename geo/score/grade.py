@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,6 +117,7 @@ class _Grading:
     columns: dict[str, np.ndarray]
     flags: Flags
     building: pd.DataFrame | None = None
+    floor_area: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -134,6 +136,7 @@ def grade(
     floor_area: np.ndarray | None = None,
     extra_flags: dict[str, np.ndarray] | None = None,
     building: pd.DataFrame | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Graded:
     """Score N measured locations with ``profile``: each component, the rules, the total and the flags.
 
@@ -150,38 +153,42 @@ def grade(
     building : what BAG says of each candidate building (N rows): ``floor_area`` (usable, or footprint x storeys),
         ``units``, the use shares of :func:`geo.score.use.building_use`, ``units_out_of_use`` and the pand
         ``status``. Without it (a proposal) the use is unknown and no availability signal is read.
+    timings : if given, the seconds each step took are written into it (by step name; for benchmarks).
 
     The steps, in order: where each location lies (:func:`_where`), :func:`_proportional_fit`,
     :func:`_proximity`, :func:`_task_contribution`, :func:`_size_fit`, :func:`_use`, :func:`_availability`, the
-    exclusion :func:`_rules`, then the weighted total and the score bands (:func:`_bands`).
+    exclusion :func:`_rules`, the network measurement's columns (:func:`_distance_kinds`), then the weighted
+    :func:`_total`, the score bands (:func:`_bands`) and the flag lists (:data:`STEPS`).
     Each adds its columns (raw measures beside scores, so every number can be explained) and its flags.
     """
     capacity = np.asarray(capacity, dtype="float64")
     flags = Flags(len(measures))
     for name, mask in (extra_flags or {}).items():
         flags.add(name, mask)
-    g = _Grading(data, measures, capacity, profile, {"capacity": capacity}, flags, building)
-    _where(g)
-    _proportional_fit(g)
-    _proximity(g)
-    _task_contribution(g)
-    _size_fit(g)
-    _use(g)
-    _availability(g)
-    _rules(g, floor_area)
-    _distance_kinds(g)
-    columns = g.columns
-    w = profile.weights
+    g = _Grading(data, measures, capacity, profile, {"capacity": capacity}, flags, building, floor_area)
+    for step in STEPS:
+        started = time.perf_counter()
+        step(g)
+        if timings is not None:
+            timings[step.__name__.lstrip("_")] = time.perf_counter() - started
+    return Graded(g.columns, measures, profile)
+
+
+def _total(g: _Grading) -> None:
+    """The weighted total of the four components, and whether an excluding flag fired."""
+    columns, w = g.columns, g.profile.weights
     columns["total"] = (
         w["proportional_fit"] * columns["proportional_fit"]
         + w["proximity"] * columns["proximity"]
         + w["task_contribution"] * columns["task_contribution"]
         + w["size_fit"] * columns["size_fit"]
     ) / sum(w.values())
-    columns["excluded"] = flags.any_of(EXCLUDING)
-    _bands(g)
-    columns["flags"] = flags.as_lists()
-    return Graded(columns, measures, profile)
+    columns["excluded"] = g.flags.any_of(EXCLUDING)
+
+
+def _flag_lists(g: _Grading) -> None:
+    """Every location's flags as a sorted tuple of names."""
+    g.columns["flags"] = g.flags.as_lists()
 
 
 def _where(g: _Grading) -> None:
@@ -351,10 +358,10 @@ def _availability(g: _Grading) -> None:
     g.columns["availability_signal"] = g.flags.any_of(set(AVAILABILITY_FLAGS))
 
 
-def _rules(g: _Grading, floor_area: np.ndarray | None) -> None:
+def _rules(g: _Grading) -> None:
     """The profile's small-scale limits (min..max places), m2 per place and floor-area band: a location that breaks
     one is flagged and excluded."""
-    capacity, profile = g.capacity, g.profile
+    capacity, profile, floor_area = g.capacity, g.profile, g.floor_area
     g.flags.add("capacity_outside_band", (capacity < profile.min_places) | (capacity > profile.max_places))
     if g.building is not None and "floor_area" in g.building:
         area = g.building["floor_area"].to_numpy(dtype=float)
@@ -388,6 +395,23 @@ def _bands(g: _Grading) -> None:
         band = np.where(found > 0, found + offset, band)
         offset = int(band.max(initial=0))  # no candidates (a municipality without BAG buildings): no bands
     g.columns["band"] = band
+
+
+STEPS = (
+    _where,
+    _proportional_fit,
+    _proximity,
+    _task_contribution,
+    _size_fit,
+    _use,
+    _availability,
+    _rules,
+    _distance_kinds,
+    _total,
+    _bands,
+    _flag_lists,
+)
+"""The steps of :func:`grade`, in order; each reads what the earlier ones wrote."""
 
 
 def rank(frame: pd.DataFrame, ids: pd.Series, profile: Profile | None = None) -> np.ndarray:
