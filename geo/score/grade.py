@@ -76,7 +76,7 @@ class Flags:
 
 def take(values: np.ndarray, index: np.ndarray, missing) -> np.ndarray:
     """``values[index]``, with ``missing`` where ``index`` is -1."""
-    return np.append(values, np.array([missing], dtype=values.dtype if missing is not None else object))[index]
+    return np.take(np.append(values, np.array([missing], dtype=values.dtype if missing is not None else object)), index)
 
 
 def ramp(value: np.ndarray, full: float, zero: float) -> np.ndarray:
@@ -224,12 +224,12 @@ def _proportional_fit(g: _Grading) -> None:
         level_fits.append(fit)
         g.flags.add(f"no_{level}_data", ~found)
         g.flags.add(f"no_population_{level}", found & ~usable)
-    stacked = np.vstack(level_fits)
-    has_fit = np.isfinite(stacked).any(axis=0)
+    weakest = np.full(n, np.inf)
+    for fit in level_fits:  # fits are NaN (no data) or in 0..1; fmin skips NaN
+        np.fmin(weakest, fit, out=weakest)
+    has_fit = weakest <= 1.0
     g.flags.add("no_population_data", ~has_fit)
-    columns["proportional_fit"] = np.where(
-        has_fit, np.nanmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=0), 0.0
-    )
+    columns["proportional_fit"] = np.where(has_fit, weakest, 0.0)
 
 
 def _proximity(g: _Grading) -> None:
@@ -252,16 +252,13 @@ def _proximity(g: _Grading) -> None:
         else:
             estimate_all = np.full(n, np.nan)
         measured = complete & found
+        has_estimate = np.isfinite(estimate_all)
         with np.errstate(invalid="ignore"):
-            bound = (
-                ~complete
-                & found
-                & ((distance < estimate_all) | (~np.isfinite(estimate_all) & (distance < rule.too_far)))
-            )
-        known = measured | bound
+            bound = ~complete & found & ((distance < estimate_all) | (~has_estimate & (distance < rule.too_far)))
+        known = measured | bound  # known distances are finite
         estimate = np.where(known, np.nan, estimate_all)
-        used = np.where(known, distance, estimate)  # finite or NaN
-        available = np.isfinite(used)
+        used = np.where(known, distance, estimate_all)  # finite or NaN
+        available = known | has_estimate
         score = ramp(used, rule.good, rule.too_far)  # NaN where not available
         columns[f"{category}_distance"] = np.where(known, distance, np.nan)
         columns[f"{category}_bound"] = bound
@@ -279,8 +276,8 @@ def _proximity(g: _Grading) -> None:
             weight = np.where(known, rule.weight, rule.weight * profile.estimate_weight)
             np.add(weighted, score * weight, out=weighted, where=available)
             np.add(weights, weight, out=weights, where=available)
-            np.add(on_measured, weight, out=on_measured, where=known)
-            np.add(on_bound, weight, out=on_bound, where=bound)
+            np.add(on_measured, rule.weight, out=on_measured, where=known)  # the weight where known
+            np.add(on_bound, rule.weight, out=on_bound, where=bound)
             g.flags.add(f"missing_{category}", ~available)
             g.flags.add(f"estimated_{category}", ~known & available)
             g.flags.add(f"upper_bound_{category}", bound)

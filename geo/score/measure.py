@@ -141,7 +141,9 @@ def _nearest_and_counts(
         nearest_distance[far], nearest_index[far] = tree.query(xy[far], k=1, workers=_workers(len(far), workers))
     counts = {}
     for radius in RADII:
-        counts[radius] = np.count_nonzero(dist <= radius, axis=1).astype(np.int64, copy=False)
+        counts[radius] = (dist[:, 0] <= radius).astype(np.int64)
+        for j in range(1, k):  # column by column: several times faster than a sum along the short axis
+            counts[radius] += dist[:, j] <= radius
         crowded = np.flatnonzero(dist[:, -1] <= radius)
         if len(crowded):
             counts[radius][crowded] = tree.query_ball_point(
