@@ -5,8 +5,8 @@ the frames to a file; ``compare`` says, per profile, whether two such files are 
 column (exact: values, NaN, dtypes, column order). Run ``save`` on the code before the change and after it (e.g.
 in two worktrees) against the same database with the demo data, then ``compare``.
 
-    DATABASE_URL=... .venv/bin/python benchmarks/score_identity.py save before.pkl [--municipality GM0221]
-    .venv/bin/python benchmarks/score_identity.py compare before.pkl after.pkl
+    DATABASE_URL=... .venv/bin/python scripts/score_identity.py save before.pkl [--municipality GM0221]
+    .venv/bin/python scripts/score_identity.py compare before.pkl after.pkl
 """
 
 from __future__ import annotations
