@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +34,8 @@ USE_STATES = ("not_accepted", "unknown", "suitable")
 AVAILABILITY_FLAGS = ("building_out_of_use", "under_conversion", "units_out_of_use")
 """BAG signals of vacancy or conversion: shown, and a secondary criterion that can raise a candidate in its band."""
 COMPLETE = COVERAGE.index("complete")
+PARALLEL_FROM = 10_000
+"""From this many locations on, the service categories are scored side by side (threads)."""
 POINT_NOTE = "buildings are measured from a representative point inside the footprint (ST_PointOnSurface)"
 
 
@@ -235,42 +239,21 @@ def _proportional_fit(g: _Grading) -> None:
 def _proximity(g: _Grading) -> None:
     """Per service category, the distance to the nearest point scored good .. too far: a measurement where the
     layer is complete, an upper bound (flagged) where it is partial and beats the CBS estimate, else the CBS
-    estimate (flagged); the component is the weighted mean over the categories that have a value."""
-    data, profile, measures, columns, n = g.data, g.profile, g.measures, g.columns, g.n
+    estimate (flagged); the component is the weighted mean over the categories that have a value.
+
+    The categories are scored side by side (:func:`_category_proximity`, numpy releases the GIL) for many locations,
+    then summed in the profile's order, so that the totals are the same to the last bit."""
+    profile, columns, n = g.profile, g.columns, g.n
+    items = list(profile.categories.items())
+    if n >= PARALLEL_FROM and len(items) > 1:
+        with ThreadPoolExecutor(max_workers=min(len(items), os.cpu_count() or 1)) as pool:
+            results = list(pool.map(lambda item: _category_proximity(g, *item), items))
+    else:
+        results = [_category_proximity(g, *item) for item in items]
     weighted, weights = np.zeros(n), np.zeros(n)
     on_measured, on_bound = np.zeros(n), np.zeros(n)
-    for category, rule in profile.categories.items():
-        distance = measures.distance.get(category, np.full(n, np.inf))
-        layer = data.services.get(category)
-        # Coverage decides what a distance means: where the layer is complete, the nearest point is a measurement;
-        # elsewhere it is an upper bound, used when it beats the CBS estimate (or, with none, when it says
-        # anything: below too_far), never a far "measurement" beside a near estimate.
-        complete = g.per_point(data.coverage(category), 0) == COMPLETE
-        found = np.isfinite(distance)
-        if profile.use_cbs_estimate:
-            estimate_all = g.per_point(data.cbs_estimate_m(category), np.nan)
-        else:
-            estimate_all = np.full(n, np.nan)
-        measured = complete & found
-        has_estimate = np.isfinite(estimate_all)
-        with np.errstate(invalid="ignore"):
-            bound = ~complete & found & ((distance < estimate_all) | (~has_estimate & (distance < rule.too_far)))
-        known = measured | bound  # known distances are finite
-        estimate = np.where(known, np.nan, estimate_all)
-        used = np.where(known, distance, estimate_all)  # finite or NaN
-        available = known | has_estimate
-        score = ramp(used, rule.good, rule.too_far)  # NaN where not available
-        columns[f"{category}_distance"] = np.where(known, distance, np.nan)
-        columns[f"{category}_bound"] = bound
-        columns[f"{category}_estimate"] = estimate
-        columns[f"{category}_score"] = score
-        nearest = np.where(known, measures.nearest.get(category, -1), -1)
-        names, ids = (layer.names, layer.ids) if layer is not None else (np.array([], object), np.array([], np.int64))
-        columns[f"{category}_nearest"] = take(names, nearest, None)
-        columns[f"{category}_nearest_id"] = take(ids, nearest, -1)
-        for radius in RADII:
-            counts = measures.within.get((category, radius))
-            columns[f"{category}_n{radius}"] = counts if counts is not None else np.zeros(n, dtype=np.int64)
+    for (category, rule), (category_columns, known, bound, available, score) in zip(items, results, strict=True):
+        columns.update(category_columns)
         if rule.weight > 0:
             # An estimate weighs less than a measurement: its weight times the profile's estimate_weight.
             weight = np.where(known, rule.weight, rule.weight * profile.estimate_weight)
@@ -291,6 +274,45 @@ def _proximity(g: _Grading) -> None:
         columns["measured_share"] = np.where(has, on_measured / denominator, np.nan)
         columns["upper_bound_share"] = np.where(has, on_bound / denominator, np.nan)
         columns["estimated_share"] = np.where(has, 1.0 - on_measured / denominator, np.nan)
+
+
+def _category_proximity(g: _Grading, category: str, rule) -> tuple[dict[str, np.ndarray], ...]:
+    """One category's columns (distance, bound, estimate, score, nearest, counts) and its masks ``known`` (measured
+    or bound), ``bound``, ``available`` (known or estimated) and its ``score`` (reads ``g``, changes nothing)."""
+    data, profile, measures, n = g.data, g.profile, g.measures, g.n
+    distance = measures.distance.get(category)
+    distance = np.full(n, np.inf) if distance is None else distance
+    layer = data.services.get(category)
+    # Coverage decides what a distance means: where the layer is complete, the nearest point is a measurement;
+    # elsewhere it is an upper bound, used when it beats the CBS estimate (or, with none, when it says
+    # anything: below too_far), never a far "measurement" beside a near estimate.
+    complete = g.per_point(data.coverage(category), 0) == COMPLETE
+    found = np.isfinite(distance)
+    if profile.use_cbs_estimate:
+        estimate_all = g.per_point(data.cbs_estimate_m(category), np.nan)
+    else:
+        estimate_all = np.full(n, np.nan)
+    measured = complete & found
+    has_estimate = np.isfinite(estimate_all)
+    with np.errstate(invalid="ignore"):
+        bound = ~complete & found & ((distance < estimate_all) | (~has_estimate & (distance < rule.too_far)))
+    known = measured | bound  # known distances are finite
+    used = np.where(known, distance, estimate_all)  # finite or NaN
+    score = ramp(used, rule.good, rule.too_far)  # NaN where not available
+    columns = {
+        f"{category}_distance": np.where(known, distance, np.nan),
+        f"{category}_bound": bound,
+        f"{category}_estimate": np.where(known, np.nan, estimate_all),
+        f"{category}_score": score,
+    }
+    nearest = np.where(known, measures.nearest.get(category, -1), -1)
+    names, ids = (layer.names, layer.ids) if layer is not None else (np.array([], object), np.array([], np.int64))
+    columns[f"{category}_nearest"] = take(names, nearest, None)
+    columns[f"{category}_nearest_id"] = take(ids, nearest, -1)
+    for radius in RADII:
+        counts = measures.within.get((category, radius))
+        columns[f"{category}_n{radius}"] = counts if counts is not None else np.zeros(n, dtype=np.int64)
+    return columns, known, bound, known | has_estimate, score
 
 
 def _task_contribution(g: _Grading) -> None:
