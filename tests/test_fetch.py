@@ -1295,7 +1295,6 @@ def test_heights_refuse_an_answer_without_cityjson_features(server, tmp_path, do
         fetch_heights(client, config, doesburg)
 
 
-@pytest.mark.slow
 def test_cli_fetch_heights_gives_storeys_from_height_in_score(server, tmp_path, databases, fetch_engine, doesburg):
     """`opvangmatch fetch bag` then `fetch heights` (3D BAG API stand-in, CONSTRUCTED answer) then `score`: the
     panden with a height get capacity method "storeys from height"."""

@@ -78,7 +78,6 @@ def _outside_gm0221(engine, ids: list[str]) -> set[str]:
         return {row[0] for row in conn.execute(sa.text(sql), {"ids": ids})}
 
 
-@pytest.mark.slow
 def test_monument_flag_and_unknown_status_follow_the_declared_coverage(demo_engine, unchanged):
     before = _flags(demo_engine)
     assert all("monument_status_unknown" in f and "monument" not in f for f in before.values())  # no layer loaded
@@ -103,7 +102,6 @@ def test_monument_flag_and_unknown_status_follow_the_declared_coverage(demo_engi
         unload(demo_engine, SOURCE)
 
 
-@pytest.mark.slow
 def test_cli_and_api_say_the_monument_status_is_unknown_and_show_the_flag(
     client, keys, demo_settings, demo_engine, tmp_path
 ):
