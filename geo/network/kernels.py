@@ -57,12 +57,13 @@ def grouped(keys, size):
 @njit(**JIT)
 def bucket_cells(a, b, x0, y0, cell, ncx, ncy, fill, starts, members):
     """Cells of the grid each segment ``a``-``b`` touches (the bounding boxes of its pieces of at most one
-    cell long). ``fill=False``: count per cell into ``starts[cell + 1]``; ``fill=True``: write the segment
-    indices into ``members`` at ``starts`` (consumed as a cursor)."""
+    cell long, so at most 2 x 2 cells each). ``fill=False``: count per cell into ``starts[cell + 1]``;
+    ``fill=True``: write the segment indices into ``members`` at ``starts`` (consumed as a cursor)."""
+    previous, current = np.full(4, -1, np.int64), np.full(4, -1, np.int64)
     for s in range(len(a)):
         ax, ay, bx, by = a[s, 0], a[s, 1], b[s, 0], b[s, 1]
         parts = max(int(np.ceil(np.hypot(bx - ax, by - ay) / cell)), 1)
-        last0, last1, last2, last3 = -1, -1, -1, -1
+        previous[:] = -1
         for p in range(parts):
             f0, f1 = p / parts, (p + 1) / parts
             px0, py0 = ax + (bx - ax) * f0, ay + (by - ay) * f0
@@ -71,28 +72,21 @@ def bucket_cells(a, b, x0, y0, cell, ncx, ncy, fill, starts, members):
             i1 = min(max(int((max(px0, px1) - x0) / cell), 0), ncx - 1)
             j0 = min(max(int((min(py0, py1) - y0) / cell), 0), ncy - 1)
             j1 = min(max(int((max(py0, py1) - y0) / cell), 0), ncy - 1)
-            mine0, mine1, mine2, mine3 = -1, -1, -1, -1
+            current[:] = -1
             k = 0
             for j in range(j0, j1 + 1):
                 for i in range(i0, i1 + 1):
                     c = j * ncx + i
-                    if k == 0:
-                        mine0 = c
-                    elif k == 1:
-                        mine1 = c
-                    elif k == 2:
-                        mine2 = c
-                    else:
-                        mine3 = c
+                    current[k] = c
                     k += 1
-                    if c == last0 or c == last1 or c == last2 or c == last3:
-                        continue  # already taken by the previous piece
+                    if (previous == c).any():
+                        continue  # taken by the previous piece
                     if fill:
                         members[starts[c]] = s
                         starts[c] += 1
                     else:
                         starts[c + 1] += 1
-            last0, last1, last2, last3 = mine0, mine1, mine2, mine3
+            previous[:] = current
 
 
 @njit(**JIT)
@@ -195,30 +189,56 @@ def _pop(heap_d, heap_n, size):
 @njit(**JIT)
 def nearest_source(indptr, indices, weights, seed_node, seed_cost, seed_origin, dist, origin):
     """Multi-source Dijkstra over the whole graph: per node the cost from the nearest seed (``dist``, inf when
-    unreachable) and that seed's ``seed_origin`` (``origin``, -1). Both outputs are filled in place."""
+    unreachable) and that seed's ``seed_origin`` (``origin``, -1; ties: the lowest). Filled in place."""
     dist[:] = np.inf
     origin[:] = -1
     # every push follows a lowered cost: at most one per seed and one per arc
-    heap_d, heap_n = (
-        np.empty(len(seed_node) + len(indices), np.float64),
-        np.empty(len(seed_node) + len(indices), np.int64),
-    )
+    heap_d = np.empty(len(seed_node) + len(indices), np.float64)
+    heap_n = np.empty(len(seed_node) + len(indices), np.int64)
     size = 0
     for k in range(len(seed_node)):
         n, d = seed_node[k], seed_cost[k]
         if d < dist[n] or (d == dist[n] and seed_origin[k] < origin[n]):
             dist[n], origin[n] = d, seed_origin[k]
             size = _push(heap_d, heap_n, size, d, n)
+    _spread(indptr, indices, weights, dist, origin, heap_d, heap_n, size, -1.0)
+
+
+@njit(**JIT)
+def nearest_beyond(indptr, indices, weights, limit, dist, origin):
+    """:func:`nearest_source` completed beyond ``limit``: ``dist`` and ``origin`` hold the result for the nodes
+    within the limit (inf and -1 beyond it); the nodes beyond are reached by Dijkstra from the nodes within
+    that border on them. Filled in place."""
+    n_nodes = len(indptr) - 1
+    heap_d = np.empty(n_nodes + len(indices), np.float64)
+    heap_n = np.empty(n_nodes + len(indices), np.int64)
+    size = 0
+    for n in range(n_nodes):
+        if dist[n] <= limit:
+            for k in range(indptr[n], indptr[n + 1]):
+                if dist[indices[k]] > limit:
+                    size = _push(heap_d, heap_n, size, dist[n], n)
+                    break
+    _spread(indptr, indices, weights, dist, origin, heap_d, heap_n, size, limit)
+
+
+@njit(inline="always", **JIT)
+def _spread(indptr, indices, weights, dist, origin, heap_d, heap_n, size, fixed):
+    """Dijkstra from the heap's nodes; nodes whose cost is at most ``fixed`` are final and left alone."""
     while size > 0:
         d, n, size = _pop(heap_d, heap_n, size)
         if d > dist[n]:
             continue
         for k in range(indptr[n], indptr[n + 1]):
             m = indices[k]
+            if dist[m] <= fixed:
+                continue
             nd = d + weights[k]
             if nd < dist[m]:
                 dist[m], origin[m] = nd, origin[n]
                 size = _push(heap_d, heap_n, size, nd, m)
+            elif nd == dist[m] and origin[n] < origin[m]:
+                origin[m] = origin[n]  # not settled yet (its cost is above d): its successors get this origin
 
 
 @njit(**JIT)
@@ -230,7 +250,7 @@ def nearest_lookup(dist, origin, edge_cost, la, lb, loff_a, loff_b, ledge, lt, l
     out_d, out_s = np.empty(n, np.float64), np.empty(n, np.int64)
     for q in range(n):
         via_a, via_b = loff_a[q] + dist[la[q]], loff_b[q] + dist[lb[q]]
-        if via_a <= via_b:
+        if via_a < via_b or (via_a == via_b and origin[la[q]] <= origin[lb[q]]):
             best, who = via_a, origin[la[q]]
         else:
             best, who = via_b, origin[lb[q]]
@@ -282,6 +302,9 @@ def count_within(
     radii,
     sources_are_locations,
     out,
+    s_index,
+    near_d,
+    near_o,
 ):
     """Count, for the ``sources`` (indices into the ``s_`` arrays), the targets within each of ``radii``
     along the network: one Dijkstra per source bounded by the largest radius, from its edge's two nodes.
@@ -291,7 +314,11 @@ def count_within(
     (``ends_ptr``: CSR by node of records ``end_*``: the cost from the target to the node, its other node and
     the cost to it, the target, whether this is its second node, its edge) and per edge (``by_edge``).
     Counts go to ``out[location, column + radius]``: the source's row and the target's ``t_column`` when
-    ``sources_are_locations``, else the target's row and column 0 (``out`` then holds one category)."""
+    ``sources_are_locations``, else the target's row and column 0 (``out`` then holds one category).
+
+    Unless the sources are locations, ``near_d`` and ``near_o`` (per node) are lowered to the cost from the
+    nearest source and its ``s_index`` (ties: the lowest): :func:`nearest_source` for the nodes within the
+    largest radius (inf and -1 beyond it, see :func:`nearest_beyond`)."""
     n_nodes = len(indptr) - 1
     limit = radii[-1]
     dist = np.full(n_nodes, np.inf)
@@ -321,6 +348,12 @@ def count_within(
                         n_visited += 1
                     dist[m] = nd
                     size = _push(heap_d, heap_n, size, nd, m)
+        if not sources_are_locations:
+            who = s_index[s]
+            for v in range(n_visited):
+                n = visited[v]
+                if dist[n] < near_d[n] or (dist[n] == near_d[n] and who < near_o[n]):
+                    near_d[n], near_o[n] = dist[n], who
         own = s_edge[s]
         for v in range(n_visited):
             n = visited[v]

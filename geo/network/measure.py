@@ -17,6 +17,7 @@ locations) per thread.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,9 +77,13 @@ def _grouped(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return kernels.grouped(np.ascontiguousarray(keys, dtype=np.int64), size)
 
 
-def nearest_along(net: Network, loc: Snap, services: dict[str, Snap]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def nearest_along(
+    net: Network, loc: Snap, services: dict[str, Snap], within: dict[str, tuple] | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per category: the distance to the nearest service along the network and its index in the category's
-    snap (inf and -1 where none is reachable). Every location and service must be snapped."""
+    snap (inf and -1 where none is reachable; ties: the lowest index). Every location and service must be
+    snapped. ``within``: per category the per-node result within a limit (from :func:`counts_along`), to be
+    completed beyond it; otherwise one multi-source Dijkstra per category over the whole network."""
     if len(loc) == 0:
         return {c: (np.full(0, np.inf), np.full(0, -1)) for c in services}
     indptr, indices, weights = net.adjacency
@@ -87,17 +92,22 @@ def nearest_along(net: Network, loc: Snap, services: dict[str, Snap]) -> dict[st
     there = there.take(order)
     n_edges = len(net.edge_cost)
 
-    def one(svc: Snap) -> tuple[np.ndarray, np.ndarray]:
+    def one(category: str) -> tuple[np.ndarray, np.ndarray]:
+        svc = services[category]
         distance, nearest = np.full(len(loc), np.inf), np.full(len(loc), -1)
         if len(svc) == 0:
             return distance, nearest
         s = _Points.of(net, svc)
-        seeds = np.arange(len(svc), dtype=np.int64)
-        dist, origin = np.empty(net.n_nodes), np.empty(net.n_nodes, dtype=np.int64)
-        kernels.nearest_source(
-            indptr, indices, weights, np.concatenate([s.u, s.v]), np.concatenate([s.off_u, s.off_v]),
-            np.concatenate([seeds, seeds]), dist, origin,
-        )  # fmt: skip
+        if within is not None and category in within:
+            limit, dist, origin = within[category]
+            kernels.nearest_beyond(indptr, indices, weights, limit, dist, origin)
+        else:
+            seeds = np.arange(len(svc), dtype=np.int64)
+            dist, origin = np.empty(net.n_nodes), np.empty(net.n_nodes, dtype=np.int64)
+            kernels.nearest_source(
+                indptr, indices, weights, np.concatenate([s.u, s.v]), np.concatenate([s.off_u, s.off_v]),
+                np.concatenate([seeds, seeds]), dist, origin,
+            )  # fmt: skip
         by_edge_ptr, by_edge = _grouped(s.edge, n_edges)
         distance[order], nearest[order] = kernels.nearest_lookup(
             dist, origin, net.edge_cost, there.u, there.v, there.off_u, there.off_v, there.edge, there.t,
@@ -105,47 +115,51 @@ def nearest_along(net: Network, loc: Snap, services: dict[str, Snap]) -> dict[st
         )  # fmt: skip
         return distance, nearest
 
-    return dict(zip(services, kernels.in_threads(one, services.values()), strict=True))
+    return dict(zip(services, kernels.in_threads(one, services), strict=True))
 
 
 def counts_along(
-    net: Network, loc: Snap, services: dict[str, Snap], radii: tuple[int, ...]
+    net: Network, loc: Snap, services: dict[str, Snap], radii: tuple[int, ...], within: dict | None = None
 ) -> dict[str, dict[int, np.ndarray]]:
     """Per category and radius: how many services lie within the radius along the network of each location.
 
-    One Dijkstra bounded by the largest radius runs from every service (every category; one category per
-    thread), or from every location when there are fewer locations than services."""
+    One Dijkstra bounded by the largest radius runs from every service (one category per thread), or from
+    every location when there are fewer locations than services. In the first case, and if ``within`` is a
+    dict, it receives per category (limit, cost, service) per node within the limit, for
+    :func:`nearest_along`."""
     ordered = sorted(radii)
     sizes = [len(s) for s in services.values()]
-    if len(loc) and sum(sizes):
-        group = np.repeat(np.arange(len(services), dtype=np.int64), sizes)
-        svc = _Points.of(net, _concatenate(list(services.values())))
-        by_group = np.lexsort((svc.u, group))  # per category, by node (the counts do not depend on the order)
-        svc, group = svc.take(by_group), group[by_group]
-        there = _Points.of(net, loc)
-        order = there.by_node(net.n_nodes)
-        there = there.take(order)
-        if len(loc) < len(group):  # from the locations, each to its own row of ``counted``
-            counted = np.zeros((len(loc), len(services) * len(ordered)), dtype=np.int32)
-            step = -(-len(loc) // (kernels.cores() * 4))
-            tasks = [(np.arange(i, min(i + step, len(loc)), dtype=np.int64), counted) for i in range(0, len(loc), step)]
-            _count(net, there, svc, group * len(ordered), True, ordered, tasks)
-            parts = [counted[:, k * len(ordered) : (k + 1) * len(ordered)] for k in range(len(services))]
-        else:  # from the services, one category per task, each to its own array
-            bounds = np.cumsum([0, *sizes])
-            parts = [np.zeros((len(loc), len(ordered)), dtype=np.int32) for _ in services]
-            tasks = [(np.arange(bounds[k], bounds[k + 1]), parts[k]) for k in range(len(sizes)) if sizes[k]]
-            _count(net, svc, there, np.zeros(len(loc), np.int64), False, ordered, tasks)
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        return {
-            c: {r: parts[k][back, ordered.index(r)].astype(np.int64) for r in radii} for k, c in enumerate(services)
-        }
-    return {c: {r: np.zeros(len(loc), dtype=np.int64) for r in radii} for c in services}
+    if not (len(loc) and sum(sizes)):
+        return {c: {r: np.zeros(len(loc), dtype=np.int64) for r in radii} for c in services}
+    group = np.repeat(np.arange(len(services), dtype=np.int64), sizes)
+    bounds = np.cumsum([0, *sizes])
+    svc = _Points.of(net, _concatenate(list(services.values())))
+    by_group = np.lexsort((svc.u, group))  # per category, by node (the counts do not depend on the order)
+    svc, group, index = svc.take(by_group), group[by_group], by_group - bounds[group[by_group]]
+    there = _Points.of(net, loc)
+    order = there.by_node(net.n_nodes)
+    there = there.take(order)
+    if len(loc) < len(group):  # from the locations, each to its own row of ``counted``
+        counted = np.zeros((len(loc), len(services) * len(ordered)), dtype=np.int32)
+        step = -(-len(loc) // (kernels.cores() * 4))
+        tasks = [(np.arange(i, min(i + step, len(loc))), counted, None) for i in range(0, len(loc), step)]
+        _count(net, there, None, svc, group * len(ordered), True, ordered, tasks)
+        parts = [counted[:, k * len(ordered) : (k + 1) * len(ordered)] for k in range(len(services))]
+    else:  # from the services, one category per task, each to its own arrays
+        parts = [np.zeros((len(loc), len(ordered)), dtype=np.int32) for _ in services]
+        near = [(np.full(net.n_nodes, np.inf), np.full(net.n_nodes, -1, dtype=np.int64)) for _ in services]
+        tasks = [(np.arange(bounds[k], bounds[k + 1]), parts[k], near[k]) for k in range(len(sizes)) if sizes[k]]
+        _count(net, svc, index, there, np.zeros(len(loc), np.int64), False, ordered, tasks)
+        if within is not None:
+            within.update({c: (float(ordered[-1]), *near[k]) for k, c in enumerate(services) if sizes[k]})
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return {c: {r: parts[k][back, ordered.index(r)].astype(np.int64) for r in radii} for k, c in enumerate(services)}
 
 
-def _count(net, src, tgt, tgt_column, sources_are_locations, radii, tasks) -> None:
-    """Run :func:`kernels.count_within` for each (source indices, output array) of ``tasks``, on threads."""
+def _count(net, src, src_index, tgt, tgt_column, sources_are_locations, radii, tasks) -> None:
+    """Run :func:`kernels.count_within` for each (source indices, counts, per-node nearest) of ``tasks``, on
+    threads."""
     indptr, indices, weights = net.adjacency
     n = len(tgt.u)
     # each target twice, once at each node of its edge (the kernel reads them node by node)
@@ -163,14 +177,16 @@ def _count(net, src, tgt, tgt_column, sources_are_locations, radii, tasks) -> No
     ]
     by_edge_ptr, by_edge = _grouped(tgt.edge, len(net.edge_cost))
     limits = np.asarray(radii, dtype=float)
+    unused = (np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1, dtype=np.int64))
 
-    def run(task: tuple[np.ndarray, np.ndarray]) -> None:
-        sources, out = task
+    def run(task) -> None:
+        sources, out, near = task
+        index, near_d, near_o = unused if near is None else (src_index, *near)
         kernels.count_within(
             indptr, indices, weights, net.edge_cost, sources.astype(np.int64),
             src.u, src.v, src.off_u, src.off_v, src.edge, src.t, src.snap,
             ends_ptr, *ends, tgt.u, tgt.v, tgt.off_u, tgt.off_v, tgt.t, tgt.snap, tgt_column,
-            by_edge_ptr, by_edge, limits, sources_are_locations, out,
+            by_edge_ptr, by_edge, limits, sources_are_locations, out, index, near_d, near_o,
         )  # fmt: skip
 
     kernels.in_threads(run, tasks)
@@ -180,10 +196,18 @@ def _concatenate(snaps: list[Snap]) -> Snap:
     return Snap(*(np.concatenate([getattr(s, f) for s in snaps]) for f in ("edge", "t", "distance", "point")))
 
 
-def along(net: Network, loc: Snap, services: dict[str, Snap], radii: tuple[int, ...]) -> dict[str, Along]:
-    """Nearest service and counts within ``radii`` along the network, per category (snapped inputs)."""
-    counts = counts_along(net, loc, services, radii)
-    nearest = nearest_along(net, loc, services)
+def along(
+    net: Network, loc: Snap, services: dict[str, Snap], radii: tuple[int, ...], seconds: dict | None = None
+) -> dict[str, Along]:
+    """Nearest service and counts within ``radii`` along the network, per category (snapped inputs).
+    ``seconds``, if a dict, receives the time of each step ("counts", "nearest")."""
+    start = time.perf_counter()
+    within: dict = {}
+    counts = counts_along(net, loc, services, radii, within)
+    middle = time.perf_counter()
+    nearest = nearest_along(net, loc, services, within)
+    if seconds is not None:
+        seconds.update(counts=middle - start, nearest=time.perf_counter() - middle)
     return {c: Along(*nearest[c], counts[c]) for c in services}
 
 
