@@ -283,17 +283,14 @@ def count_within(
     s_edge,
     s_t,
     s_snap,
-    ends_ptr,
-    end_off,
-    end_other,
-    end_other_off,
-    end_target,
-    end_second,
-    end_edge,
+    first_ptr,
+    second_ptr,
+    second,
     t_a,
     t_b,
     t_off_a,
     t_off_b,
+    t_edge,
     t_t,
     t_snap,
     t_column,
@@ -310,9 +307,10 @@ def count_within(
     along the network: one Dijkstra per source bounded by the largest radius, from its edge's two nodes.
 
     A target's cost is the least of via its edge's two nodes and, on the source's own edge, straight along
-    it; each (source, target) pair counts once. Targets are found per node through their edge's two ends
-    (``ends_ptr``: CSR by node of records ``end_*``: the cost from the target to the node, its other node and
-    the cost to it, the target, whether this is its second node, its edge) and per edge (``by_edge``).
+    it; each (source, target) pair counts once. The targets are sorted by their edge's first node
+    (``first_ptr``: CSR by node of positions) and found from it; those whose first node is not reached, from
+    their second (``second_ptr``, ``second``: CSR by node of the targets); on the source's edge: ``by_edge``.
+    (A target's two nodes are neighbours in the graph: a second node next to no unreached node is skipped.)
     Counts go to ``out[location, column + radius]``: the source's row and the target's ``t_column`` when
     ``sources_are_locations``, else the target's row and column 0 (``out`` then holds one category).
 
@@ -358,16 +356,21 @@ def count_within(
         for v in range(n_visited):
             n = visited[v]
             here = dist[n]
-            for k in range(ends_ptr[n], ends_ptr[n + 1]):
-                if end_edge[k] == own:
-                    continue  # below
-                d = end_off[k] + here
-                there = dist[end_other[k]]
-                if there <= limit:  # both nodes reached: counted once, from the first
-                    if end_second[k]:
-                        continue
-                    d = min(d, end_other_off[k] + there)
-                _add(out, radii, d, s, end_target[k], t_column, sources_are_locations)
+            for q in range(first_ptr[n], first_ptr[n + 1]):  # the targets whose edge starts at n
+                if t_edge[q] != own:  # (on the source's own edge: below)
+                    d = min(t_off_a[q] + here, t_off_b[q] + dist[t_b[q]])
+                    _add(out, radii, d, s, q, t_column, sources_are_locations)
+            # the targets whose edge ends at n and starts at a node not reached, a neighbour of n
+            border = False
+            for k in range(indptr[n], indptr[n + 1]):
+                if dist[indices[k]] > limit:
+                    border = True
+                    break
+            if border:
+                for k in range(second_ptr[n], second_ptr[n + 1]):
+                    q = second[k]
+                    if t_edge[q] != own and dist[t_a[q]] > limit:
+                        _add(out, radii, t_off_b[q] + here, s, q, t_column, sources_are_locations)
         for k in range(by_edge_ptr[own], by_edge_ptr[own + 1]):
             q = by_edge[k]
             d = s_snap[s] + abs(s_t[s] - t_t[q]) * edge_cost[own] + t_snap[q]

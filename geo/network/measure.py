@@ -143,7 +143,8 @@ def counts_along(
         counted = np.zeros((len(loc), len(services) * len(ordered)), dtype=np.int32)
         step = -(-len(loc) // (kernels.cores() * 4))
         tasks = [(np.arange(i, min(i + step, len(loc))), counted, None) for i in range(0, len(loc), step)]
-        _count(net, there, None, svc, group * len(ordered), True, ordered, tasks)
+        by_node = svc.by_node(net.n_nodes)
+        _count(net, there, None, svc.take(by_node), group[by_node] * len(ordered), True, ordered, tasks)
         parts = [counted[:, k * len(ordered) : (k + 1) * len(ordered)] for k in range(len(services))]
     else:  # from the services, one category per task, each to its own arrays
         parts = [np.zeros((len(loc), len(ordered)), dtype=np.int32) for _ in services]
@@ -161,20 +162,8 @@ def _count(net, src, src_index, tgt, tgt_column, sources_are_locations, radii, t
     """Run :func:`kernels.count_within` for each (source indices, counts, per-node nearest) of ``tasks``, on
     threads."""
     indptr, indices, weights = net.adjacency
-    n = len(tgt.u)
-    # each target twice, once at each node of its edge (the kernel reads them node by node)
-    ends_ptr, by_node = _grouped(np.concatenate([tgt.u, tgt.v]), net.n_nodes)
-    ends = [
-        np.concatenate(pair)[by_node]
-        for pair in (
-            (tgt.off_u, tgt.off_v),
-            (tgt.v, tgt.u),
-            (tgt.off_v, tgt.off_u),
-            (np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)),
-            (np.zeros(n, dtype=bool), np.ones(n, dtype=bool)),
-            (tgt.edge, tgt.edge),
-        )
-    ]
+    first_ptr = _grouped(tgt.u, net.n_nodes)[0]  # the targets come sorted by their first node
+    second_ptr, second = _grouped(tgt.v, net.n_nodes)
     by_edge_ptr, by_edge = _grouped(tgt.edge, len(net.edge_cost))
     limits = np.asarray(radii, dtype=float)
     unused = (np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1, dtype=np.int64))
@@ -185,7 +174,7 @@ def _count(net, src, src_index, tgt, tgt_column, sources_are_locations, radii, t
         kernels.count_within(
             indptr, indices, weights, net.edge_cost, sources.astype(np.int64),
             src.u, src.v, src.off_u, src.off_v, src.edge, src.t, src.snap,
-            ends_ptr, *ends, tgt.u, tgt.v, tgt.off_u, tgt.off_v, tgt.t, tgt.snap, tgt_column,
+            first_ptr, second_ptr, second, tgt.u, tgt.v, tgt.off_u, tgt.off_v, tgt.edge, tgt.t, tgt.snap, tgt_column,
             by_edge_ptr, by_edge, limits, sources_are_locations, out, index, near_d, near_o,
         )  # fmt: skip
 
