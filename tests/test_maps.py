@@ -117,13 +117,12 @@ def test_region_in_browser(demo_engine, browser, scoring, tmp_path, output_dir, 
     ident = scores.frame["id"].iat[best]
     point = page.evaluate(
         """(id) => new Promise(done => {
-            const cluster = opvangmatch.layers.candidates;
-            const marker = cluster.getLayers().find(m => m.options.candidateId === id);
-            cluster.zoomToShowLayer(marker, () => {
-                const p = opvangmatch.map.latLngToContainerPoint(marker.getLatLng());
-                const box = opvangmatch.map.getContainer().getBoundingClientRect();
-                done([box.left + p.x, box.top + p.y]);
-            });
+            const layer = opvangmatch.layers.candidates, map = opvangmatch.map;
+            const row = layer.rows.find(r => r[2] === id);
+            map.setView([row[0], row[1]], layer.aloneFrom(row, map.getZoom()), {animate: false});
+            const p = map.latLngToContainerPoint([row[0], row[1]]);
+            const box = map.getContainer().getBoundingClientRect();
+            done([box.left + p.x, box.top + p.y]);
         })""",
         ident,
     )
@@ -142,6 +141,10 @@ def test_region_in_browser(demo_engine, browser, scoring, tmp_path, output_dir, 
         assert f"{category.replace('_', ' ')} {v['distance_m']:,.0f} m" in content
     assert f"closes {expected['task']['closes_places']:,.0f} of" in content
     assert expected["profile"]["version"] in content and expected["data_vintage"] in content
+    # the demo has no monument layer: the popup flags the status as unknown and the legend says how to load one
+    assert "monument status unknown" in content
+    legend = page.locator(".om-use-unknown").all_inner_texts()
+    assert any("monument status unknown" in t and "load monuments" in t for t in legend)
     page.screenshot(path=str(output_dir / "map_region_doesburg.png"))
     page.keyboard.press("Escape")
     toggle(page, "Candidate buildings", "candidates")
@@ -300,9 +303,9 @@ def test_xss_probe_stays_text(probe_settings, browser, tmp_path, output_dir):
     page.evaluate(
         """() => new Promise(done => {
             const c = opvangmatch.layers.candidates, gp = L.latLng(52.012, 6.137);
-            const d = m => m.getLatLng().distanceTo(gp);
-            const m = c.getLayers().reduce((a, b) => (d(a) <= d(b) ? a : b));
-            c.zoomToShowLayer(m, () => { m.openPopup(); done(); }); })"""
+            const d = r => L.latLng(r[0], r[1]).distanceTo(gp);
+            const row = c.rows.reduce((a, b) => (d(a) <= d(b) ? a : b));
+            opvangmatch.openCandidate(c, row, done); })"""
     )
     assert PROBE in page.locator(".leaflet-popup-content").last.inner_text()
     page.locator(".leaflet-control-search .search-button").click()

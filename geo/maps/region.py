@@ -25,7 +25,7 @@ from geo.maps.geodata import (
 from geo.maps.labels import check_lang, number, text
 from geo.maps.layers import (
     AreaLayer,
-    CandidateCluster,
+    CandidateLayer,
     CandidateTools,
     Legend,
     SearchControl,
@@ -210,10 +210,8 @@ def region_map(
         {u.strip() for r in rows if len(r) > 15 and r[15] and r[15][1] for u in r[15][1].split(",")}
     )
     shared["light"] = light
-    CandidateCluster("candidates", f"{t['candidates_layer']} ({number(len(included), lang)})", included, shared).add_to(
-        m
-    )
-    CandidateCluster(
+    CandidateLayer("candidates", f"{t['candidates_layer']} ({number(len(included), lang)})", included, shared).add_to(m)
+    CandidateLayer(
         "excluded",
         f"{t['excluded_layer']} ({number(len(excluded), lang)})",
         excluded,
@@ -253,6 +251,10 @@ def region_map(
     unknown_use = sum(int((part.frame["use_state"] == "unknown").sum()) for part in parts)
     if unknown_use:
         legend += f'<div class="om-use-unknown">{e(t["use_unknown_legend"].format(n=number(unknown_use, lang)))}</div>'
+    unknown_monument = sum(sum("monument_status_unknown" in f for f in part.frame["flags"]) for part in parts)
+    if unknown_monument:
+        note = t["monument_unknown_legend"].format(n=number(unknown_monument, lang))
+        legend += f'<div class="om-use-unknown">{e(note)}</div>'
     legend += service_legend(services, lang)
     legend += unlocated_legend(reception, lang)
     Legend(legend).add_to(m)
