@@ -386,7 +386,6 @@ def _add(out, radii, d, s, q, t_column, sources_are_locations):
         row, column = s, t_column[q]
     else:
         row, column = q, 0
-    for r in range(len(radii) - 1, -1, -1):
-        if d > radii[r]:
-            break
-        out[row, column + r] += 1
+    if d <= radii[-1]:
+        for r in range(len(radii)):
+            out[row, column + r] += d <= radii[r]  # no branch per radius
