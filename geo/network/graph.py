@@ -219,29 +219,20 @@ class Network:
         if n == 0 or not self.snappable.any():
             return Snap(edge, t, distance, point)
         g = self._segments()
-        # taken cell by cell (neighbours share their cells' segments in the cache), put back in order after
+        # taken cell by cell (neighbours share their cells' segments in the cache)
         cells = np.nan_to_num(np.floor((xy - [g["x0"], g["y0"]]) / g["cell"]), posinf=0, neginf=0)
         cells = np.clip(cells, 0, [g["ncx"] - 1, g["ncy"] - 1]).astype(np.int64)
-        order = np.argsort(cells[:, 1] * g["ncx"] + cells[:, 0], kind="stable")
-        ordered = np.ascontiguousarray(xy[order])
-        seg, near, u = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
+        order = kernels.grouped(cells[:, 1] * g["ncx"] + cells[:, 0], g["ncx"] * g["ncy"])[1]
 
-        def run(rows: slice) -> None:
+        def run(rows: np.ndarray) -> None:
             kernels.nearest_segment(
-                ordered[rows], g["a"], g["b"], g["edge_id"], g["x0"], g["y0"], g["cell"], g["ncx"], g["ncy"],
-                g["starts"], g["members"], FAR_CELLS, seg[rows], near[rows], u[rows],
+                xy, rows, g["a"], g["b"], g["edge"], g["edge_id"], g["along"], self.edge_length, g["x0"], g["y0"],
+                g["cell"], g["ncx"], g["ncy"], g["starts"], g["members"], FAR_CELLS, edge, t, distance, point,
             )  # fmt: skip
 
         step = -(-n // (kernels.cores() * 4)) if n >= 4096 else n  # a few parts per thread
-        kernels.in_threads(run, [slice(i, i + step) for i in range(0, n, step)], workers)
-        seg[order], distance[order], u[order] = seg.copy(), near, u.copy()
-        found = seg >= 0
-        s = seg[found]
-        a, b = g["a"][s], g["b"][s]
-        point[found] = a + (b - a) * u[found, None]
-        edge[found] = g["edge"][s]
-        metres = g["along"][s] + np.hypot(*(point[found] - a).T)
-        t[found] = np.clip(metres / self.edge_length[edge[found]], 0.0, 1.0)
+        kernels.in_threads(run, [order[i : i + step] for i in range(0, n, step)], workers)
+        found = edge >= 0
         far = np.flatnonzero(~found & np.isfinite(xy).all(axis=1))
         if len(far):
             edge[far], t[far], distance[far], point[far] = self._snap_far(xy[far])

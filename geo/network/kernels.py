@@ -90,14 +90,16 @@ def bucket_cells(a, b, x0, y0, cell, ncx, ncy, fill, starts, members):
 
 
 @njit(**JIT)
-def nearest_segment(xy, a, b, seg_id, x0, y0, cell, ncx, ncy, starts, members, max_cells, out_seg, out_d, out_u):
-    """For every point of ``xy``: the nearest segment (ties: lowest ``seg_id``), its distance and the position
-    0..1 along it. Cells are searched in rings around the point's cell until no unseen segment can be nearer;
-    ``out_seg`` is -1 where that takes more than ``max_cells`` cells (far from the network) or the point is
-    not finite."""
-    for q in range(len(xy)):
+def nearest_segment(
+    xy, rows, a, b, seg_edge, seg_id, seg_along, edge_length, x0, y0, cell, ncx, ncy, starts, members, max_cells,
+    out_edge, out_t, out_d, out_point,
+):  # fmt: skip
+    """For the points ``rows`` of ``xy``: the nearest segment (ties: lowest ``seg_id``), written as its edge
+    (``seg_edge``), the fraction along the edge, the distance and the nearest point. Cells are searched in rings
+    around the point's cell until no unseen segment can be nearer; nothing is written where that takes more
+    than ``max_cells`` cells (far from the network) or the point is not finite."""
+    for q in rows:
         x, y = xy[q, 0], xy[q, 1]
-        out_seg[q], out_d[q], out_u[q] = -1, np.inf, 0.0
         if not (np.isfinite(x) and np.isfinite(y)):
             continue
         fx, fy = np.floor((x - x0) / cell), np.floor((y - y0) / cell)
@@ -140,7 +142,12 @@ def nearest_segment(xy, a, b, seg_id, x0, y0, cell, ncx, ncy, starts, members, m
             )
             everything = cx - r <= 0 and cx + r >= ncx - 1 and cy - r <= 0 and cy + r >= ncy - 1
             if best < margin or everything:
-                out_seg[q], out_d[q], out_u[q] = best_s, best, best_u
+                ax, ay = a[best_s, 0], a[best_s, 1]
+                px, py = ax + (b[best_s, 0] - ax) * best_u, ay + (b[best_s, 1] - ay) * best_u
+                e = seg_edge[best_s]
+                metres = seg_along[best_s] + np.hypot(px - ax, py - ay)
+                out_edge[q], out_d[q], out_point[q, 0], out_point[q, 1] = e, best, px, py
+                out_t[q] = min(max(metres / edge_length[e], 0.0), 1.0)
                 break
             if seen > max_cells:
                 break
