@@ -3,8 +3,8 @@
 A synthetic street grid (about 1e6 edges, 100 m blocks, south-west corner at RD 100000, 400000; streets
 are OSM ways of 10 blocks) with 1e6 random locations and 1e5 random services in 6 categories.
 
-1. Measurement: the engine (snap locations and services to the edges, nearest service per category by
-   multi-source Dijkstra, counts within 500 m / 1 km along the network) beside a bare floor measured in the
+1. Measurement: the engine (load its compiled code, snap locations and services to the edges exactly, counts
+   within 500 m / 1 km and the nearest service per category along the network) beside a bare floor measured in the
    same run: a KD-tree snap of the locations to the nearest node plus one multi-source Dijkstra per
    category from the services' nearest nodes (no counts, no edge snapping). Goal: within 2x of the floor.
 2. Loading: the grid written as an OSM PBF file and loaded with ``load network`` (read, build the topology,
