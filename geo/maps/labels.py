@@ -159,6 +159,21 @@ TEXT = {
         "title_overview": "Opvangopgave per gemeente",
         "title_region": "Regio {name}: opvang, voorzieningen en kandidaten",
         "title_proposal": "Voorstel {name}",
+        "netherlands": "Nederland",
+        "coverage_unknown": "{name}: er is geen gepubliceerd cijfer van bestaande of geplande plaatsen geladen, "
+        "dus hoeveel de opvangrijen dekken is onbekend; gerealiseerd ({realised}{besides}) telt alleen de vermelde "
+        "locaties",
+        "coverage_besides": " (naast {undated} plaatsen van ongedateerde rijen, niet meegeteld)",
+        "coverage_share": "{name}: de opvangrijen bevatten {realised} plaatsen{besides}, {share} van de {places} "
+        "{label} ({date}; {source})",
+        "coverage_low": "; LAGE DEKKING: de rijen zijn een onvolledige lijst, dus gerealiseerd ligt ver onder het "
+        "echte aantal en het tekort is tot {missing} plaatsen te hoog",
+        "coverage_more": "; MEER dan het gepubliceerde cijfer: sommige rijen zijn mogelijk gesloten, tijdelijke of "
+        "overlappende locaties",
+        "coverage_planned": "; het gepubliceerde cijfer telt plaatsen in plannen, nog niet alle gerealiseerd",
+        "coverage_municipal": "geen gepubliceerd gemeentelijk cijfer; ",
+        "date_not_stated": "datum niet vermeld",
+        "no_address": "geen adres",
     },
     "en": {
         "provinces": "Provinces",
@@ -278,8 +293,41 @@ TEXT = {
         "title_overview": "Reception task per municipality",
         "title_region": "Region {name}: reception, services and candidates",
         "title_proposal": "Proposal {name}",
+        "netherlands": "Netherlands",
+        "coverage_unknown": "{name}: no published figure of existing or planned places is loaded, so how much the "
+        "reception rows cover is unknown; realised ({realised}{besides}) counts only the listed sites",
+        "coverage_besides": " (besides {undated} places of undated rows, not counted)",
+        "coverage_share": "{name}: the reception rows hold {realised} places{besides}, {share} of the {places} {label} "
+        "({date}; {source})",
+        "coverage_low": "; LOW COVERAGE: the rows are an incomplete list, so realised is far below the real number and "
+        "the gap is overstated by up to {missing} places",
+        "coverage_more": "; MORE than the published figure: some rows may be closed, temporary or overlapping sites",
+        "coverage_planned": "; the published figure counts places in plans, not all of them realised yet",
+        "coverage_municipal": "no published municipal figure; ",
+        "date_not_stated": "date not stated",
+        "no_address": "no address",
     },
 }
+
+INDICATORS = {
+    "nl": {
+        "meerjarig_beschikbaar_ca": "beschikbare plaatsen (capaciteitsraming)",
+        "plekken_gerealiseerd_ca": "gerealiseerde plaatsen",
+        "asielopvangplekken_in_provincie": "opvangplaatsen in de provincie",
+        "plekken_gevonden": "plaatsen gevonden in de provinciale plannen",
+        "plekken_gegarandeerd": "plaatsen gegarandeerd in de provinciale plannen",
+        "plekken_aangeboden": "plaatsen aangeboden in de provinciale plannen",
+    },
+    "en": {
+        "meerjarig_beschikbaar_ca": "places available (capacity estimate)",
+        "plekken_gerealiseerd_ca": "places realised",
+        "asielopvangplekken_in_provincie": "reception places in the province",
+        "plekken_gevonden": "places found in the provincial plans",
+        "plekken_gegarandeerd": "places guaranteed in the provincial plans",
+        "plekken_aangeboden": "places offered in the provincial plans",
+    },
+}
+"""The published figures that realised is compared with (:mod:`geo.reconcile`), in words."""
 
 FLAGS = {
     "nl": {

@@ -18,7 +18,7 @@ from geo.maps.labels import check_lang, number, text
 from geo.maps.layers import AreaLayer, Legend, SearchControl, TaskPanel, encode_areas
 from geo.maps.pilots import pilot_layer
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_note
-from geo.maps.taskpanel import panel, panel_payload, short_tooltip, task_measures
+from geo.maps.taskpanel import national_note, panel, panel_payload, short_tooltip, task_measures
 from geo.task import placement_tasks
 
 COLOURS = ("gap_per_1000", "share_realised")
@@ -58,8 +58,8 @@ def classify(value: float | None, classes: dict) -> str:
     return classes["steps"][-1][1]
 
 
-def area_features(frame, level: str, properties: list[dict]) -> str:
-    geoms = to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M.get(level, 0.0), coverage=True)
+def area_features(engine: Engine, frame, level: str, properties: list[dict]) -> str:
+    geoms = to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M.get(level, 0.0), coverage=True, cache=engine)
     return encode_areas(geoms, properties)
 
 
@@ -81,7 +81,7 @@ def overview_map(
         raise InputError(f"unknown colouring {colour!r}; choose one of {', '.join(COLOURS)}")
     t, e = text(lang), html.escape
     tasks = placement_tasks(engine, period)
-    measures = task_measures(tasks)
+    measures = task_measures(tasks, lang=lang)
     provinces = read_areas(engine, "province")
     municipalities = read_areas(engine, "municipality")
     wijken = read_areas(engine, "wijk")
@@ -113,7 +113,7 @@ def overview_map(
     AreaLayer(
         "municipalities",
         t["municipalities"],
-        area_features(municipalities, "municipality", props),
+        area_features(engine, municipalities, "municipality", props),
         {"color": "#555", "weight": 0.6, "fillOpacity": 0.75},
     ).add_to(m)
     wijk_props = [
@@ -123,14 +123,14 @@ def overview_map(
     AreaLayer(
         "districts",
         t["districts"],
-        area_features(wijken, "wijk", wijk_props),
+        area_features(engine, wijken, "wijk", wijk_props),
         {"color": "#3a3a8c", "weight": 0.5, "fill": True, "fillOpacity": 0.0},
         show=False,
     ).add_to(m)
     AreaLayer(
         "provinces",
         t["provinces"],
-        area_features(provinces, "province", [{} for _ in range(len(provinces))]),
+        area_features(engine, provinces, "province", [{} for _ in range(len(provinces))]),
         {"color": "#000", "weight": 2, "fill": False},
         interactive=False,
     ).add_to(m)
@@ -144,9 +144,9 @@ def overview_map(
     title = t["gap_per_1000"] if colour == "gap_per_1000" else t["share_realised"]
     legend = legend_classes(f"{title} ({e(period)})", classes, classes["labels"], nodata=t["no_data"])
     legend += f'<div class="om-note">{t["click_pin"]}</div>'
-    national = [r["coverage_note"] for r in tasks.attrs.get("reconciliation", []) if r["region_code"] == "NL"]
+    national = national_note(tasks, lang)
     if national:
-        legend += f'<h4>{e(t["coverage"])}</h4><div class="om-coverage">{e(str(national[0]))}</div>'
+        legend += f'<h4>{e(t["coverage"])}</h4><div class="om-coverage">{e(national)}</div>'
     legend += unlocated_note(reception, lang)
     Legend(legend).add_to(m)
     index = [

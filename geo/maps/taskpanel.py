@@ -19,15 +19,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from geo.maps.labels import number, text
+from geo.reconcile import coverage_note, region_notes
 from geo.task import COLUMNS as TASK_COLUMNS
 
 URL = re.compile(r"https?://[^\s<>\"'()]+[^\s<>\"'().,;:]")
 LOCALES = {"nl": "nl-NL", "en": "en-GB"}
 
 
-def task_measures(tasks: pd.DataFrame, level: str = "municipality") -> pd.DataFrame:
-    """Task rows of one level with gap per 1,000 inhabitants and share realised (NaN where undefined)."""
-    rows = tasks[tasks.level == level].set_index("region_code").copy()
+def task_measures(tasks: pd.DataFrame, level: str = "municipality", lang: str | None = None) -> pd.DataFrame:
+    """Task rows of one level with gap per 1,000 inhabitants and share realised (NaN where undefined); with ``lang``
+    their coverage note in that language (from the reconciliation's figures, :func:`geo.reconcile.region_notes`)."""
+    rows = tasks[tasks.level == level].copy()
+    if lang is not None and tasks.attrs.get("reconciliation"):
+        rows["coverage_note"] = region_notes(rows, pd.DataFrame(tasks.attrs["reconciliation"]), lang)
+    rows = rows.set_index("region_code")
     population = rows.population.astype(float).where(rows.population > 0)
     rows["gap_per_1000"] = rows.gap / population * 1000
     required = rows.required.astype(float).where(rows.required > 0)
@@ -159,6 +164,12 @@ def short_tooltip(row, code: str, lang: str) -> str:
     )
 
 
+def national_note(tasks: pd.DataFrame, lang: str) -> str | None:
+    """The country's coverage note in ``lang`` (None without a reconciliation)."""
+    rows = [r for r in tasks.attrs.get("reconciliation", []) if r["region_code"] == "NL"]
+    return coverage_note(rows[0], lang) if rows else None
+
+
 def panel_payload(
     tasks: pd.DataFrame,
     engine: Engine,
@@ -170,7 +181,7 @@ def panel_payload(
     tiles: str,
 ) -> dict:
     """What every panel of a map shares: labels, locale, province panels, the completeness note, links."""
-    provinces = task_measures(tasks, "province")
+    provinces = task_measures(tasks, "province", lang)
     return {
         "text": text(lang),
         "locale": LOCALES[lang],
