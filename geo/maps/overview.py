@@ -41,10 +41,8 @@ def overview_classes(measures: pd.DataFrame, colour: str, lang: str) -> dict:
         classes["labels"][0] = "<= 0"
         return classes
     classes = classes_from_breaks(SHARE_BREAKS, SHARE_COLOURS, digits=0, lang=lang, unit=" %")
-    words = {"nl": "0 % (niets bekend)", "en": "0 % (nothing known)"}[lang]
-    classes["labels"] = [words, "0 - 10 %", "10 - 25 %", "25 - 50 %", "50 - 100 %", ">= 100 %"]
-    if lang == "nl":
-        classes["labels"] = [label.replace(".", ",") for label in classes["labels"]]
+    classes["labels"] = [text(lang)["share_nothing_known"], "0 - 10 %", "10 - 25 %", "25 - 50 %", "50 - 100 %"]
+    classes["labels"].append(">= 100 %")
     return classes
 
 

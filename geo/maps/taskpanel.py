@@ -18,12 +18,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from geo.maps.labels import number, text
+from geo.maps.labels import LOCALES, number, text
 from geo.reconcile import coverage_note, region_notes
 from geo.task import COLUMNS as TASK_COLUMNS
 
 URL = re.compile(r"https?://[^\s<>\"'()]+[^\s<>\"'().,;:]")
-LOCALES = {"nl": "nl-NL", "en": "en-GB"}
 
 
 def task_measures(tasks: pd.DataFrame, level: str = "municipality", lang: str | None = None) -> pd.DataFrame:
@@ -61,14 +60,14 @@ _COMPUTED = re.compile(
 def source_text(source: str, lang: str) -> str:
     """The task's source text in the map's language (the computed-figure sentences of :mod:`geo.task`)."""
     found = _COMPUTED.match(source or "")
-    if lang != "nl" or not found:
+    if not found:
         return source
+    t = text(lang)
     figure, rest = (int(found[k].replace(",", "")) for k in ("figure", "rest"))
-    whole = f"opgave {found['code']}" if found["code"] else "landelijk totaal"
-    parts = "provincies" if found["what"] == "province" else "gemeenten"
-    return (
-        f"berekend: {whole} {number(figure, lang)} min de officiële cijfers = {number(rest, lang)} plaatsen, "
-        f"verdeeld over {found['n']} {parts} naar inwonertal (grootste overschot)"
+    whole = t["computed_whole_region"].format(code=found["code"]) if found["code"] else t["computed_whole_national"]
+    parts = t["computed_parts_province" if found["what"] == "province" else "computed_parts_municipal"]
+    return t["computed_source"].format(
+        whole=whole, figure=number(figure, lang), rest=number(rest, lang), n=found["n"], parts=parts
     )
 
 
@@ -128,31 +127,15 @@ def completeness(engine: Engine, reception: pd.DataFrame, lang: str) -> str:
     towns = counted["municipality_code"].nunique() if "municipality_code" in counted else 0
     with engine.connect() as conn:
         total = conn.execute(sa.text("SELECT count(*) FROM municipality")).scalar_one()
-    if lang == "nl":
-        return (
-            f"Let op: gerealiseerd is onvolledig. Het telt alleen de {number(rows, lang)} opvanglocaties uit de "
-            f"geladen bronnen ({number(places, lang)} plaatsen in {number(towns, lang)} van {number(total, lang)} "
-            "gemeenten); een 0 betekent 'niets bekend', niet 'niets gerealiseerd'."
-        )
-    return (
-        f"Note: realised is incomplete. It counts only the {number(rows, lang)} reception sites of the loaded sources "
-        f"({number(places, lang)} places in {number(towns, lang)} of {number(total, lang)} municipalities); a 0 "
-        "means 'nothing known', not 'nothing realised'."
+    return text(lang)["completeness"].format(
+        rows=number(rows, lang), places=number(places, lang), towns=number(towns, lang), total=number(total, lang)
     )
 
 
 def figure_sources(lang: str) -> dict:
     """Where realised and pipeline come from, in words."""
-    if lang == "nl":
-        return {
-            "realised": "opvanglocaties open op de peildatum "
-            "(gesloten, voorgenomen, verlopen en ongedateerde niet meegeteld)",
-            "pipeline": "voorstellen in voorbereiding of met overeenkomst",
-        }
-    return {
-        "realised": "reception sites open on the reference date (closed, planned, expired and undated not counted)",
-        "pipeline": "proposals in preparation or with an agreement",
-    }
+    t = text(lang)
+    return {"realised": t["realised_source"], "pipeline": t["pipeline_source"]}
 
 
 def short_tooltip(row, code: str, lang: str) -> str:
