@@ -162,6 +162,7 @@ def test_pinned_task_panel(maps, demo_engine, output_dir):
     assert "berekend" in content and "computed" not in content  # Dutch, no English source sentence
     assert "onvolledig" in content  # the completeness warning on realised
     assert "http" not in content, "links show readable text, not raw URLs"
+    assert "http" not in page.locator("div.om-coverage").inner_text(), "nor does the legend's coverage note"
     links = panel.locator("a.om-link")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert any(h.startswith("https://") for h in hrefs)
@@ -460,3 +461,35 @@ def test_no_gaps_or_slivers_between_wijken_at_zoom_13(maps, demo_engine):
     results = uncovered_pixels(maps["overview"], "districts", points)
     for where, (uncovered, pixels, _width) in results:
         assert pixels > 1000 and uncovered == 0, (where, uncovered, pixels)
+
+
+def test_metric_scale_bar_and_pdok_backgrounds(maps, demo_engine, browser, tmp_path):
+    """One scale bar, metric only; with a background the layer list offers OSM, PDOK BRT-Achtergrondkaart, PDOK
+    luchtfoto and none (the tiles are refused here, so only the list and the tile URLs are checked)."""
+    for page in maps.values():
+        lines = page.locator(".leaflet-control-scale-line").all_inner_texts()
+        assert len(lines) == 1 and re.fullmatch(r"\d+ k?m", lines[0].strip()), lines
+    page, _errors, _dialogs, _ = open_map(
+        browser, _write(tmp_path, overview_map(demo_engine, tiles="brt", lang="nl")), viewport=VIEW
+    )
+    try:
+        names = page.locator(".leaflet-control-layers-base label").all_inner_texts()
+        assert [n.strip() for n in names] == [
+            "BRT-Achtergrondkaart (PDOK)",
+            "OpenStreetMap",
+            "Luchtfoto (PDOK)",
+            "geen achtergrondkaart",
+        ]
+        checked = page.locator(".leaflet-control-layers-base input:checked").locator("xpath=..").inner_text()
+        assert checked.strip() == "BRT-Achtergrondkaart (PDOK)"
+        urls = {r for r in browser.refused if "pdok" in r}
+        assert any("/brt/achtergrondkaart/" in u for u in urls), sorted(urls)[:3]
+    finally:
+        page.close()
+        browser.refused.clear()
+
+
+def _write(folder, text: str):
+    path = folder / "map.html"
+    path.write_text(text, encoding="utf-8")
+    return path

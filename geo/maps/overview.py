@@ -18,7 +18,7 @@ from geo.maps.labels import check_lang, number, text
 from geo.maps.layers import AreaLayer, Legend, SearchControl, TaskPanel, encode_areas
 from geo.maps.pilots import pilot_layer
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_note
-from geo.maps.taskpanel import national_note, panel, panel_payload, short_tooltip, task_measures
+from geo.maps.taskpanel import coverage_parts, national_note, panel, panel_payload, short_tooltip, task_measures
 from geo.task import placement_tasks
 
 COLOURS = ("gap_per_1000", "share_realised")
@@ -142,9 +142,15 @@ def overview_map(
     title = t["gap_per_1000"] if colour == "gap_per_1000" else t["share_realised"]
     legend = legend_classes(f"{title} ({e(period)})", classes, classes["labels"], nodata=t["no_data"])
     legend += f'<div class="om-note">{t["click_pin"]}</div>'
-    national = national_note(tasks, lang)
-    if national:
-        legend += f'<h4>{e(t["coverage"])}</h4><div class="om-coverage">{e(national)}</div>'
+    national = coverage_parts(national_note(tasks, lang))
+    if national:  # the note's text, its source as a link showing the host (no raw URL)
+        link = ""
+        if national["url"]:
+            link = (
+                f' <a href="{e(national["url"])}" rel="noopener noreferrer" target="_blank">'
+                f"{e(t['source'])}: {e(national['host'])}</a>"
+            )
+        legend += f'<h4>{e(t["coverage"])}</h4><div class="om-coverage">{e(national["source"])}{link}</div>'
     legend += unlocated_note(reception, lang)
     Legend(legend).add_to(m)
     index = [

@@ -86,7 +86,7 @@ def _extra(row) -> list:
     return out
 
 
-def _note(value) -> dict | None:
+def coverage_parts(value) -> dict | None:
     """The coverage note as text without its URL, the URL and its host (a link, like the required source)."""
     if not isinstance(value, str) or not value.strip():
         return None
@@ -116,7 +116,7 @@ def panel(row, code: str, level: str, province: tuple[str, str] | None, unlocate
         "share": _float(row.share_realised),
         "unlocated": list(unlocated),
         "extra": _extra(row),
-        "coverage": _note(row.get("coverage_note")),
+        "coverage": coverage_parts(row.get("coverage_note")),
     }
 
 
