@@ -87,3 +87,8 @@ def live_server(env: dict, log_path: Path, log_level: str = "warning") -> Iterat
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def h(keys: dict[str, str], role: str) -> dict[str, str]:
+    """The header that sends ``role``'s key."""
+    return {"X-API-Key": keys[role]}

@@ -15,18 +15,22 @@ import contextlib
 import hashlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
+from api.app import create_app
 from geo.db import database_url as database_url_of
 from geo.db import make_engine, prepare_database
 from geo.db.managed import Cluster
 from geo.io.demo import load_demo
 from geo.models import DATA_TABLES, Dataset
 from geo.settings import PROJECT_ROOT, Settings
+from tests.api_helpers import clean_up, make_keys
 
 DATA = PROJECT_ROOT / "data"
 OUTPUT = PROJECT_ROOT / "tests" / "output"
@@ -132,6 +136,21 @@ def demo_engine(demo_settings):
 def empty_settings(databases) -> Settings:
     """A fresh database without schema."""
     return databases.create(f"empty{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture(scope="module")
+def keys(demo_engine) -> Iterator[dict[str, str]]:
+    """One API key per role on the demo database, for one test module; removed with what the module wrote."""
+    made = make_keys(demo_engine)
+    yield made
+    clean_up(demo_engine)
+
+
+@pytest.fixture(scope="module")
+def client(demo_settings, keys) -> Iterator[TestClient]:
+    """The API app on the demo database, in process, for one test module."""
+    with TestClient(create_app(demo_settings)) as test_client:
+        yield test_client
 
 
 @pytest.fixture(scope="session")

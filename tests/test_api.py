@@ -16,24 +16,7 @@ from api.batch import _Job, score_many
 from api.geometry import location_to_rd
 from geo.score import ScoringData, profile_for_group, score_location
 from geo.settings import Settings
-from tests.api_helpers import DOESBURG, DORDRECHT, assert_problem, clean_up, make_keys
-
-
-@pytest.fixture(scope="module")
-def keys(demo_engine):
-    made = make_keys(demo_engine)
-    yield made
-    clean_up(demo_engine)
-
-
-@pytest.fixture(scope="module")
-def client(demo_settings, keys):
-    with TestClient(create_app(demo_settings)) as test_client:
-        yield test_client
-
-
-def h(keys, role):
-    return {"X-API-Key": keys[role]}
+from tests.api_helpers import DOESBURG, DORDRECHT, assert_problem, h
 
 
 def point(coords):

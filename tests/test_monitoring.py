@@ -13,35 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from geo.monitoring.evaluate import light
 from geo.monitoring.indicators import CostReference, period, periods_between
 from geo.monitoring.lifecycle import add_months, end_warning, months_left
-from tests.api_helpers import DOESBURG, DORDRECHT, assert_problem, clean_up, make_keys
+from tests.api_helpers import DOESBURG, DORDRECHT, assert_problem, h
 from tests.helpers import cli_env, opvangmatch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AS_OF = "2026-11-15"  # six weeks before the walked pilot's end (2027-01-01)
 SOURCE = "CONSTRUCTED test record (not real data)"
-
-
-@pytest.fixture(scope="module")
-def keys(demo_engine):
-    made = make_keys(demo_engine)
-    yield made
-    clean_up(demo_engine)
-
-
-@pytest.fixture(scope="module")
-def client(demo_settings, keys):
-    with TestClient(create_app(demo_settings)) as test_client:
-        yield test_client
-
-
-def h(keys, role):
-    return {"X-API-Key": keys[role]}
 
 
 def make_pilot(client, keys, *, where=DOESBURG, code="GM0221", start="2025-01-01", title="Constructed pilot"):
