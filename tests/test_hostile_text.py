@@ -39,7 +39,7 @@ from geo.maps.base import finish, new_map
 from geo.maps.candidates import Tables
 from geo.maps.layers import (
     AreaLayer,
-    CandidateCluster,
+    CandidateLayer,
     CandidateTools,
     Legend,
     LineLayer,
@@ -349,7 +349,7 @@ def hostile_map(values: list[str]) -> str:
     row.append([e(v(0)), e(v(1)), 100, 1900])  # address, use, floor area, build year
     tables.name(v(7))
     meta = {"text": {}, "names": tables.names, "flagsets": tables.flagsets, "profile": e(v(0)), "vintage": e(v(1))}
-    candidates = CandidateCluster("candidates", v(2), [row], meta, cluster=False).add_to(m)
+    candidates = CandidateLayer("candidates", v(2), [row], meta, cluster=False).add_to(m)
     Register("candidates_again", candidates).add_to(m)
     CandidateTools(
         {"keys": ["candidates"], "text": {}, "locale": "nl-NL", "title": v(3), "vintage": "0123abcd"}
@@ -576,7 +576,8 @@ TEXT_IN_DOM = """() => {
 SHOW_ALL = """() => {
     // open every tooltip and popup of the small layers so that their text is in the DOM
     for (const [key, layer] of Object.entries(opvangmatch.layers)) {
-        if (key === "candidates" || key === "municipalities") continue;
+        // candidates are drawn on a canvas (popups built on click; the proposal's opens by itself)
+        if (key === "municipalities" || layer instanceof opvangmatch.CandidateCanvas) continue;
         layer.eachLayer(l => { if (l.getTooltip && l.getTooltip()) { l.openTooltip(); } });
     }
     const r = opvangmatch.layers.reception;

@@ -117,13 +117,12 @@ def test_region_in_browser(demo_engine, browser, scoring, tmp_path, output_dir, 
     ident = scores.frame["id"].iat[best]
     point = page.evaluate(
         """(id) => new Promise(done => {
-            const cluster = opvangmatch.layers.candidates;
-            const marker = cluster.getLayers().find(m => m.options.candidateId === id);
-            cluster.zoomToShowLayer(marker, () => {
-                const p = opvangmatch.map.latLngToContainerPoint(marker.getLatLng());
-                const box = opvangmatch.map.getContainer().getBoundingClientRect();
-                done([box.left + p.x, box.top + p.y]);
-            });
+            const layer = opvangmatch.layers.candidates, map = opvangmatch.map;
+            const row = layer.rows.find(r => r[2] === id);
+            map.setView([row[0], row[1]], layer.aloneFrom(row, map.getZoom()), {animate: false});
+            const p = map.latLngToContainerPoint([row[0], row[1]]);
+            const box = map.getContainer().getBoundingClientRect();
+            done([box.left + p.x, box.top + p.y]);
         })""",
         ident,
     )
@@ -300,9 +299,9 @@ def test_xss_probe_stays_text(probe_settings, browser, tmp_path, output_dir):
     page.evaluate(
         """() => new Promise(done => {
             const c = opvangmatch.layers.candidates, gp = L.latLng(52.012, 6.137);
-            const d = m => m.getLatLng().distanceTo(gp);
-            const m = c.getLayers().reduce((a, b) => (d(a) <= d(b) ? a : b));
-            c.zoomToShowLayer(m, () => { m.openPopup(); done(); }); })"""
+            const d = r => L.latLng(r[0], r[1]).distanceTo(gp);
+            const row = c.rows.reduce((a, b) => (d(a) <= d(b) ? a : b));
+            opvangmatch.openCandidate(c, row, done); })"""
     )
     assert PROBE in page.locator(".leaflet-popup-content").last.inner_text()
     page.locator(".leaflet-control-search .search-button").click()

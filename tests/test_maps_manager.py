@@ -79,21 +79,31 @@ def shoot(page, name: str, output_dir) -> None:
 
 
 CLUSTERS = """(key) => {
-    const group = opvangmatch.layers[key], M = opvangmatch.meta[key], out = [];
-    group._featureGroup.eachLayer(c => {
-        if (!(c instanceof L.MarkerCluster)) return;
-        const totals = c.getAllChildMarkers().map(m => m.options.total).filter(v => v !== null);
-        const icon = c._icon && c._icon.querySelector('.om-cluster');
-        const best = Math.max(...totals);
-        out.push({n: c.getChildCount(), best: best, expected: opvangmatch.classColor(best, M.classes),
-                  shown: icon ? getComputedStyle(icon).backgroundColor : null, text: icon ? icon.textContent : null});
-    });
-    return out;
+    // the badges drawn on a candidate layer's canvas: number, best score, expected colour and the pixel drawn inside
+    const layer = opvangmatch.layers[key], M = opvangmatch.meta[key], out = [];
+    const canvas = layer._canvas, ctx = canvas.getContext('2d'), ratio = canvas.width / canvas.clientWidth;
+    const apart = a => layer.drawn.every(b => b === a || Math.hypot(a.x - b.x, a.y - b.y) > a.r + b.r + 3);
+    for (const c of layer.drawn) {
+        if (c.n < 2) continue;
+        const inside = c.x - c.r > 0 && c.y > 0 && c.x < canvas.clientWidth && c.y < canvas.clientHeight;
+        const pixel = inside && apart(c)  // left of the number, inside the border
+            ? Array.from(ctx.getImageData(Math.round((c.x - c.r + 5) * ratio), Math.round(c.y * ratio), 1, 1).data)
+            : null;
+        const expected = key === 'excluded' ? M.classes.nodata : opvangmatch.classColor(c.best, M.classes);
+        out.push({n: c.n, best: c.best, expected: expected, shown: pixel, text: c.text});
+    }
+    const b = opvangmatch.map.getBounds();
+    return {clusters: out, drawn: layer.drawn.reduce((s, c) => s + c.n, 0),
+            all_in_view: layer.rows.every(r => b.contains([r[0], r[1]]))};
 }"""
 
 
-def rgb(hex_colour: str) -> str:
-    return "rgb({}, {}, {})".format(*(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)))
+def rgb(hex_colour: str) -> list[int]:
+    return [int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]
+
+
+def same_colour(pixel: list[int], hex_colour: str) -> bool:
+    return all(abs(p - e) <= 2 for p, e in zip(pixel[:3], rgb(hex_colour), strict=True)) and pixel[3] > 150
 
 
 def test_candidate_clusters_coloured_by_best_score(maps, demo_engine, scoring, output_dir):
@@ -108,10 +118,16 @@ def test_candidate_clusters_coloured_by_best_score(maps, demo_engine, scoring, o
     layers = page.locator(".leaflet-control-layers-overlays").inner_text()
     assert f"Uitgesloten panden ({number(excluded, 'nl')})" in layers
     assert f"Kandidaatpanden ({number(included, 'nl')})" in layers
-    clusters = page.evaluate(CLUSTERS, "candidates")
+    drawn = page.evaluate(CLUSTERS, "candidates")
+    clusters = drawn["clusters"]
     assert clusters, "Doesburg's candidates are clustered at the first zoom"
+    if drawn["all_in_view"]:
+        assert drawn["drawn"] == included  # every candidate in exactly one badge or point
+    checked = [c for c in clusters if c["shown"] is not None]
+    assert checked, "some badges stand apart in view"
+    for c in checked:
+        assert same_colour(c["shown"], c["expected"]), c  # the best score class, not the count
     for c in clusters:
-        assert c["shown"] == rgb(c["expected"]), c  # the best score class, not the count
         assert c["text"] == number(c["n"], "nl")
     best = scores.frame.loc[scores.frame["rank"] == 1, "total"].iat[0]
     top = page.evaluate("() => opvangmatch.meta.candidates.classes.steps.at(-1)[1]")
@@ -120,11 +136,25 @@ def test_candidate_clusters_coloured_by_best_score(maps, demo_engine, scoring, o
     checkbox = page.locator(".leaflet-control-layers-overlays label", has_text="Uitgesloten panden").locator("input")
     checkbox.click()
     assert page.evaluate("() => opvangmatch.map.hasLayer(opvangmatch.layers.excluded)") is True
-    grey = page.evaluate(CLUSTERS, "excluded")
-    assert grey and page.locator(".om-cluster-excluded").count() > 0
+    grey = page.evaluate(CLUSTERS, "excluded")["clusters"]
+    assert grey and page.locator("canvas.om-candidates-excluded").count() == 1
+    assert all(same_colour(c["shown"], c["expected"]) for c in grey if c["shown"] is not None)
     assert page.evaluate("() => opvangmatch.count('excluded')") == excluded
     checkbox.click()
-    assert page.locator(".om-cluster-excluded").count() == 0
+    assert page.locator("canvas.om-candidates-excluded").count() == 0
+    # a click on a badge zooms in towards it (hit-tested on the canvas, not a pinned municipality)
+    view = page.evaluate("() => [opvangmatch.map.getCenter(), opvangmatch.map.getZoom()]")
+    badge = max(
+        (c for c in page.evaluate("() => opvangmatch.layers.candidates.drawn") if c["n"] > 1), key=lambda c: c["n"]
+    )
+    box = page.locator(".leaflet-container").bounding_box()
+    page.evaluate("() => { window.zoomed = new Promise(done => opvangmatch.map.once('zoomend', done)); }")
+    page.mouse.click(box["x"] + badge["x"], box["y"] + badge["y"])
+    page.evaluate("() => window.zoomed")  # the end of the zoom animation
+    assert page.evaluate("() => opvangmatch.map.getZoom()") > view[1]
+    assert page.locator(".om-panel").is_hidden()
+    page.evaluate("([c, z]) => { opvangmatch.map.setView(c, z, {animate: false}); }", view)
+    assert page.evaluate("() => opvangmatch.map.getZoom()") == view[1]
     shoot(page, "doesburg", output_dir)
 
 
@@ -134,7 +164,8 @@ def test_no_candidates_message_and_stop_clusters_look_different(maps, output_dir
     assert "Geen kandidaatpanden" in notice and "Dordrecht" in notice
     assert page.evaluate("() => opvangmatch.count('candidates')") == 0
     assert page.locator(".om-svc-cluster").count() > 0, "bus stops are clustered"
-    assert page.locator(".om-cluster").count() == 0, "no round score badges without candidates"
+    drawn = "() => opvangmatch.layers.candidates.drawn.length"
+    assert page.evaluate(drawn) == 0, "no round score badges without candidates"
     shape = page.locator(".om-svc-cluster").first.evaluate("e => getComputedStyle(e).borderRadius")
     assert shape in ("2px", "0px")  # square, unlike the round candidate clusters
     shoot(page, "drechtsteden", output_dir)
@@ -199,8 +230,8 @@ def test_legend_and_layers_do_not_overlap_at_1366x768(maps):
 OPEN_POPUP = """([key, id]) => new Promise(done => {
     const group = opvangmatch.layers[key];
     opvangmatch.map.addLayer(group);
-    const marker = group.getLayers().find(m => m.options.candidateId === id);
-    opvangmatch.openCandidate(group, marker, done);
+    const row = group.rows.find(r => r[2] === id);
+    opvangmatch.openCandidate(group, row, done);
 })"""
 
 
@@ -268,6 +299,9 @@ def test_filters_change_what_is_drawn_and_list_exports(maps, demo_engine, scorin
     page.locator(".om-score-min").dispatch_event("change")
     expected = int((kept["total"].round(4) >= round(threshold, 4) - 1e-9).sum())
     assert page.evaluate("() => opvangmatch.count('candidates')") == expected < len(kept)
+    drawn = page.evaluate(CLUSTERS, "candidates")
+    assert drawn["all_in_view"] and drawn["drawn"] == expected  # what is drawn on the canvas follows the filter
+    assert all(c["best"] >= round(threshold, 4) - 1e-9 for c in drawn["clusters"])
     above = kept["total"].round(4) >= round(threshold, 4) - 1e-9
     cap = int(kept.loc[above, "capacity"].min())  # keeps some of the best (capacities follow the profile's band)
     page.locator(".om-capacity-max").fill(str(cap))

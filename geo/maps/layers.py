@@ -19,7 +19,7 @@ import shapely
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
-from folium.plugins import FastMarkerCluster, Fullscreen
+from folium.plugins import Fullscreen
 from folium.template import Template
 
 from geo.maps.assets import LEAFLET_CSS, LEAFLET_JS, PLUGIN_CSS, PLUGIN_JS, PREFIX, use_local_assets
@@ -126,16 +126,17 @@ class LineLayer(_Own):
         self.payload = {"key": key, "rows": rows}
 
 
-class CandidateCluster(Payload, FastMarkerCluster):
-    """folium's FastMarkerCluster with our own callback (a canvas circle coloured by score, popup built on click).
+class CandidateLayer(_Own):
+    """Candidates drawn on one canvas by ``opvangmatch.candidateLayer`` (static/opvangmatch/maps.js): per zoom level a
+    grid groups them into round badges coloured by the best score class they hold and labelled with how many; from
+    :data:`CLUSTER_OFF` (or alone in a cell) each is a point coloured by its score; a popup is built on click from its
+    compact row (:mod:`geo.maps.candidates`). No Leaflet object per candidate, so a province of 100,000 stays fast.
 
-    A cluster is coloured by the best score class among the candidates it holds (the number is how many);
-    ``excluded=True`` draws grey outlines and grey clusters. ``meta`` may be ``{"ref": key}``: the tables of an
-    earlier candidate layer of the same map.
-
-    Unlike the stock template it passes compact JSON and adds all markers in one ``addLayers`` call, which
-    Leaflet.markercluster clusters in bulk (much faster than one ``addTo`` per marker).
+    ``excluded=True`` draws grey points and grey dashed badges. ``meta`` may be ``{"ref": key}``: the tables of an
+    earlier candidate layer of the same map. ``cluster=False``: every candidate drawn on its own.
     """
+
+    CLUSTER_OFF = 18  # from this zoom level every candidate is drawn on its own
 
     _template = Template(
         """
@@ -158,17 +159,13 @@ class CandidateCluster(Payload, FastMarkerCluster):
         open_popup=False,
         excluded: bool = False,
     ):
-        super().__init__([], callback="null", name=name, overlay=True, control=True, show=show)
-        self._name = "CandidateCluster"
-        use_local_assets(self, "MarkerCluster")
-        self.default_js = [*LEAFLET_JS, *OWN_JS, *self.default_js]
-        self.default_css = [*LEAFLET_CSS, *OWN_CSS, *self.default_css]
-        options = {"maxClusterRadius": 45, "disableClusteringAtZoom": 18, "spiderfyOnMaxZoom": False}
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "CandidateLayer"
         self.payload = {
             "key": key,
             "rows": rows,
             "meta": meta,
-            "cluster": options if cluster else None,
+            "cluster_off": self.CLUSTER_OFF if cluster else None,
             "open_popup": bool(open_popup),
             "excluded": bool(excluded),
         }

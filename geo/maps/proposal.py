@@ -15,7 +15,7 @@ from geo.maps.base import finish, new_map
 from geo.maps.candidates import Tables, explanation_row, meta
 from geo.maps.geodata import lat_lon, read_area_codes, to_wgs84
 from geo.maps.labels import category, number, text
-from geo.maps.layers import AreaLayer, CandidateCluster, Legend, LineLayer, Register, encode_areas
+from geo.maps.layers import AreaLayer, CandidateLayer, Legend, LineLayer, Register, encode_areas
 from geo.maps.services import STYLE
 from geo.maps.walking import distance_kinds_note, walking_areas, walking_route
 from geo.proposals import located
@@ -133,7 +133,7 @@ def location_map(
 
     tables = Tables(lang)
     row = explanation_row(explanation, lat, lon, ident, title, tables)
-    CandidateCluster(
+    CandidateLayer(
         "proposal", t["proposal"], [row], meta(profile, data, tables, lang), cluster=False, open_popup=True
     ).add_to(m)
     legend = (

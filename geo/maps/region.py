@@ -25,7 +25,7 @@ from geo.maps.geodata import (
 from geo.maps.labels import check_lang, number, text
 from geo.maps.layers import (
     AreaLayer,
-    CandidateCluster,
+    CandidateLayer,
     CandidateTools,
     Legend,
     SearchControl,
@@ -210,10 +210,8 @@ def region_map(
         {u.strip() for r in rows if len(r) > 15 and r[15] and r[15][1] for u in r[15][1].split(",")}
     )
     shared["light"] = light
-    CandidateCluster("candidates", f"{t['candidates_layer']} ({number(len(included), lang)})", included, shared).add_to(
-        m
-    )
-    CandidateCluster(
+    CandidateLayer("candidates", f"{t['candidates_layer']} ({number(len(included), lang)})", included, shared).add_to(m)
+    CandidateLayer(
         "excluded",
         f"{t['excluded_layer']} ({number(len(excluded), lang)})",
         excluded,

@@ -149,10 +149,10 @@
     return layer;
   };
 
-  /* Count what a registered layer holds: features of a GeoJSON layer, markers of a (cluster) group. */
+  /* Count what a registered layer holds: candidates drawn on a canvas, features of a GeoJSON layer, markers. */
   om.count = function (key) {
     var layer = om.layers[key];
-    return layer ? layer.getLayers().length : -1;
+    return !layer ? -1 : layer.rows ? layer.rows.length : layer.getLayers().length;
   };
 
   /* Rebuild a GeoJSON FeatureCollection of MultiPolygons from layers.encode_areas: integer coordinates
@@ -297,24 +297,6 @@
     return html.join("");
   };
 
-  /* Open a candidate's popup from a list or a search: zoom until it is out of its cluster, open, and keep the
-   * whole popup in view (autoPan does not run while a zoom animation ends). */
-  om.openCandidate = function (group, marker, done) {
-    group.zoomToShowLayer(marker, function () {
-      marker.openPopup();
-      setTimeout(function () {
-        var popup = marker.getPopup(), map = om.map;
-        if (popup && popup.isOpen()) {
-          var box = popup.getElement().getBoundingClientRect(), view = map.getContainer().getBoundingClientRect();
-          var dx = box.left < view.left + 10 ? box.left - view.left - 10 : box.right > view.right - 10 ? box.right - view.right + 10 : 0;
-          var dy = box.top < view.top + 10 ? box.top - view.top - 10 : box.bottom > view.bottom - 10 ? box.bottom - view.bottom + 10 : 0;
-          if (dx || dy) map.panBy([dx, dy], { animate: false });
-        }
-        if (done) done();
-      }, 30);
-    });
-  };
-
   /* A light row (large maps): [lat, lon, id, total, excluded, rank, capacity]; says where the details are. */
   om.lightPopup = function (row, M) {
     var T = M.text, loc = M.locale;
@@ -326,16 +308,6 @@
       '<div class="om-meta">' + T.profile + " " + M.profile + " &middot; " + T.vintage + " " + M.vintage + "</div></div>";
   };
 
-  om.candidateMarker = function (row, M, excluded) {
-    var colour = row[4] ? M.classes.nodata : om.classColor(row[3], M.classes);
-    var marker = L.circleMarker([row[0], row[1]], excluded ?
-      { radius: 4, color: "#555", weight: 1, fillColor: colour, fillOpacity: 0.35, candidateId: row[2], total: row[3], excluded: 1 } :
-      { radius: 6, color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.95, candidateId: row[2], total: row[3], excluded: 0 });
-    marker.omRow = row;
-    marker.bindPopup(function () { return om.candidatePopup(row, M); }, { maxWidth: 380, minWidth: 300, maxHeight: 480 });
-    return marker;
-  };
-
   /* Lightness of a #rrggbb colour (0..1, sRGB luma) to pick black or white text on it. */
   function light(hex) {
     var r = parseInt(hex.substr(1, 2), 16), g = parseInt(hex.substr(3, 2), 16), b = parseInt(hex.substr(5, 2), 16);
@@ -343,22 +315,179 @@
   }
   om.light = light;
 
-  /* A candidate cluster: a round badge coloured by the best score class it holds, with the number of buildings. */
-  om.candidateClusterIcon = function (cluster, M, excluded) {
-    var children = cluster.getAllChildMarkers(), best = -Infinity;
-    for (var i = 0; i < children.length; i++) {
-      var v = children[i].options.total;
-      if (v !== null && v > best) best = v;
+  /* Candidates on one canvas, without a Leaflet object per candidate (a province holds 100,000). Per zoom level a grid
+   * of GRID px (fixed in world pixels, so clusters stay put while panning) groups the points whose cells touch the view;
+   * a cell is drawn as a round badge coloured by the best score class it holds and labelled with its number, a cell of
+   * one point (and every point from zoom clusterOff) as the point itself. Clicks are hit-tested here: a badge zooms
+   * in, a point opens its popup (built on click from its row, om.candidatePopup). */
+  var GRID = 60, MAX_LAT = 85.0511287798, candidatePopup = null;
+  function worldX(lon) { return (lon + 180) / 360 * 256; } /* Leaflet's EPSG:3857 pixel at zoom 0 */
+  function worldY(lat) {
+    var s = Math.sin(Math.max(Math.min(lat, MAX_LAT), -MAX_LAT) * Math.PI / 180);
+    return (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * 256;
+  }
+  function badgeRadius(n) { return n < 10 ? 14 : n < 100 ? 17 : n < 1000 ? 20 : 23; }
+
+  om.CandidateCanvas = L.Layer.extend({
+    initialize: function (rows, meta, excluded, clusterOff) {
+      this.meta = meta; this.excluded = excluded; this.clusterOff = clusterOff; this.drawn = [];
+      this.setRows(rows);
+    },
+    /* The rows drawn and their scores (a row's own total unless ``totals`` gives another profile's). */
+    setRows: function (rows, totals) {
+      var n = rows.length;
+      this.rows = rows; this.x = new Float64Array(n); this.y = new Float64Array(n); this.total = new Float64Array(n);
+      for (var i = 0; i < n; i++) {
+        var t = totals ? totals[i] : rows[i][3];
+        this.x[i] = worldX(rows[i][1]); this.y[i] = worldY(rows[i][0]); this.total[i] = t === null ? NaN : t;
+      }
+      if (this._map) this.redraw();
+      return this;
+    },
+    onAdd: function (map) {
+      var pane = map.getPane("omCandidates");
+      if (!pane) { pane = map.createPane("omCandidates"); pane.style.zIndex = 450; pane.style.pointerEvents = "none"; }
+      this._canvas = L.DomUtil.create("canvas", "om-candidates leaflet-zoom-hide", pane);
+      if (this.excluded) this._canvas.classList.add("om-candidates-excluded");
+      map.on("moveend viewreset resize", this.redraw, this);
+      map.on("click", this._onClick, this);
+      map.on("mousemove", this._onHover, this);
+      this.redraw();
+    },
+    onRemove: function (map) {
+      map.off("moveend viewreset resize", this.redraw, this);
+      map.off("click", this._onClick, this);
+      map.off("mousemove", this._onHover, this);
+      L.DomUtil.remove(this._canvas);
+      this._canvas = null; this.drawn = [];
+    },
+    /* Group the points near the view into grid cells of the current zoom and draw them. */
+    redraw: function () {
+      var map = this._map;
+      if (!map) return;
+      var size = map.getSize(), z = map.getZoom(), k = Math.pow(2, z), pb = map.getPixelBounds(), ox = pb.min.x, oy = pb.min.y;
+      var canvas = this._canvas, ratio = window.devicePixelRatio || 1;
+      L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([0, 0]));
+      canvas.width = size.x * ratio; canvas.height = size.y * ratio;
+      canvas.style.width = size.x + "px"; canvas.style.height = size.y + "px";
+      var x = this.x, y = this.y, total = this.total, n = this.rows.length, items = [], cells = new Map();
+      var clustered = z < this.clusterOff;
+      var c0 = Math.floor(ox / GRID) - 1, c1 = Math.floor(pb.max.x / GRID) + 1;
+      var r0 = Math.floor(oy / GRID) - 1, r1 = Math.floor(pb.max.y / GRID) + 1;
+      for (var i = 0; i < n; i++) {
+        var wx = x[i] * k, wy = y[i] * k;
+        if (!clustered) {
+          if (wx >= ox - 10 && wx <= pb.max.x + 10 && wy >= oy - 10 && wy <= pb.max.y + 10) {
+            items.push({ n: 1, i: i, sx: wx, sy: wy, best: total[i] });
+          }
+          continue;
+        }
+        var cx = Math.floor(wx / GRID), cy = Math.floor(wy / GRID);
+        if (cx < c0 || cx > c1 || cy < r0 || cy > r1) continue;
+        var key = (cx - c0) * 100000 + (cy - r0), c = cells.get(key);
+        if (!c) { c = { n: 0, i: i, sx: 0, sy: 0, best: -Infinity, x0: wx, x1: wx, y0: wy, y1: wy }; cells.set(key, c); items.push(c); }
+        c.n++; c.sx += wx; c.sy += wy;
+        if (total[i] > c.best) c.best = total[i];
+        if (wx < c.x0) c.x0 = wx; if (wx > c.x1) c.x1 = wx; if (wy < c.y0) c.y0 = wy; if (wy > c.y1) c.y1 = wy;
+      }
+      var ctx = canvas.getContext("2d"), M = this.meta, loc = M.locale;
+      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      ctx.clearRect(0, 0, size.x, size.y);
+      ctx.textAlign = "center"; ctx.textBaseline = "middle";
+      for (var j = 0; j < items.length; j++) {
+        var it = items[j], best = it.best;
+        it.x = it.sx / it.n - ox; it.y = it.sy / it.n - oy;
+        it.colour = this.excluded || !(best > -Infinity) || isNaN(best) ? M.classes.nodata : om.classColor(best, M.classes);
+        if (it.n === 1) { this._point(ctx, it); continue; }
+        it.r = badgeRadius(it.n); it.text = number(it.n, loc, 0);
+        this._badge(ctx, it);
+      }
+      this.drawn = items;
+    },
+    _point: function (ctx, it) {
+      it.r = this.excluded ? 4 : 6;
+      ctx.beginPath(); ctx.arc(it.x, it.y, it.r, 0, 2 * Math.PI);
+      ctx.globalAlpha = this.excluded ? 0.35 : 0.95; ctx.fillStyle = it.colour; ctx.fill();
+      ctx.globalAlpha = 1; ctx.lineWidth = 1; ctx.strokeStyle = this.excluded ? "#555" : "#222"; ctx.stroke();
+    },
+    _badge: function (ctx, it) {
+      ctx.globalAlpha = this.excluded ? 0.75 : 1;
+      ctx.beginPath(); ctx.arc(it.x, it.y, it.r + 1, 0, 2 * Math.PI);
+      ctx.lineWidth = 2; ctx.strokeStyle = "rgba(255, 255, 255, 0.8)"; ctx.stroke();
+      ctx.beginPath(); ctx.arc(it.x, it.y, it.r - 1, 0, 2 * Math.PI);
+      ctx.fillStyle = it.colour; ctx.fill();
+      ctx.setLineDash(this.excluded ? [3, 2] : []); ctx.lineWidth = this.excluded ? 1 : 2;
+      ctx.strokeStyle = this.excluded ? "#333" : "#222"; ctx.stroke(); ctx.setLineDash([]);
+      ctx.fillStyle = light(it.colour) > 0.55 ? "#000" : "#fff";
+      ctx.font = (this.excluded ? "" : "bold ") + "11px sans-serif";
+      ctx.fillText(it.text, it.x, it.y);
+      ctx.globalAlpha = 1;
+    },
+    /* The drawn badge or point at a container point (the topmost), or null. */
+    at: function (point) {
+      for (var j = this.drawn.length - 1; j >= 0; j--) {
+        var it = this.drawn[j], dx = it.x - point.x, dy = it.y - point.y;
+        if (dx * dx + dy * dy <= (it.r + 1) * (it.r + 1)) return it;
+      }
+      return null;
+    },
+    _onHover: function (e) {
+      this._map.getContainer().classList.toggle("om-pointer", !!this.at(e.containerPoint));
+    },
+    _onClick: function (e) {
+      var it = this.at(e.containerPoint), map = this._map;
+      if (!it) return;
+      if (it.n === 1) { this.openRow(this.rows[it.i]); return; }
+      var k = Math.pow(2, map.getZoom()), crs = map.options.crs;
+      var bounds = L.latLngBounds(crs.pointToLatLng(L.point(it.x0 / k, it.y0 / k), 0), crs.pointToLatLng(L.point(it.x1 / k, it.y1 / k), 0));
+      var zoom = Math.max(map.getZoom() + 1, Math.min(map.getBoundsZoom(bounds, false, L.point(40, 40)), this.clusterOff));
+      map.setView(bounds.getCenter(), Math.min(zoom, map.getMaxZoom()));
+    },
+    /* Open a row's popup (one popup for all candidates: reopened, not stacked while the last one fades out);
+     * ``autoPan`` false: the caller keeps it in view. */
+    openRow: function (row, autoPan) {
+      var popup = candidatePopup = candidatePopup || L.popup({ maxWidth: 380, minWidth: 300, maxHeight: 480 });
+      popup.options.autoPan = autoPan !== false;
+      return popup.setLatLng([row[0], row[1]]).setContent(om.candidatePopup(row, this.meta)).openOn(this._map);
+    },
+    /* The lowest zoom (from ``zoom``) at which ``row`` has a grid cell of its own among the rows drawn. */
+    aloneFrom: function (row, zoom) {
+      var wx = worldX(row[1]), wy = worldY(row[0]), x = this.x, y = this.y;
+      for (var z = zoom; z < this.clusterOff; z++) {
+        var k = Math.pow(2, z), cx = Math.floor(wx * k / GRID), cy = Math.floor(wy * k / GRID), alone = true;
+        for (var i = 0; i < x.length && alone; i++) {
+          if (this.rows[i] !== row && Math.floor(x[i] * k / GRID) === cx && Math.floor(y[i] * k / GRID) === cy) alone = false;
+        }
+        if (alone) return z;
+      }
+      return Math.max(zoom, this.clusterOff);
     }
-    var colour = excluded || best === -Infinity ? M.classes.nodata : om.classColor(best, M.classes);
-    var n = cluster.getChildCount(), size = n < 10 ? 28 : n < 100 ? 34 : n < 1000 ? 40 : 46;
-    var div = document.createElement("div");
-    div.className = "om-cluster" + (excluded ? " om-cluster-excluded" : "");
-    div.style.background = colour;
-    div.style.color = light(colour) > 0.55 ? "#000" : "#fff";
-    div.textContent = number(n, M.locale, 0);
-    div.setAttribute("data-best", best === -Infinity ? "" : String(best));
-    return L.divIcon({ html: div, className: "om-cluster-icon", iconSize: [size, size] });
+  });
+
+  /* Is a drawn candidate (badge or point) at this container point? Area layers leave such clicks to the candidates. */
+  om.candidateAt = function (point) {
+    for (var key in om.layers) {
+      var layer = om.layers[key];
+      if (layer instanceof om.CandidateCanvas && layer._map && layer.at(point)) return true;
+    }
+    return false;
+  };
+
+  /* Open a candidate's popup from a list or a search: zoom until it has a cell of its own (if not yet drawn alone in
+   * view), open, and keep the whole popup in view. */
+  om.openCandidate = function (layer, row, done) {
+    var map = om.map, zoom = Math.min(layer.aloneFrom(row, map.getZoom()), map.getMaxZoom());
+    if (zoom > map.getZoom() || !map.getBounds().contains([row[0], row[1]])) map.setView([row[0], row[1]], zoom, { animate: false });
+    var popup = layer.openRow(row, false);
+    setTimeout(function () {
+      if (popup.isOpen()) {
+        var box = popup.getElement().getBoundingClientRect(), view = map.getContainer().getBoundingClientRect();
+        var dx = box.left < view.left + 10 ? box.left - view.left - 10 : box.right > view.right - 10 ? box.right - view.right + 10 : 0;
+        var dy = box.top < view.top + 10 ? box.top - view.top - 10 : box.bottom > view.bottom - 10 ? box.bottom - view.bottom + 10 : 0;
+        if (dx || dy) map.panBy([dx, dy], { animate: false });
+      }
+      if (done) done();
+    }, 30);
   };
 
   /* A service cluster: a grey-bordered square with the category letter, never a round score badge. */
@@ -386,7 +515,7 @@
         if (f.properties.t) { layer.bindTooltip(f.properties.t, { sticky: true }); }
         if (f.properties.p) {
           om.regions[f.properties.p.code] = layer;
-          layer.on("click", function () { om.pin(f.properties.p, layer); });
+          layer.on("click", function (e) { if (!om.candidateAt(e.containerPoint)) om.pin(f.properties.p, layer); });
         }
       },
       interactive: d.interactive
@@ -429,19 +558,11 @@
   om.candidateLayer = function (d, map) {
     var meta = d.meta.ref ? om.meta[d.meta.ref] : d.meta;
     om.meta[d.key] = meta;
-    var markers = d.rows.map(function (row) { return om.candidateMarker(row, meta, d.excluded); });
-    var group;
-    if (d.cluster) {
-      var options = Object.assign({}, d.cluster, {
-        iconCreateFunction: function (c) { return om.candidateClusterIcon(c, meta, d.excluded); }
-      });
-      group = L.markerClusterGroup(options);
-      group.addLayers(markers);
-    } else { group = L.featureGroup(markers); }
+    var layer = new om.CandidateCanvas(d.rows, meta, d.excluded, d.cluster_off === null ? 0 : d.cluster_off);
     if (d.open_popup) {
-      group.once("add", function () { setTimeout(function () { group.getLayers()[0].openPopup(); }, 0); });
+      layer.once("add", function () { setTimeout(function () { layer.openRow(layer.rows[0]); }, 0); });
     }
-    return om.register(d.key, group, map);
+    return om.register(d.key, layer, map);
   };
 
   om.legend = function (d, map) {
@@ -462,6 +583,7 @@
   /* Text of an HTML-escaped string from the rows (for export files): parsed inertly, never attached. */
   function plain(escaped) {
     if (escaped === null || escaped === undefined) return "";
+    if (String(escaped).indexOf("&") < 0) return String(escaped); /* no entity: the text itself */
     return new DOMParser().parseFromString(String(escaped), "text/html").documentElement.textContent;
   }
   function csvField(value) {
@@ -478,16 +600,18 @@
     om.lastDownload = { name: name, type: type, text: text };
   }
 
-  /* Filters, ranked list, export and print over the candidate layers (payload of CandidateTools). */
+  /* Filters, ranked list, export and print over the candidate layers (payload of CandidateTools). The rows of both
+   * layers are one list ``all``; per filter or profile the candidates kept move to the layer of their state. */
   om.candidateTools = function (d, map) {
     var T = d.text, loc = d.locale;
-    var inc = om.layers[d.keys[0]], exc = om.layers[d.keys[1]], M = om.meta[d.keys[0]];
-    var all = inc.getLayers().concat(exc.getLayers());
+    var inc = om.layers[d.keys[0]], exc = d.keys[1] ? om.layers[d.keys[1]] : null, M = om.meta[d.keys[0]];
+    var all = inc.rows.concat(exc ? exc.rows : []);
     var state = { p: 0, smin: 0, smax: 1, cmin: 0, cmax: 100000, use: "", sort: "score", desc: true };
-    var shown = [], excludedShown = [];
+    var total = new Float64Array(all.length), capacity = new Float64Array(all.length);
+    var shown = [], excludedShown = 0;
     om.tools = { state: state, all: all };
 
-    function values(m) { return m.omRow[16] ? m.omRow[16][state.p] : [m.omRow[3], m.omRow[4], m.omRow[6]]; }
+    function values(row) { return row[16] ? row[16][state.p] : [row[3], row[4], row[6]]; }
     function classesNow() { return M.switch ? M.switch[state.p].classes : M.classes; }
 
     om.renderScoreLegend = function (root) {
@@ -505,34 +629,41 @@
       line.appendChild(document.createTextNode(T.excluded));
     };
 
-    function apply() {
-      var classes = classesNow(), a = [], b = [];
-      M.classes = classes;
-      all.forEach(function (m) {
-        var v = values(m), total = v[0], out = v[1], cap = v[2], row = m.omRow;
-        m.options.total = total;
-        var ok = cap >= state.cmin && cap <= state.cmax &&
+    /* Filter ``all`` by the state; returns [kept included rows, their totals, kept excluded rows]. */
+    function filter() {
+      var a = [], ta = [], b = [];
+      shown = [];
+      for (var i = 0; i < all.length; i++) {
+        var row = all[i], v = values(row), out = v[1];
+        total[i] = v[0] === null ? NaN : v[0]; capacity[i] = v[2];
+        var ok = v[2] >= state.cmin && v[2] <= state.cmax &&
           (!state.use || (row[15] && row[15][1] && row[15][1].split(", ").indexOf(state.use) >= 0));
-        if (!out) ok = ok && total !== null && total >= state.smin - 1e-9 && total <= state.smax + 1e-9;
-        m.setStyle({ fillColor: out ? classes.nodata : om.classColor(total, classes) });
-        if (ok) (out ? b : a).push(m);
-      });
-      inc.clearLayers(); exc.clearLayers();
-      inc.addLayers(a); exc.addLayers(b);
-      shown = a; excludedShown = b;
+        if (!out) ok = ok && v[0] !== null && v[0] >= state.smin - 1e-9 && v[0] <= state.smax + 1e-9;
+        if (!ok) continue;
+        if (out) { b.push(row); } else { a.push(row); ta.push(v[0]); shown.push(i); }
+      }
+      excludedShown = b.length;
+      return [a, ta, b];
+    }
+
+    function apply() {
+      M.classes = classesNow();
+      var kept = filter();
+      inc.setRows(kept[0], kept[1]);
+      if (exc) exc.setRows(kept[2]);
       om.renderScoreLegend();
       list();
     }
 
     function visible() {
-      var bounds = map.getBounds();
-      return shown.filter(function (m) { return bounds.contains(m.getLatLng()); });
+      var b = map.getBounds(), s = b.getSouth(), n = b.getNorth(), w = b.getWest(), e = b.getEast();
+      return shown.filter(function (i) { var r = all[i]; return r[0] >= s && r[0] <= n && r[1] >= w && r[1] <= e; });
     }
 
-    function sorted(markers) {
-      var key = { score: function (m) { return m.options.total; }, capacity: function (m) { return values(m)[2]; },
-        id: function (m) { return m.omRow[2]; } }[state.sort];
-      return markers.slice().sort(function (x, y) {
+    function sorted(indices) {
+      var key = { score: function (i) { return total[i]; }, capacity: function (i) { return capacity[i]; },
+        id: function (i) { return all[i][2]; } }[state.sort];
+      return indices.sort(function (x, y) {
         var a = key(x), b = key(y), c = a < b ? -1 : a > b ? 1 : 0;
         return state.desc ? -c : c;
       });
@@ -582,10 +713,12 @@
       return box;
     };
 
+    /* The ranked list: the first LIST_ROWS of the visible candidates (only while the panel is open). */
+    var LIST_ROWS = 100;
     function list() {
-      if (!table) return;
-      var vis = sorted(visible()), top = vis.slice(0, 100);
-      count.textContent = fill(T.tools_visible, { n: number(vis.length, loc, 0), x: number(excludedShown.length, loc, 0) }) +
+      if (!table || body.classList.contains("om-hidden")) return;
+      var vis = sorted(visible()), top = vis.slice(0, LIST_ROWS);
+      count.textContent = fill(T.tools_visible, { n: number(vis.length, loc, 0), x: number(excludedShown, loc, 0) }) +
         "; " + fill(T.tools_list_note, { n: number(top.length, loc, 0) });
       table.textContent = "";
       var head = el(table, "tr");
@@ -595,22 +728,22 @@
           state.desc = h[1] === state.sort ? !state.desc : h[1] !== "id"; state.sort = h[1]; list();
         });
       });
-      top.forEach(function (m, i) {
-        var tr = el(table, "tr", "om-ranked-row"), row = m.omRow;
+      top.forEach(function (i, n) {
+        var tr = el(table, "tr", "om-ranked-row"), row = all[i];
         tr.setAttribute("data-id", plain(row[2]));
-        el(tr, "td", null, i + 1);
+        el(tr, "td", null, n + 1);
         el(tr, "td", null, row[15] && row[15][0] ? plain(row[15][0]) : plain(row[2]));
-        el(tr, "td", "om-num", number(m.options.total, loc, 3));
-        el(tr, "td", "om-num", values(m)[2]);
-        tr.addEventListener("click", function () { om.openCandidate(inc, m); });
+        el(tr, "td", "om-num", number(total[i], loc, 3));
+        el(tr, "td", "om-num", capacity[i]);
+        tr.addEventListener("click", function () { om.openCandidate(inc, row); });
       });
     }
 
     function exportRows() {
       var profile = M.switch ? plain(M.switch[state.p].version) : plain(M.profile);
-      return sorted(visible()).map(function (m) {
-        var row = m.omRow, v = values(m), about = row[15] || [null, null, null, null];
-        return { id: plain(row[2]), lat: row[0], lon: row[1], score: v[0], capacity: v[2], profile: profile,
+      return sorted(visible()).map(function (i) {
+        var row = all[i], about = row[15] || [null, null, null, null];
+        return { id: plain(row[2]), lat: row[0], lon: row[1], score: total[i], capacity: capacity[i], profile: profile,
           address: plain(about[0]), use: plain(about[1]), floor_area: about[2], build_year: about[3] };
       });
     }
@@ -640,7 +773,7 @@
     om.tools.exportGeoJson = exportGeoJson; om.tools.print = printMap;
     control.addTo(map);
     map.on("moveend", list);
-    shown = inc.getLayers(); excludedShown = exc.getLayers(); /* as drawn: no second clustering at load */
+    filter(); /* the state as drawn: nothing is drawn again at load */
     om.renderScoreLegend();
     return control;
   };
@@ -727,10 +860,10 @@
     if (r.b) {
       var groups = [om.layers.candidates, om.layers.excluded].filter(Boolean);
       for (var g = 0; g < groups.length; g++) {
-        var marker = groups[g].getLayers().find(function (m) { return m.options.candidateId === r.b; });
-        if (marker) {
+        var row = groups[g].rows.find(function (x) { return x[2] === r.b; });
+        if (row) {
           if (!map.hasLayer(groups[g])) map.addLayer(groups[g]);
-          om.openCandidate(groups[g], marker);
+          om.openCandidate(groups[g], row);
           om.found = { kind: "building", key: r.b };
           return;
         }
