@@ -103,7 +103,11 @@ COLLECT = """() => {
         if (layer.getPopup && layer.getPopup()) add(layer.getPopup().getContent(), layer);
         if (layer.eachLayer) layer.eachLayer(l => visit(l, budget));
     };
-    for (const layer of Object.values(opvangmatch.layers)) visit(layer, seen.size + 3000);
+    for (const layer of Object.values(opvangmatch.layers)) {
+        if (layer instanceof opvangmatch.CandidateCanvas) {  // drawn on a canvas: popups built from the rows
+            layer.rows.slice(0, 300).forEach(row => add(opvangmatch.candidatePopup(row, layer.meta), layer));
+        } else visit(layer, seen.size + 3000);
+    }
     return out.join('\\n');
 }"""
 
@@ -143,7 +147,10 @@ def pages(demo_engine, tmp_path_factory):
                     """() => { const c = document.querySelector('.leaflet-control-layers');
                         if (c) c.classList.add('leaflet-control-layers-expanded');
                         const any = opvangmatch.regions && Object.values(opvangmatch.regions)[0];
-                        if (any) any.fire('click', {latlng: any.getCenter()}); }"""
+                        if (!any) return;
+                        const map = opvangmatch.map, at = any.getCenter();
+                        any.fire('click', {latlng: at, containerPoint: map.latLngToContainerPoint(at),
+                                           layerPoint: map.latLngToLayerPoint(at)}); }"""
                 )
                 page.wait_for_timeout(200)
                 texts[lang, name] = page.evaluate(COLLECT)
@@ -166,7 +173,10 @@ def test_rendered_maps_hold_no_words_or_numbers_of_the_other_language(pages, lan
 
 @pytest.mark.browser
 def test_the_panel_was_pinned_and_collected(pages):
-    """The scan above saw the pinned panel and the layer control, in the language asked."""
+    """The scan above saw the pinned panel, the layer control and the popups, in the language asked."""
     assert "provincie" in pages["nl", "overview"] and "Gemeenten" in pages["nl", "overview"]
     assert "province" in pages["en", "overview"] and "Municipalities" in pages["en", "overview"]
     assert TEXT["en"]["required"] in pages["en", "overview"] and TEXT["nl"]["required"] in pages["nl", "overview"]
+    for lang in LANGUAGES:  # candidate popups (score components) and the proposal's popup were read too
+        assert TEXT[lang]["proportional_fit"] in pages[lang, "doesburg"]
+        assert TEXT[lang]["proportional_fit"] in pages[lang, "location"]
