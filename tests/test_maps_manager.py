@@ -423,9 +423,10 @@ UNCOVERED = """() => new Promise(done => requestAnimationFrame(() => {
 
 def uncovered_pixels(page, layer: str, points) -> list[tuple[str, list]]:
     """Paint one area layer solid (alone, no controls) and count the pixels it leaves uncovered in a 200 x 200 px
-    square around each point at zoom 13; the page is reloaded afterwards."""
+    square around each point at zoom 13 (once two frames in a row agree); the page is reloaded afterwards."""
     from geo.maps.geodata import to_wgs84
 
+    page.bring_to_front()  # a background page gets no animation frames: the canvas would not be redrawn
     page.evaluate(
         """(key) => { const map = opvangmatch.map;
             for (const [k, l] of Object.entries(opvangmatch.layers)) if (k !== key) map.removeLayer(l);
@@ -442,8 +443,13 @@ def uncovered_pixels(page, layer: str, points) -> list[tuple[str, list]]:
             page.evaluate(
                 "([lat, lon]) => { opvangmatch.map.setView([lat, lon], 13, {animate: false}); }", [lonlat.y, lonlat.x]
             )
-            page.wait_for_timeout(300)
-            out.append((point.wkt, page.evaluate(UNCOVERED)))
+            counts = [None]
+            for _ in range(10):  # until two frames agree: a redraw still under way only adds uncovered pixels
+                page.wait_for_timeout(250)
+                counts.append(page.evaluate(UNCOVERED))
+                if counts[-1] == counts[-2]:
+                    break
+            out.append((point.wkt, counts[-1]))
     finally:
         page.reload()
         page.wait_for_function("() => window.opvangmatch && opvangmatch.map && opvangmatch.layers.municipalities")
