@@ -53,6 +53,7 @@ class CandidateTable:
         self.total = frame["total"].to_numpy(dtype=float)
         self.area_codes = {level: frame[f"{level}_code"].to_numpy(dtype=object) for level in ("buurt", "wijk")}
         self.use_unknown = (frame["use_state"] == "unknown").to_numpy()
+        self.monument_unknown = np.array(["monument_status_unknown" in f for f in frame["flags"]], dtype=bool)
         # orjson writes NaN as null (a missing name in a pandas string column is NaN, not None).
         self.features = [orjson.dumps(f, option=orjson.OPT_SERIALIZE_NUMPY) for f in self._features()]
 

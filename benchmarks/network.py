@@ -8,15 +8,18 @@ are OSM ways of 10 blocks) with 1e6 random locations and 1e5 random services in 
    same run: a KD-tree snap of the locations to the nearest node plus one multi-source Dijkstra per
    category from the services' nearest nodes (no counts, no edge snapping). Goal: within 2x of the floor.
 2. Loading: the grid written as an OSM PBF file and loaded with ``load network`` (read, build the topology,
-   COPY into PostGIS in one transaction) into a database of its own (``opvangmatch_bench_network``).
-   Goal: under a minute on two cores.
+   COPY into PostGIS in one transaction) into a database of its own (``opvangmatch_bench_network``), twice
+   (the second load replaces the first), with the seconds per phase; beside a bare floor measured in the same
+   run (:func:`load_floor`). Goal: under a minute on two cores.
 
     .venv/bin/python benchmarks/network.py [--grid 708] [--locations 1000000] [--services 100000] [--no-load]
+                                           [--no-measure]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import time
@@ -143,12 +146,59 @@ def write_pbf(g: int, path: Path, way_blocks: int = 10) -> int:
     return way_id
 
 
+def show_phases(phases: dict[str, float], total: float) -> None:
+    print("  phase                                             seconds")
+    for name, phase_s in phases.items():
+        print(f"  {name:<48} {phase_s:7.2f}")
+    print(f"  {'(rest: outside the timed phases)':<48} {total - sum(phases.values()):7.2f}")
+
+
+def load_floor(engine, path: Path) -> float:
+    """A bare floor for loading, measured in the same run: one libosmium pass over the file with node locations
+    (no Python per node), plus a binary COPY of the same rows, encoded beforehand, into temporary tables without
+    indexes (no reading rules, topology, encoding, index builds, ANALYZE). Returns seconds."""
+    import osmium
+
+    from geo.db.copy import BINARY_HEADER, BINARY_TRAILER, binary_forms, binary_rows
+    from geo.io import prepare
+    from geo.models import SRID, NetworkEdge, NetworkNode
+
+    def osmium_pass():
+        processor = osmium.FileProcessor(str(path)).with_locations()
+        for _ in processor.with_filter(osmium.filter.EntityFilter(osmium.osm.WAY)):
+            pass
+
+    read_s, _ = seconds(osmium_pass)
+    prepared = prepare("network", path)
+    encoded = []
+    for model, frame in [(NetworkEdge, prepared.frame), (NetworkNode, prepared.also[0][1])]:
+        frame = frame.assign(source="network:floor", year=2026)
+        forms = binary_forms(model.__table__, frame.columns)
+        chunks = [binary_rows(forms, frame.iloc[i : i + 100_000], SRID) for i in range(0, len(frame), 100_000)]
+        encoded.append((model.__tablename__, forms, chunks))
+    with engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        start = time.perf_counter()
+        for table, forms, chunks in encoded:
+            cursor.execute(f'CREATE TEMP TABLE "floor_{table}" (LIKE "{table}" INCLUDING DEFAULTS)')  # no indexes
+            columns = ", ".join(f'"{c}"' for c in forms)
+            with cursor.copy(f'COPY "floor_{table}" ({columns}) FROM STDIN WITH (FORMAT binary)') as copy:
+                copy.write(BINARY_HEADER)
+                for chunk in chunks:
+                    copy.write(chunk)
+                copy.write(BINARY_TRAILER)
+        copy_s = time.perf_counter() - start
+        conn.rollback()
+    return read_s + copy_s
+
+
 def loading(g: int) -> None:
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 
     from geo.db import prepare_database
-    from geo.io import load
+    from geo.errors import NotFoundError
+    from geo.io import load, unload
     from geo.settings import Settings
 
     settings = Settings.from_env(database="opvangmatch_bench_network")
@@ -165,10 +215,19 @@ def loading(g: int) -> None:
         path = Path(folder) / "synthetic_grid.osm.pbf"
         write_s, ways = seconds(lambda: write_pbf(g, path))
         print(f"\nSYNTHETIC OSM PBF: {ways:,} ways, {path.stat().st_size / 1e6:.1f} MB, written in {write_s:.1f} s")
+        with contextlib.suppress(NotFoundError):  # the first load goes into empty tables
+            unload(engine, "network:synthetic_grid")
         load_s, report = seconds(lambda: load(engine, "network", path, source="network:synthetic_grid"))
         print(f"load network: {report.rows:,} edges in {load_s:.1f} s (goal: under 60 s on two cores)")
+        show_phases(report.phases, load_s)
         reload_s, report = seconds(lambda: load(engine, "network", path, source="network:synthetic_grid"))
         print(f"load again (replaces {report.replaced:,} edges in the same transaction): {reload_s:.1f} s")
+        show_phases(report.phases, reload_s)
+        floor_s = load_floor(engine, path)
+        print(
+            f"floor (libosmium pass with locations + binary COPY of the pre-encoded rows into tables without "
+            f"indexes): {floor_s:.1f} s | load {load_s / floor_s:.2f}x, load again {reload_s / floor_s:.2f}x the floor"
+        )
     engine.dispose()
 
 

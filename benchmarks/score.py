@@ -5,12 +5,13 @@ area of the demo's CBS 2024 outlines); about 14,000 synthetic neighbourhoods are
 random points clipped to the country. Nothing synthetic is ever written to your real database: the
 benchmark works in a database of its own (``opvangmatch_bench``), which it creates.
 
-Prints, from one run: candidates per second of the engine (measure + grade, in memory), of a bare
-``scipy.spatial.cKDTree`` nearest query over the same points and categories (the floor), and of the
-PostGIS reference path on 1e4 candidates; the ratios; and the full run over 1e6 candidate buildings
-including reading from and writing to PostGIS.
+Prints, from one run: candidates per second of the engine (measure + grade, in memory) and of a bare
+``scipy.spatial.cKDTree`` nearest query over the same points and categories (the floor), timed in turns
+(engine, floor, engine, floor, ...) with the ratio of each turn, its median and spread, and the engine's
+steps; the PostGIS reference path on 1e4 candidates; and the full run over 1e6 candidate buildings including
+reading from and writing to PostGIS.
 
-    .venv/bin/python benchmarks/score.py [--sizes 100000 1000000] [--repeat 3]
+    .venv/bin/python benchmarks/score.py [--sizes 100000 1000000] [--repeat 5] [--no-full]
 """
 
 from __future__ import annotations
@@ -174,16 +175,16 @@ def synthetic_buildings(capacity: np.ndarray, rng: np.random.Generator) -> pd.Da
     )
 
 
-def median_seconds(work, repeat: int, spread: list | None = None) -> float:
-    """Median wall time of ``repeat`` runs of ``work()``; every time is appended to ``spread``."""
-    seconds = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        work()
-        seconds.append(time.perf_counter() - started)
-    if spread is not None:
-        spread.extend(seconds)
-    return float(np.median(seconds))
+def timed(work) -> float:
+    """Wall time of one call of ``work()``."""
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def spread_text(values: list[float], unit: str = "") -> str:
+    """``median (min-max)`` of ``values``."""
+    return f"{np.median(values):.2f}{unit} ({min(values):.2f}-{max(values):.2f}{unit})"
 
 
 def bench_profile() -> Profile:
@@ -200,7 +201,8 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--buurten", type=int, default=14_000)
     parser.add_argument("--reference", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per timing (the median is printed)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed turns of engine and floors (median, spread)")
+    parser.add_argument("--no-full", action="store_true", help="skip the full run over the candidates in PostGIS")
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
     settings = Settings.from_env(database="opvangmatch_bench")
@@ -220,34 +222,52 @@ def main() -> None:
     print(
         "The engine measures many locations in spatial (Z-curve) order. The floor is timed twice: on the points as\n"
         "given (the goal's floor) and on the same points in that spatial order (stricter: the floor gets the\n"
-        "locality too). Each figure is the median of --repeat runs.\n"
+        "locality too). The engine grades every v2 measure too (use state, size fit, task credit, estimate\n"
+        "weighting, availability, bands, flags). Engine and floors are timed in turns (engine, floor, Z-ordered\n"
+        "floor, then again), so a busy moment on a shared machine hits all of them alike; each ratio is one turn's\n"
+        "engine over the same turn's floor. Figures: median (min-max) over --repeat turns, after one warm-up turn.\n"
     )
-    print("The engine grades every v2 measure too (use state, size fit, task credit, estimate weighting, bands).\n")
-    print("SYNTHETIC candidates | engine (measure+grade) | floor, points as given | ratio | floor, Z-order | ratio")
     trees = {c: cKDTree(data.services[c].xy) for c in CATEGORIES}
     for n in args.sizes:
         xy = sample_points(domain, n, rng)
         capacity = rng.integers(10, 150, n)
         building = synthetic_buildings(capacity, rng)
+        ordered = np.ascontiguousarray(xy[z_order(xy)])
+        steps: dict[str, list[float]] = {}
 
-        def engine_run(xy=xy, capacity=capacity, building=building):
-            grade(data, measure(data, xy, CATEGORIES), capacity, profile, building=building)
+        def engine_run(xy=xy, capacity=capacity, building=building, steps=steps):
+            measured, graded = {}, {}
+            measures = measure(data, xy, CATEGORIES, timings=measured)
+            grade(data, measures, capacity, profile, building=building, timings=graded)
+            for name, seconds in [*(("measure: " + k, v) for k, v in measured.items()), *graded.items()]:
+                steps.setdefault(name, []).append(seconds)
 
         def floor_run(xy):
             for category in CATEGORIES:
                 trees[category].query(xy, k=1, workers=-1)
 
-        engine_times: list[float] = []
-        engine_s = median_seconds(engine_run, args.repeat, engine_times)
-        floor_s = median_seconds(lambda xy=xy: floor_run(xy), args.repeat)
-        ordered = np.ascontiguousarray(xy[z_order(xy)])
-        ordered_s = median_seconds(lambda xy=ordered: floor_run(xy), args.repeat)
+        engine_run()  # warm-up: caches made once per run of the engine (per-municipality figures), page faults
+        steps.clear()
+        turns = [
+            (timed(engine_run), timed(lambda xy=xy: floor_run(xy)), timed(lambda xy=ordered: floor_run(xy)))
+            for _ in range(args.repeat)
+        ]
+        engine_s, floor_s, ordered_s = ([turn[i] for turn in turns] for i in range(3))
+        print(f"{n:,} SYNTHETIC candidates, {len(turns)} turns")
+        print(f"  engine (measure + grade)      {spread_text(engine_s, ' s')} = {n / np.median(engine_s):,.0f}/s")
+        print(f"  floor, points as given        {spread_text(floor_s, ' s')} = {n / np.median(floor_s):,.0f}/s")
+        print(f"  floor, Z-ordered points       {spread_text(ordered_s, ' s')} = {n / np.median(ordered_s):,.0f}/s")
+        ratios = [e / f for e, f in zip(engine_s, floor_s, strict=True)]
+        ratios_ordered = [e / f for e, f in zip(engine_s, ordered_s, strict=True)]
         print(
-            f"{n:>12,} | {engine_s:6.2f} s = {n / engine_s:>10,.0f}/s | {floor_s:6.2f} s = {n / floor_s:>10,.0f}/s "
-            f"| {engine_s / floor_s:.2f}x | {ordered_s:6.2f} s = {n / ordered_s:>10,.0f}/s "
-            f"| {engine_s / ordered_s:.2f}x"
+            f"  ratio engine / floor as given {spread_text(ratios, 'x')}; turns: "
+            + ", ".join(f"{r:.2f}" for r in ratios)
         )
-        print(f"{'':>12}   engine runs: " + ", ".join(f"{t:.2f}" for t in engine_times) + " s")
+        print(f"  ratio engine / floor Z-order  {spread_text(ratios_ordered, 'x')}")
+        print("  the engine's steps (median s; measure's areas and services run side by side on all cores):")
+        for name, seconds in steps.items():
+            print(f"    {name:<32} {np.median(seconds):6.3f}")
+        print(f"    {'(all steps)':<32} {sum(np.median(v) for v in steps.values()):6.3f}")
     xy = sample_points(domain, args.reference, rng)
     t = time.perf_counter()
     reference_measure(engine, data, xy, CATEGORIES)
@@ -260,6 +280,8 @@ def main() -> None:
         f"\nPostGIS reference on {args.reference:,}: {ref_s:.2f} s = {args.reference / ref_s:,.0f}/s; engine "
         f"{args.reference / fast_s:,.0f}/s; engine is {ref_s / fast_s:,.0f}x faster"
     )
+    if args.no_full:
+        return
     clear_runs(engine)
     t = time.perf_counter()
     result = score_candidates(engine, profile, None, store=True)

@@ -86,8 +86,8 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
         coverage: Annotated[
             str | None,
             typer.Option(
-                help="service layers: what the layer covers, complete|partial|none[:AREA,...] with AREA NL, PVxx or "
-                "GMxxxx (default partial:NL: distances are upper bounds)"
+                help="service and monument layers: what the layer covers, complete|partial|none[:AREA,...] with AREA "
+                "NL, PVxx or GMxxxx (default partial:NL: distances are upper bounds, monument status unknown)"
             ),
         ] = None,
         skip_outside: Annotated[
@@ -98,8 +98,8 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
         ] = None,
     ) -> None:
         """Load data. KIND is one of: provinces, municipalities, districts, neighbourhoods,
-        municipality-provinces, proximity, buildings, residences, heights (3D BAG), schools, gtfs-stops,
-        chb-stations, points, reception, task, reported, network; or 'demo'."""
+        municipality-provinces, proximity, buildings, residences, heights (3D BAG), monuments (RCE), schools,
+        gtfs-stops, chb-stations, points, reception, task, reported, network; or 'demo'."""
         from geo.io import load
         from geo.io.demo import load_demo
 

@@ -13,6 +13,7 @@ from geo.errors import InputError
 
 SOURCES = {
     "bag": "BAG panden and verblijfsobjecten (PDOK OGC API Features)",
+    "heights": "3D BAG building heights per pand (3D BAG API), for storeys from height",
     "cbs": "CBS wijken and buurten of --year (PDOK OGC API Features)",
     "boundaries": "all municipalities and provinces (PDOK bestuurlijke gebieden; no area needed)",
     "osm": "service points per category from OpenStreetMap (Overpass API); with --network the street network",
@@ -25,7 +26,7 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
 
     @app.command("fetch")
     def fetch_cmd(
-        source: Annotated[str, typer.Argument(help="bag, cbs, boundaries, osm or geocode")],
+        source: Annotated[str, typer.Argument(help="bag, heights, cbs, boundaries, osm or geocode")],
         file: Annotated[Path | None, typer.Argument(help="address list (geocode only)")] = None,
         municipality: Annotated[str | None, typer.Option(help="area: a loaded municipality, e.g. GM0505")] = None,
         province: Annotated[str | None, typer.Option(help="area: a loaded province, e.g. PV28")] = None,
@@ -41,7 +42,7 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
     ) -> None:
         """Download open data for an area (or geocode a list), cache it on disk and load it atomically.
 
-        SOURCE: bag, cbs, boundaries, osm, geocode. The area is one of --municipality, --province (both must
+        SOURCE: bag, heights, cbs, boundaries, osm, geocode. The area is one of --municipality, --province (both must
         be loaded already) or --bbox; geocode takes the list as FILE or --file and an optional area.
         """
         from geo.fetch.area import resolve_area
@@ -97,6 +98,10 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
                     from geo.fetch.pdok import fetch_bag
 
                     downloads = fetch_bag(client, config, area, progress=ctx.say)
+                elif source == "heights":
+                    from geo.fetch.threedbag import fetch_heights
+
+                    downloads = fetch_heights(client, config, area, progress=ctx.say)
                 elif source == "cbs":
                     from geo.fetch.pdok import fetch_cbs
 

@@ -65,6 +65,7 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
 
 
 def _print_run(result, top: int, spread: tuple[str, int] | None = None) -> None:
+    from geo.score.monuments import MONUMENT_UNKNOWN_HINT
     from geo.score.ranking import spread as spread_shortlist
     from geo.score.use import USE_UNKNOWN_HINT
 
@@ -100,6 +101,8 @@ def _print_run(result, top: int, spread: tuple[str, int] | None = None) -> None:
     flags = frame["flags"].explode().value_counts()
     if len(flags):
         typer.echo("flags: " + ", ".join(f"{k} {v:,}" for k, v in flags.items()))
+    if flags.get("monument_status_unknown", 0):
+        typer.echo(f"{flags['monument_status_unknown']:,} candidates: {MONUMENT_UNKNOWN_HINT}")
     shown = ranked
     if spread is not None:
         shown = spread_shortlist(frame, *spread)

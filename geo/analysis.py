@@ -90,9 +90,15 @@ class MeasuredCandidates:
     measures: Measures
     data: ScoringData
     profile: Profile
+    model: str = "v2"
 
     def __len__(self) -> int:
         return len(self.base)
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        """The components whose weights the model has (v1 had no size_fit)."""
+        return V1_COMPONENTS if self.model == "v1" else COMPONENTS
 
 
 def measure_candidates(
@@ -102,14 +108,55 @@ def measure_candidates(
     *,
     municipality: str | None = None,
     province: str | None = None,
+    model: str = "v2",
 ) -> MeasuredCandidates:
-    """Score the scope once with ``profile`` and keep the measures of its eligible (not excluded) candidates."""
+    """Score the scope once with ``profile`` and keep the measures of its eligible (not excluded) candidates.
+
+    ``model="v1"`` measures and grades them as score model v1 did (:func:`v1_profile`, :func:`regrade`), to
+    compare how the two models' rankings move."""
+    if model not in ("v1", "v2"):
+        raise InputError(f"model must be 'v1' or 'v2', got {model!r}")
+    if model == "v1":
+        profile = v1_profile(profile)
     scores = score_candidates(engine, profile, data, municipality=municipality, province=province, store=False)
     keep = ~scores.frame.excluded.to_numpy(bool)
     if not keep.any():
         raise InputError("no eligible candidates in this scope: every building is excluded")
     base = scores.frame[keep].reset_index(drop=True)
-    return MeasuredCandidates(base, scores.graded.measures.subset(keep), scores.data, profile)
+    return MeasuredCandidates(base, scores.graded.measures.subset(keep), scores.data, profile, model)
+
+
+V1_COMPONENTS = ("proportional_fit", "proximity", "task_contribution")
+V1_WEIGHTS = {
+    "default": (0.35, 0.45, 0.20),
+    "families": (0.35, 0.45, 0.20),
+    "single_adults": (0.35, 0.45, 0.20),
+    "amv": (0.40, 0.45, 0.15),
+    "permit_holders": (0.30, 0.40, 0.30),
+}
+"""Score model v1's component weights per profile (``geo/profiles/*.toml`` at commit fcf0880, before issue 14)."""
+
+
+def v1_profile(profile: Profile) -> Profile:
+    """``profile`` with score model v1's rules, for comparing rankings (issue 14's "before"): v1's component weights
+    (:data:`V1_WEIGHTS`; no size_fit), every distance a straight line, a CBS estimate weighing as a measurement,
+    capacity capped at the small-scale maximum (not at the preferred size) and no floor-area band. Its use rules
+    stay (with no verblijfsobjecten loaded nothing is excluded by use, as in v1). :func:`regrade` adds v1's task
+    credit, min(C, gap) / C, and v1's order (total, then id; no bands)."""
+    if profile.name not in V1_WEIGHTS:
+        raise InputError(f"no score model v1 weights for profile {profile.name!r}; known: {', '.join(V1_WEIGHTS)}")
+    straight = {
+        name: {"weight": rule.weight, "good": rule.good, "too_far": rule.too_far, "distance": "straight"}
+        for name, rule in profile.categories.items()
+    }
+    preferred = profile.as_dict()["capacity"]["preferred"]
+    return profile.changed(
+        weights={**dict(zip(V1_COMPONENTS, V1_WEIGHTS[profile.name], strict=True)), "size_fit": 0.0},
+        proximity={"estimate_weight": 1.0},
+        categories=straight,
+        capacity={"preferred": {**preferred, "high": profile.max_places}},
+        use={"floor_area": {"min": 0, "max": 1e12}},
+    )
 
 
 def regrade(measured: MeasuredCandidates, profile: Profile) -> pd.DataFrame:
@@ -137,8 +184,41 @@ def regrade(measured: MeasuredCandidates, profile: Profile) -> pd.DataFrame:
     )
     out = graded.frame[[*COMPONENTS, "total", "band"]].copy()
     out.insert(0, "id", frame.id.to_numpy())
+    if measured.model == "v1":
+        return _as_v1(out, graded.frame, frame.capacity.to_numpy(dtype=float), profile)
     out["rank"] = rank(graded.frame, frame.id, profile)
     return out
+
+
+def _as_v1(out: pd.DataFrame, graded: pd.DataFrame, capacity: np.ndarray, profile: Profile) -> pd.DataFrame:
+    """Score model v1's task credit, min(C, gap) / C, its weighted total and its order (total, then id)."""
+    closes = graded["closes_places"].to_numpy(dtype=float)
+    usable = np.isfinite(closes) & (capacity > 0)
+    out["task_contribution"] = np.where(usable, closes / np.where(capacity > 0, capacity, 1.0), 0.0)
+    weights = {c: profile.weights[c] for c in V1_COMPONENTS}
+    out["total"] = sum(w * out[c].to_numpy() for c, w in weights.items()) / sum(weights.values())
+    out["band"] = 0
+    order = np.lexsort((out["id"].to_numpy(), -out["total"].to_numpy()))
+    ranks = np.empty(len(out), dtype=np.int64)
+    ranks[order] = np.arange(1, len(out) + 1)
+    out["rank"] = ranks
+    return out
+
+
+def sensitivity_summary(oat: pd.DataFrame, draws: pd.DataFrame) -> dict:
+    """The figures of a model's weight sensitivity (README "How ranks move"): from :func:`one_at_a_time` the
+    number of variants, mean and lowest tau, variants that change the top list and mean of the top list kept;
+    from :func:`random_weights` the number of draws, mean tau and mean of the top list kept."""
+    return {
+        "one-at-a-time variants": len(oat),
+        "mean tau (one at a time)": float(oat.tau.mean()),
+        "lowest tau (one at a time)": float(oat.tau.min()),
+        "variants changing the top list": int(oat.top_changed.sum()),
+        "mean of the top list kept (one at a time)": float(oat.top_kept.mean()),
+        "random weightings": len(draws),
+        "mean tau (random weights)": float(draws.tau.mean()),
+        "mean of the top list kept (random weights)": float(draws.top_kept.mean()),
+    }
 
 
 def agreement(base: pd.DataFrame, other: pd.DataFrame, top: int = 10) -> dict:
@@ -173,6 +253,8 @@ def variants(profile: Profile, factors=FACTORS) -> list[tuple[str, str, float, P
     out = []
     for factor in factors:
         for component in COMPONENTS:
+            if profile.weights[component] == 0:  # a component the model does not weigh (v1: size_fit)
+                continue
             weights = dict(profile.weights)
             weights[component] *= factor
             if sum(weights.values()) > 0:
@@ -255,10 +337,11 @@ def random_weights(measured: MeasuredCandidates, draws: int = 100, seed: int = 0
     category_sum = sum(profile.categories[n].weight for n in names)
     base = regrade(measured, profile)
     rows = []
+    components = measured.components
     for _ in range(draws):
-        comp = rng.dirichlet(np.ones(len(COMPONENTS)))
+        comp = rng.dirichlet(np.ones(len(components)))
         cats = rng.dirichlet(np.ones(len(names))) * category_sum
-        weights = dict(zip(COMPONENTS, comp.tolist(), strict=True))
+        weights = {c: 0.0 for c in COMPONENTS} | dict(zip(components, comp.tolist(), strict=True))
         categories = {}
         for name, w in zip(names, cats.tolist(), strict=True):
             categories.update(_category(profile, name, weight=w))
@@ -266,7 +349,7 @@ def random_weights(measured: MeasuredCandidates, draws: int = 100, seed: int = 0
         first = other.id[other["rank"] == 1]
         rows.append(
             {
-                **{f"w_{c}": w for c, w in weights.items()},
+                **{f"w_{c}": weights[c] for c in components},
                 **{f"w_{n}": w for n, w in zip(names, cats.tolist(), strict=True)},
                 **agreement(base, other, top),
                 "first": first.iloc[0] if len(first) else None,
@@ -451,7 +534,9 @@ def rank_stability(
     base = regrade(measured, profile)
     ranks = np.empty((draws, len(base)), dtype=np.int64)
     for i in range(draws):
-        weights = dict(zip(COMPONENTS, rng.dirichlet(np.ones(len(COMPONENTS))).tolist(), strict=True))
+        components = measured.components
+        drawn = rng.dirichlet(np.ones(len(components))).tolist()
+        weights = {c: 0.0 for c in COMPONENTS} | dict(zip(components, drawn, strict=True))
         cats = dict(zip(names, (rng.dirichlet(np.ones(len(names))) * category_sum).tolist(), strict=True))
         factors = dict(zip(names, rng.uniform(1 - spread, 1 + spread, len(names)).tolist(), strict=True))
         ranks[i] = regrade(measured, threshold_variant(profile, factors, weights, cats))["rank"].to_numpy()

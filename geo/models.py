@@ -42,7 +42,7 @@ class Dataset(Base):
     repairs: Mapped[int] = mapped_column(Integer, default=0)
     year: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str | None] = mapped_column(Text)
-    # Service layers: declared coverage per category and area, e.g. {"supermarket": {"NL": "partial"}}.
+    # Service and monument layers: declared coverage per category and area, e.g. {"supermarket": {"NL": "partial"}}.
     coverage: Mapped[dict | None] = mapped_column(JSONB)
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -156,6 +156,16 @@ class BuildingHeight(SourceMixin, Base):
     roof_m: Mapped[float | None] = mapped_column(Float)
     height_m: Mapped[float | None] = mapped_column(Float)
     roof_type: Mapped[str | None] = mapped_column(Text)
+
+
+class Monument(SourceMixin, Base):
+    """A rijksmonument (RCE register): its number, complex number and location (a point or a contour)."""
+
+    __tablename__ = "monument"
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)  # rijksmonumentnummer
+    complex_number: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("GEOMETRY")
 
 
 class ReceptionLocation(SourceMixin, Base):
@@ -282,6 +292,7 @@ DATA_TABLES = [
     Building,
     Residence,
     BuildingHeight,
+    Monument,
     ReceptionLocation,
     PlacementTask,
     ReportedFigure,

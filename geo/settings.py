@@ -15,6 +15,7 @@ from geo.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PDOK_URL = "https://api.pdok.nl"
 OVERPASS_URL = "https://overpass-api.de/api/interpreter"
+THREEDBAG_URL = "https://api.3dbag.nl"
 
 
 def _default_home() -> Path:
@@ -43,7 +44,8 @@ class Settings:
     task_period : the placement-task period used where none is given (``OPVANGMATCH_TASK_PERIOD``).
     pg_bindir : folder of the PostgreSQL server binaries for the managed cluster; ``None`` = the newest installed.
     chromium : the headless browser that opens maps in tests and the benchmark (``OPVANGMATCH_CHROMIUM``).
-    pdok_url, overpass_url : base URLs that ``opvangmatch fetch`` downloads from.
+    pdok_url, overpass_url, threedbag_url : base URLs that ``opvangmatch fetch`` downloads from
+        (``OPVANGMATCH_PDOK_URL``, ``..._OVERPASS_URL``, ``..._3DBAG_URL``).
     fetch_cache : folder for cached downloads of ``opvangmatch fetch``.
     debug : let the command line show the traceback of an unforeseen error (``OPVANGMATCH_DEBUG``).
     key_outage_seconds : while the database is unreachable, how long after its last verification an API key stays
@@ -64,6 +66,7 @@ class Settings:
     chromium: Path = Path("/usr/bin/chromium")
     pdok_url: str = PDOK_URL
     overpass_url: str = OVERPASS_URL
+    threedbag_url: str = THREEDBAG_URL
     fetch_cache: Path = field(default_factory=lambda: PROJECT_ROOT / ".cache" / "fetch")
     debug: bool = False
     key_outage_seconds: float = 900.0
@@ -104,7 +107,11 @@ class Settings:
             values["pg_bindir"] = Path(env["OPVANGMATCH_PG_BINDIR"])
         if env.get("OPVANGMATCH_CHROMIUM"):
             values["chromium"] = Path(env["OPVANGMATCH_CHROMIUM"])
-        for name, key in (("pdok_url", "OPVANGMATCH_PDOK_URL"), ("overpass_url", "OPVANGMATCH_OVERPASS_URL")):
+        for name, key in (
+            ("pdok_url", "OPVANGMATCH_PDOK_URL"),
+            ("overpass_url", "OPVANGMATCH_OVERPASS_URL"),
+            ("threedbag_url", "OPVANGMATCH_3DBAG_URL"),
+        ):
             if env.get(key):
                 if not env[key].startswith(("http://", "https://")):
                     raise ConfigError(f"{key} must be an http(s) URL, got {env[key]!r}")

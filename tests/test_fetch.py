@@ -1169,3 +1169,161 @@ def test_overpass_network_is_cached_and_loaded_as_a_walking_network(server, tmp_
     with fetch_engine.connect() as conn:
         kinds = conn.execute(sa.text("SELECT kind, osm_way_id FROM network_edge ORDER BY osm_way_id")).all()
     assert kinds == [("footway", 101), ("residential", 102)]
+
+
+# --- 3D BAG API: building heights (issue 14) ------------------------------------------------------------------------
+
+THREEDBAG = json.loads((Path(__file__).parent / "fixtures/constructed_3dbag_api_answers.json").read_text("utf-8"))
+THREEDBAG_ITEMS = "/collections/pand/items"
+
+
+def threedbag_feature(ident: str, box: shapely.Polygon, ground: float, roof: float | None) -> dict:
+    """A CityJSONFeature shaped like the CONSTRUCTED answer: a Building with the 3D BAG attributes and one
+    BuildingPart, its integer vertices scaled by the page's transform."""
+    spec = json.loads(json.dumps(THREEDBAG["feature"]))
+    key = f"NL.IMBAG.Pand.{ident}"
+    building = spec["CityObjects"].pop(spec["id"])
+    part = spec["CityObjects"].pop(f"{spec['id']}-0")
+    building["attributes"].update(identificatie=key, b3_h_maaiveld=ground, b3_h_dak_70p=roof)
+    building["children"], part["parents"] = [f"{key}-0"], [key]
+    transform = THREEDBAG["page"]["metadata"]["transform"]
+    (sx, sy, _), (tx, ty, _) = transform["scale"], transform["translate"]
+    ring = shapely.get_coordinates(box.exterior)[:-1]
+    vertices = [[round((x - tx) / sx), round((y - ty) / sy), round(ground * 1000)] for x, y in ring]
+    objects = {key: building, f"{key}-0": part}
+    return {"type": "CityJSONFeature", "id": key, "CityObjects": objects, "vertices": vertices}
+
+
+def threedbag_route(server: StandIn, features: list[dict], boxes: list[shapely.Polygon]) -> None:
+    """The 3D BAG API's items route as its source answers (CONSTRUCTED fixture): only bbox, offset, limit, crs
+    and bbox-crs (400 otherwise), offset paging from 1, and its next-link rule ``offset + limit < numberMatched``."""
+    allowed = {"bbox", "offset", "limit", "crs", "bbox-crs"}
+
+    def answer(request: Seen) -> Reply:
+        unknown = sorted(set(request.query) - allowed)
+        if unknown:
+            spec = THREEDBAG["unknown_parameter"]
+            return Reply(spec["status"], json.loads(json.dumps(spec["body"]).replace("{name}", unknown[0])))
+        chosen = features
+        if "bbox" in request.query:
+            asked = shapely.box(*[float(v) for v in request.query["bbox"][0].split(",")])
+            chosen = [f for f, b in zip(features, boxes, strict=True) if shapely.intersects(asked, b)]
+        offset = int(request.query.get("offset", ["1"])[0])
+        limit = int(request.query.get("limit", ["10"])[0])
+        body = json.loads(json.dumps(THREEDBAG["page"]))
+        body["features"] = chosen[offset - 1 : offset - 1 + limit]
+        body["numberMatched"], body["numberReturned"] = len(chosen), len(body["features"])
+        if offset + limit < len(chosen):
+            bbox = request.query["bbox"][0]
+            href = f"{server.url}{THREEDBAG_ITEMS}?bbox={bbox}&offset={offset + limit}&limit={limit}"
+            body["links"].append({"href": href, "rel": "next", "type": "application/city+json"})
+        return Reply(200, body, {"Content-Crs": f"<{request.query.get('crs', ['default'])[0]}>"})
+
+    server.routes[THREEDBAG_ITEMS] = answer
+
+
+def threedbag_routes(server: StandIn, area: Area, heights: list[tuple[float, float | None]]) -> list[str]:
+    """One feature per (ground, roof) on the squares of :func:`bag_routes`' panden, plus one in Amsterdam."""
+    boxes = squares(area, len(heights))
+    idents = [f"022110000090000{i}" for i in range(len(heights))]
+    features = [threedbag_feature(i, b, g, r) for i, b, (g, r) in zip(idents, boxes, heights, strict=True)]
+    features.append(threedbag_feature("0363100000999999", AMSTERDAM, 0.5, 9.5))
+    threedbag_route(server, features, [*boxes, AMSTERDAM])
+    return idents
+
+
+def test_heights_page_through_the_3dbag_api_and_load_as_load_heights(server, tmp_path, fetch_engine, doesburg):
+    from geo.fetch.threedbag import PAGE_LIMIT, RD_2D, fetch_heights
+
+    idents = threedbag_routes(server, doesburg, [(1.0, 7.5), (2.0, 14.0), (0.5, None), (3.0, 4.0)])
+    config, messages = FetchConfig(threedbag_url=server.url, cache_dir=tmp_path), []
+    with client_for(tmp_path) as client:
+        downloads = fetch_heights(client, config, doesburg, progress=messages.append)
+    first = next(s for s in server.seen if s.path == THREEDBAG_ITEMS)
+    assert first.query["bbox-crs"] == [RD_2D] and "f" not in first.query and first.query["limit"] == [str(PAGE_LIMIT)]
+    assert [float(v) for v in first.query["bbox"][0].split(",")] == pytest.approx(list(doesburg.bbox), abs=0.01)
+    assert [d.kind for d in downloads] == ["heights"] and downloads[0].source == "3dbag:pand:GM0221"
+    # the same loader as `opvangmatch load heights FILE`
+    assert prepare("heights", downloads[0].path).frame["id"].tolist() == idents
+    reports = load_downloads(fetch_engine, downloads)
+    assert reports[0].rows == 4
+    assert any("without both heights" in note for note in reports[0].notes)
+    with fetch_engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT id, height_m FROM building_height WHERE source = '3dbag:pand:GM0221' ORDER BY id")
+        ).all()
+    assert [(i, None if h is None else round(h, 3)) for i, h in rows] == [
+        (idents[0], 6.5),
+        (idents[1], 12.0),
+        (idents[2], None),
+        (idents[3], 1.0),
+    ]
+
+
+def test_heights_follow_next_links_and_a_second_run_reads_the_cache(server, tmp_path, doesburg, monkeypatch):
+    import geo.fetch.threedbag as threedbag
+
+    monkeypatch.setattr(threedbag, "PAGE_LIMIT", 2)  # 6 panden in the box, 2 a page
+    threedbag_routes(server, doesburg, [(1.0, 7.0 + i) for i in range(6)])
+    config, messages = FetchConfig(threedbag_url=server.url, cache_dir=tmp_path), []
+    with client_for(tmp_path) as client:
+        downloads = threedbag.fetch_heights(client, config, doesburg, progress=messages.append)
+    assert server.count(THREEDBAG_ITEMS) == 3
+    assert any("page 3, 6 of 6 features" in m for m in messages)
+    assert len(prepare("heights", downloads[0].path).frame) == 6
+    with client_for(tmp_path) as client:
+        threedbag.fetch_heights(client, config, doesburg)
+        assert client.network_requests == 0 and client.cache_hits == 3
+
+
+def test_heights_the_api_next_link_rule_losing_a_last_feature_is_named(server, tmp_path, doesburg, monkeypatch):
+    """The API's source links a next page only while offset + limit < numberMatched: with one feature left over
+    there is no next link, and the fetch stops with a clear error instead of loading part of the area."""
+    import geo.fetch.threedbag as threedbag
+
+    monkeypatch.setattr(threedbag, "PAGE_LIMIT", 2)
+    threedbag_routes(server, doesburg, [(1.0, 7.0)] * 3)
+    with client_for(tmp_path) as client, pytest.raises(FetchError, match="numberMatched is 3 but the pages held 2"):
+        threedbag.fetch_heights(client, FetchConfig(threedbag_url=server.url, cache_dir=tmp_path), doesburg)
+
+
+def test_heights_refuse_an_answer_without_cityjson_features(server, tmp_path, doesburg):
+    from geo.fetch.threedbag import fetch_heights
+
+    page = dict(THREEDBAG["page"], numberMatched=1, numberReturned=1, features=[{"type": "Feature", "id": "x"}])
+    server.routes[THREEDBAG_ITEMS] = [Reply(200, page)]
+    config = FetchConfig(threedbag_url=server.url, cache_dir=tmp_path)
+    with client_for(tmp_path) as client, pytest.raises(FetchError, match="not a CityJSONFeature"):
+        fetch_heights(client, config, doesburg)
+
+
+@pytest.mark.slow
+def test_cli_fetch_heights_gives_storeys_from_height_in_score(server, tmp_path, databases, fetch_engine, doesburg):
+    """`opvangmatch fetch bag` then `fetch heights` (3D BAG API stand-in, CONSTRUCTED answer) then `score`: the
+    panden with a height get capacity method "storeys from height"."""
+    settings = databases.settings_for(fetch_engine.url.database)
+    load(fetch_engine, "municipality-provinces", DATA / "cbs/gemeentelijke-indeling.csv")
+    load(fetch_engine, "provinces", DATA / "cbs/provincie_2023.geojson")
+    bag_routes(server, doesburg)
+    threedbag_routes(server, doesburg, [(1.0, 12.0), (1.0, 10.0), (1.0, 13.0), (1.0, None), (1.0, 20.0)])
+    env = fetch_env(settings, server, tmp_path) | {"OPVANGMATCH_3DBAG_URL": server.url}
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    for source in ("bag", "heights"):
+        fetched = opvangmatch(["fetch", source, "--municipality", "GM0221", *cache], env)
+        assert fetched.returncode == 0, fetched.stderr
+    assert "3dbag:pand:GM0221: 5 rows into building_height" in fetched.stdout
+    scored = opvangmatch(["score", "--profile", "families", "--municipality", "GM0221", "--top", "0"], env)
+    assert scored.returncode == 0, scored.stderr
+    with fetch_engine.connect() as conn:
+        run = conn.execute(sa.text("SELECT max(id) FROM score_run")).scalar_one()
+        methods = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT candidate_id, capacity_method FROM candidate_score WHERE run_id = :r "
+                    "AND candidate_id LIKE '02211000009%'"
+                ),
+                {"r": run},
+            ).all()
+        )
+    assert methods["0221100000900002"] == methods["0221100000900004"] == "footprint_x_storeys_from_height"
+    assert methods["0221100000900003"] == "footprint_1_storey_assumed"  # 3D BAG has no roof height for it

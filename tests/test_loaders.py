@@ -402,3 +402,70 @@ def test_zip_reader_reads_every_part():
     names = [n for n in zipfile.ZipFile(BAG_ZIP).namelist() if n.endswith(".xml")]
     assert len(names) == 2
     assert prepare("buildings", BAG_ZIP).skipped == 13098 - 7395  # minus the 402 demolished or never built
+
+
+def test_binary_copy_writes_what_csv_copy_writes(empty_settings):
+    """The binary COPY (tables whose columns all have a binary form) and the CSV COPY store the same values:
+    NULLs (None, NaN, empty text), unicode, extreme numbers, geometries with their SRID."""
+    import numpy as np
+    import pandas as pd
+    from geoalchemy2 import Geometry
+
+    from geo.db.copy import binary_forms, copy_binary, copy_frame
+    from geo.db.engine import ensure_postgis, make_engine
+    from geo.io.write import _ewkb
+
+    metadata = sa.MetaData()
+    tables = [
+        sa.Table(
+            name,
+            metadata,
+            sa.Column("big", sa.BigInteger),
+            sa.Column("small", sa.Integer),
+            sa.Column("ratio", sa.Float),
+            sa.Column("label", sa.String(20)),
+            sa.Column("flag", sa.Boolean),
+            sa.Column("geom", Geometry("LINESTRING", srid=28992)),
+        )
+        for name in ("constructed_csv", "constructed_binary")
+    ]
+    frame = pd.DataFrame(
+        {
+            "big": [2**62, -1, 0],
+            "small": pd.array([7, None, -(2**31)], dtype="Int64"),
+            "ratio": [1.5, np.nan, -1e300],
+            "label": ["Ĳsselmonde 't Hof", "", None],
+            "flag": [True, False, None],
+            "geom": [shapely.LineString([(0, 0), (1.25, 2)]), None, shapely.LineString([(5, 5), (6, 6), (7, 5)])],
+        }
+    )
+    assert binary_forms(tables[1], frame.columns) == {
+        "big": "int8",
+        "small": "int4",
+        "ratio": "float8",
+        "label": "text",
+        "flag": "bool",
+        "geom": "ewkb",
+    }
+    engine = make_engine(empty_settings)
+    ensure_postgis(engine)
+    with engine.begin() as conn:
+        metadata.create_all(conn)
+        # all rows (a NULL geometry: through shapely), then the rows with lines (straight from their coordinates)
+        for part in (frame, frame.iloc[[0, 2]].assign(big=[1, 2])):
+            as_text = part.assign(geom=_ewkb(part["geom"].to_numpy()), flag=part["flag"].astype(object))
+            copy_frame(conn, "constructed_csv", as_text)
+            copy_binary(conn, tables[1], part, 28992, chunk_rows=2)
+        rows = [
+            conn.execute(
+                sa.text(f"SELECT big, small, ratio, label, flag, ST_AsEWKT(geom) FROM {t.name} ORDER BY big")
+            ).all()
+            for t in tables
+        ]
+        with pytest.raises(ValueError, match="not a whole number"):
+            copy_binary(conn, tables[1], frame.assign(small=[1.0, 2.5, 3.0]), 28992)
+    engine.dispose()
+    assert rows[0] == rows[1] and len(rows[1]) == 5
+    assert rows[1][0] == (-1, None, None, None, False, None)
+    assert rows[1][1] == (0, -(2**31), -1e300, None, None, "SRID=28992;LINESTRING(5 5,6 6,7 5)")
+    assert rows[1][2] == (1, 7, 1.5, "Ĳsselmonde 't Hof", True, "SRID=28992;LINESTRING(0 0,1.25 2)")

@@ -141,6 +141,10 @@ def test_region_in_browser(demo_engine, browser, scoring, tmp_path, output_dir, 
         assert f"{category.replace('_', ' ')} {v['distance_m']:,.0f} m" in content
     assert f"closes {expected['task']['closes_places']:,.0f} of" in content
     assert expected["profile"]["version"] in content and expected["data_vintage"] in content
+    # the demo has no monument layer: the popup flags the status as unknown and the legend says how to load one
+    assert "monument status unknown" in content
+    legend = page.locator(".om-use-unknown").all_inner_texts()
+    assert any("monument status unknown" in t and "load monuments" in t for t in legend)
     page.screenshot(path=str(output_dir / "map_region_doesburg.png"))
     page.keyboard.press("Escape")
     toggle(page, "Candidate buildings", "candidates")

@@ -128,6 +128,37 @@ def test_load_network_is_idempotent(network_engine):
     assert fingerprint(network_engine) == before
 
 
+def test_a_bulk_load_truncates_and_rebuilds_indexes_in_its_transaction(databases, monkeypatch):
+    """From REBUILD_INDEX_FROM rows on (lowered here so that a small real extract reaches it), a load into tables
+    holding only its source truncates them and builds their indexes again: the same rows and indexes after a
+    reload, and a row the database refuses halfway through the write brings everything back."""
+    import importlib
+
+    write_module = importlib.import_module("geo.io.write")  # the module (geo.io.write is also its function)
+    monkeypatch.setattr(write_module, "REBUILD_INDEX_FROM", 1)
+    engine = prepare_database(databases.create("network_bulk"))
+
+    def indexes():
+        with engine.connect() as conn:
+            sql = "SELECT indexdef FROM pg_indexes WHERE tablename IN ('network_edge', 'network_node') ORDER BY 1"
+            return list(conn.execute(sa.text(sql)).scalars())
+
+    load(engine, "network", AMSTERDAM)
+    before, definitions = fingerprint(engine), indexes()
+    assert any("USING gist" in d for d in definitions) and any("(source)" in d for d in definitions)
+    statements = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2].split(" ")[0]))
+    report = load(engine, "network", AMSTERDAM)
+    assert statements.count("TRUNCATE") == 2 and statements.count("DROP") == 3 and "DELETE" in statements  # dataset
+    assert report.replaced == 1601 and fingerprint(engine) == before and indexes() == definitions
+    prepared = prepare("network", AMSTERDAM)
+    prepared.also[0][1].loc[len(prepared.also[0][1]) - 1, "id"] = prepared.also[0][1]["id"].iat[0]  # a repeated node
+    with pytest.raises(DataError, match="network_node"):
+        write_module.write(engine, prepared, source="network:osm_amsterdam_centrum_rijnb_2026", path=AMSTERDAM)
+    assert fingerprint(engine) == before and indexes() == definitions
+    engine.dispose()
+
+
 def test_plain_osm_xml_and_gzip_give_the_same_network(tmp_path):
     plain = tmp_path / "amsterdam.osm"
     plain.write_bytes(gzip.decompress(AMSTERDAM.read_bytes()))

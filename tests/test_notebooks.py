@@ -166,7 +166,18 @@ def test_every_notebook_runs_draws_its_figures_and_exports(executed, unchanged):
 @pytest.mark.notebooks
 def test_findings_match_the_package(executed, demo_engine, demo_settings):
     """Each findings cell states what the package computes for the notebook's own parameters."""
-    from geo.analysis import criteria_influence, data_limits, measure_candidates, profile_comparison, rank_stability
+    from geo.analysis import (
+        compare_rankings,
+        criteria_influence,
+        data_limits,
+        measure_candidates,
+        one_at_a_time,
+        profile_comparison,
+        random_weights,
+        rank_stability,
+        regrade,
+        sensitivity_summary,
+    )
     from geo.monitoring.evaluate import evaluate
     from geo.monitoring.indicators import CostReference
     from geo.monitoring.records import Actor
@@ -208,6 +219,22 @@ def test_findings_match_the_package(executed, demo_engine, demo_settings):
     steady = stability[stability.in_top_share >= 0.9]
     assert f"Joint draws: **{len(steady)}** building(s) stay in the top {p['TOP_K']}" in found
     assert f"{len(stability):,} buildings reach the top {p['TOP_K']} at least once" in found
+    # score model v1 against v2: the same sweeps on both models, computed here from the package
+    measured_v1 = measure_candidates(demo_engine, profile, data, municipality=p["MUNICIPALITY"], model="v1")
+    between = compare_rankings(regrade(measured_v1, measured_v1.profile), regrade(measured, profile), top=50)
+    summary = {
+        model: sensitivity_summary(
+            one_at_a_time(m, top=p["TOP_K"]), random_weights(m, draws=p["DRAWS"], seed=p["SEED"], top=p["TOP_K"])
+        )
+        for model, m in (("v1", measured_v1), ("v2", measured))
+    }
+    tau, kept = "mean tau (random weights)", "mean of the top list kept (random weights)"
+    assert (
+        f"v1's ranking keeps mean tau **{summary['v1'][tau]:.3f}** and on average **{summary['v1'][kept]:.2f}** "
+        f"of its top {p['TOP_K']}; v2's keeps **{summary['v2'][tau]:.3f}** and **{summary['v2'][kept]:.2f}**"
+    ) in found
+    assert summary["v1"][tau] > summary["v2"][tau]  # v2's ranking moves more with the weights (README)
+    assert f"tau **{between['tau']:.2f}** over {between['common']:,} candidates, {between['top_kept']} of v1's" in found
 
     nb = runs["03_task_gaps"][0]
     p = parameters(nb)

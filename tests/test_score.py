@@ -27,7 +27,7 @@ from geo.score import (
 )
 from geo.score.candidates import estimate_capacity, read_candidates
 from geo.score.data import FEW_POINTS
-from geo.score.grade import grade, rank
+from geo.score.grade import STEPS, grade, rank
 from geo.score.measure import SORT_FROM, measure
 from geo.score.reference import reference_measure
 from geo.task import placement_tasks
@@ -278,6 +278,28 @@ def test_scoring_is_deterministic(demo_engine, data, families):
     a = score_candidates(demo_engine, families, data, municipality="GM0221").frame
     b = score_candidates(demo_engine, families, ScoringData.load(demo_engine), municipality="GM0221").frame
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_scores_do_not_depend_on_the_order_of_the_locations(demo_engine, data, families):
+    """The engine sorts internally (a Z-order for measuring, totals for bands; neither sort need be stable): the
+    Doesburg candidates, each twice (exact ties in place and total), given in another order get the same scores,
+    bands and flags row by row."""
+    candidates = estimate_capacity(read_candidates(demo_engine, municipality="GM0221"), families)
+    candidates = pd.concat([candidates, candidates], ignore_index=True)
+    assert len(candidates) >= SORT_FROM  # the spatially ordered path
+    order = np.random.default_rng(3).permutation(len(candidates))
+
+    def graded(rows: pd.DataFrame, timings: dict | None = None) -> pd.DataFrame:
+        rows = rows.reset_index(drop=True)
+        measures = measure(data, rows[["x", "y"]].to_numpy(float), list(families.categories))
+        return grade(data, measures, rows["capacity"].to_numpy(), families, building=rows, timings=timings).frame
+
+    timings: dict[str, float] = {}
+    given = graded(candidates, timings)
+    shuffled = graded(candidates.iloc[order]).iloc[np.argsort(order)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(given, shuffled)
+    assert given["band"].nunique() > 2 and (given["band"] > 0).any()
+    assert list(timings) == [step.__name__.lstrip("_") for step in STEPS]  # the benchmark's step timers
 
 
 def test_ties_are_broken_by_id():

@@ -16,6 +16,7 @@ from geo.domain import WGS84
 from geo.errors import NotFoundError, PermissionDenied
 from geo.scope import parse_bbox
 from geo.score import POINT_NOTE
+from geo.score.monuments import MONUMENT_UNKNOWN_HINT
 from geo.score.use import USE_UNKNOWN_HINT
 
 router = APIRouter(prefix="/candidates", tags=["candidates"], responses=problems(*KEYED))
@@ -74,6 +75,8 @@ def list_candidates(
     notes = [POINT_NOTE]
     if table.use_unknown[rows].any():
         notes.append(f"{int(table.use_unknown[rows].sum()):,} of these candidates: {USE_UNKNOWN_HINT}")
+    if table.monument_unknown[rows].any():
+        notes.append(f"{int(table.monument_unknown[rows].sum()):,} of these candidates: {MONUMENT_UNKNOWN_HINT}")
     extra = {
         "numberMatched": len(rows),
         "numberReturned": len(rows[offset : offset + limit]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo.settings import OVERPASS_URL, PDOK_URL, PROJECT_ROOT, Settings
+from geo.settings import OVERPASS_URL, PDOK_URL, PROJECT_ROOT, THREEDBAG_URL, Settings
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class FetchConfig:
     ----------
     pdok_url : root of PDOK's APIs (BAG and CBS OGC API Features, Locatieserver).
     overpass_url : the Overpass API interpreter endpoint.
+    threedbag_url : root of the 3D BAG API (OGC API Features serving CityJSONFeatures).
     cache_dir : folder for cached answers and the files that are loaded.
     timeout : seconds per request before giving up on an answer.
     min_interval : seconds between two network requests (politeness towards the services).
@@ -28,6 +29,7 @@ class FetchConfig:
 
     pdok_url: str = PDOK_URL
     overpass_url: str = OVERPASS_URL
+    threedbag_url: str = THREEDBAG_URL
     cache_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".cache" / "fetch")
     timeout: float = 60.0
     min_interval: float = 0.2
@@ -38,10 +40,12 @@ class FetchConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> FetchConfig:
-        """The settings' URLs and cache folder (``OPVANGMATCH_PDOK_URL``, ``..._OVERPASS_URL``, ``..._FETCH_CACHE``)."""
+        """The settings' URLs and cache folder (``OPVANGMATCH_PDOK_URL``, ``..._OVERPASS_URL``,
+        ``..._3DBAG_URL``, ``..._FETCH_CACHE``)."""
         values = {
             "pdok_url": settings.pdok_url,
             "overpass_url": settings.overpass_url,
+            "threedbag_url": settings.threedbag_url,
             "cache_dir": settings.fetch_cache,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

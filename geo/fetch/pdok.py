@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import numpy as np
@@ -46,16 +46,39 @@ def ogc_features(
     *,
     what: str,
     progress: Callable[[str], None] = lambda _msg: None,
+    standard: dict | None = None,
 ) -> list[dict]:
     """All features of one OGC API - Features query, following ``next`` links page by page."""
-    features: list[dict] = []
-    url, query = items_url, {"f": "json", "crs": RD_URI, "limit": PAGE_LIMIT, **params}
+    return [
+        feature
+        for body in ogc_pages(client, items_url, params, what=what, progress=progress, standard=standard)
+        for feature in body["features"]
+    ]
+
+
+def ogc_pages(
+    client: HttpClient,
+    items_url: str,
+    params: dict,
+    *,
+    what: str,
+    progress: Callable[[str], None] = lambda _msg: None,
+    standard: dict | None = None,
+) -> Iterator[dict]:
+    """Every page (the parsed answer) of one OGC API - Features query, following ``next`` links.
+
+    ``standard`` replaces PDOK's standard parameters (``f=json``, ``crs`` RD, ``limit``) for a server that
+    takes other ones (the 3D BAG API refuses ``f``). A page whose ``numberReturned`` disagrees with its
+    features, or pages that add up to other than ``numberMatched``, stop the fetch (see :func:`_page_check`)."""
+    count = 0
+    base = {"f": "json", "crs": RD_URI, "limit": PAGE_LIMIT} if standard is None else standard
+    url, query = items_url, {**base, **params}
     seen: set[str] = set()
     for page in range(1, MAX_PAGES + 1):
         body = client.get_json(url, query, what=f"{what}, page {page}", check=_page_check(f"{what}, page {page}", url))
-        features.extend(body["features"])
+        count += len(body["features"])
         matched = body.get("numberMatched")
-        progress(f"  {what}: page {page}, {len(features):,}" + (f" of {matched:,}" if matched else "") + " features")
+        progress(f"  {what}: page {page}, {count:,}" + (f" of {matched:,}" if matched else "") + " features")
         next_url = next(
             (
                 link.get("href")
@@ -65,15 +88,17 @@ def ogc_features(
             None,
         )
         if not next_url or not body["features"]:
-            if matched is not None and matched != len(features):
+            if matched is not None and matched != count:
                 raise FetchError(
-                    f"{what}: numberMatched is {matched:,} but the pages held {len(features):,} features "
+                    f"{what}: numberMatched is {matched:,} but the pages held {count:,} features "
                     f"(paging stopped early at page {page})"
                 )
-            return features
+            yield body
+            return
         if next_url in seen:
             raise FetchError(f"{what}, page {page}: the 'next' link repeats an earlier page ({next_url})")
         seen.add(next_url)
+        yield body
         url, query = next_url, None  # the next link carries every parameter
     raise FetchError(f"{what}: more than {MAX_PAGES:,} pages; choose a smaller area")
 

@@ -36,10 +36,14 @@ class Download:
 
 def write_geojson(path: Path, features: Sequence[dict], *, epsg: int) -> Path:
     """Write a FeatureCollection with its CRS named (GDAL reads the ``crs`` member), atomically."""
+    return write_json(path, {"type": "FeatureCollection", "crs": CRS_MEMBER[epsg], "features": list(features)})
+
+
+def write_json(path: Path, document: dict) -> Path:
+    """Write one JSON document atomically (a temporary file, then a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    collection = {"type": "FeatureCollection", "crs": CRS_MEMBER[epsg], "features": list(features)}
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
     return path
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from geo.errors import DataError, InputError, NotFoundError
-from geo.io import bag, heights, regions, services, tables
+from geo.io import bag, heights, monuments, regions, services, tables
 from geo.io.write import LoadReport, Prepared, Progress, write
 from geo.network import osm
 
@@ -31,6 +31,7 @@ READERS: dict[str, Callable[..., Prepared]] = {
     "buildings": bag.load_buildings,
     "residences": bag.load_residences,
     "heights": heights.load_heights,
+    "monuments": monuments.load_monuments,
     "schools": services.load_schools,
     "gtfs-stops": services.load_gtfs_stops,
     "chb-stations": services.load_chb_stations,
@@ -51,6 +52,7 @@ DESCRIPTIONS = {
     "buildings": "BAG panden: LV-BAG extract (XML or zip) or GeoPackage",
     "residences": "BAG verblijfsobjecten (gebruiksdoel, oppervlakte): LV-BAG XML, GeoPackage, NLExtract adresplus CSV",
     "heights": "3D BAG building heights (CityJSON tile or GeoPackage/CSV with h_maaiveld, h_dak_70p)",
+    "monuments": "RCE rijksmonumenten, points or contours (rijksmonumentnummer/rijksmonum) with --coverage",
     "schools": "DUO school sites with coordinates (GeoPackage layers bo/vo)",
     "gtfs-stops": "GTFS stops.txt (default category bus_stop)",
     "chb-stations": "DOVA Centraal Haltebestand railway stations JSON",
@@ -100,15 +102,15 @@ def parse_coverage(text: str) -> dict[str, str]:
 def prepare(kind: str, path: Path, **options) -> Prepared:
     """Read and validate ``path`` as ``kind`` without touching the database.
 
-    Service layers take ``coverage`` (see :func:`parse_coverage`; undeclared: ``partial:NL``), stored per
-    category and area with the dataset."""
+    Service and monument layers take ``coverage`` (see :func:`parse_coverage`; undeclared: ``partial:NL``),
+    stored per category (``monument`` for a monument layer) and area with the dataset."""
     if kind not in READERS:
         raise DataError(path, f"unknown source kind {kind!r}; choose one of {', '.join(READERS)}")
     reader = READERS[kind]
     options = {k: v for k, v in options.items() if v is not None}
     coverage = options.pop("coverage", None)
-    if coverage is not None and kind not in SERVICE_KINDS:
-        raise InputError(f"option --coverage does not apply to {kind} (only to service layers)")
+    if coverage is not None and kind not in (*SERVICE_KINDS, "monuments"):
+        raise InputError(f"option --coverage does not apply to {kind} (only to service layers and monuments)")
     declared = parse_coverage(coverage) if coverage is not None else None
     accepted = inspect.signature(reader).parameters
     for name in options:
@@ -123,6 +125,13 @@ def prepare(kind: str, path: Path, **options) -> Prepared:
             prepared.notes.append("coverage " + ", ".join(f"{a} {k}" for a, k in declared.items()))
         categories = sorted(prepared.frame["category"].unique()) if len(prepared.frame) else []
         prepared.coverage = {category: dict(declared) for category in categories}
+    elif kind == "monuments":
+        if declared is None:
+            declared = {"NL": "partial"}
+            prepared.notes.append("coverage not declared: partial (a pand without a monument here: status unknown)")
+        else:
+            prepared.notes.append("coverage " + ", ".join(f"{a} {k}" for a, k in declared.items()))
+        prepared.coverage = {monuments.CATEGORY: dict(declared)}
     return prepared
 
 

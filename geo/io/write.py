@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,14 +16,34 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from geo.db.copy import copy_frame
+from geo.db.copy import binary_forms, copy_binary, copy_frame
 from geo.errors import DataError
 from geo.models import SRID, Dataset
 
 Progress = Callable[[str], None]
-# From this many rows on, a table's spatial indexes are dropped before COPY and built again after it (in the
-# same transaction: readers wait for the commit, and a failed load leaves the indexes as they were).
+# From this many rows on, a table's indexes other than its keys are dropped before COPY and built again after
+# it (in the same transaction: readers wait for the commit, and a failed load leaves the indexes as they were),
+# and a table holding only the loaded source is truncated rather than deleted from.
 REBUILD_INDEX_FROM = 100_000
+INDEX_BUILD_MEMORY = "256MB"  # maintenance_work_mem while the indexes are built again (sorts stay in memory)
+
+
+@dataclass
+class Phases:
+    """Seconds spent per named phase of a load (read, build, write ...), in the order first seen."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - start)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
 
 @dataclass
@@ -36,10 +57,11 @@ class Prepared:
     repairs: int = 0
     skipped: int = 0
     notes: list[str] = field(default_factory=list)
-    geometry_columns: tuple[str, ...] = ("geom",)
+    geometry_columns: tuple[str, ...] = ("geom",)  # shapely geometries, or EWKB bytes (geo.db.copy.ewkb_values)
     # Further tables written in the same transaction: (model, frame, geometry columns), e.g. network nodes.
     also: list[tuple[type, pd.DataFrame, tuple[str, ...]]] = field(default_factory=list)
     coverage: dict | None = None  # service layers: {category: {area code: complete|partial|none}}
+    phases: Phases = field(default_factory=Phases)  # seconds per reading phase (readers that time theirs)
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,7 @@ class LoadReport:
     skipped: int
     year: int | None
     notes: tuple[str, ...]
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, reading and writing
 
     def __str__(self) -> str:
         text = f"{self.source}: {self.rows:,} rows into {self.table} (replaced {self.replaced:,})"
@@ -79,34 +102,47 @@ def write(
     Given a connection instead of an engine, the write joins that connection's transaction (so several
     files can be loaded all or nothing)."""
     table = prepared.table.__table__
-    frame = _frame_for(table, prepared.frame, prepared.geometry_columns, source, prepared.year)
-    also = [(m.__table__, _frame_for(m.__table__, f, g, source, prepared.year)) for m, f, g in prepared.also]
+    phases = Phases(dict(prepared.phases.seconds))
+    with phases("format rows for COPY"):
+        frame = _frame_for(table, prepared.frame, prepared.geometry_columns, source, prepared.year)
+        also = [(m.__table__, _frame_for(m.__table__, f, g, source, prepared.year)) for m, f, g in prepared.also]
     say = progress or (lambda _msg: None)
     with engine.begin() if isinstance(engine, Engine) else contextlib.nullcontext(engine) as conn:
-        replaced = conn.execute(table.delete().where(table.c.source == source)).rowcount
-        for other, _ in also:
-            conn.execute(other.delete().where(other.c.source == source))
+        replaced = 0
         for target, rows in [(table, frame), *also]:
+            bulk = len(rows) >= REBUILD_INDEX_FROM
+            with phases(f"remove the source's old rows {target.name}"):
+                removed = _remove(conn, target, source, bulk)
+                replaced = removed if target is table else replaced
             say(f"writing {len(rows):,} rows into {target.name} ...")
-            rebuild = _drop_spatial_indexes(conn, target.name) if len(rows) >= REBUILD_INDEX_FROM else []
-            _copy(conn, target.name, rows, path=path, say=say)
-            for definition in rebuild:  # one bulk build beats inserting row by row into the GiST index
-                conn.execute(sa.text(definition))
-            conn.execute(sa.text(f'ANALYZE "{target.name}"'))  # fresh statistics: good plans right after a load
-        conn.execute(sa.delete(Dataset).where(Dataset.source == source))
-        conn.execute(
-            sa.insert(Dataset).values(
-                source=source,
-                kind=prepared.kind,
-                path=str(path),
-                sha256=file_sha256(path),
-                rows=len(frame),
-                repairs=prepared.repairs,
-                year=prepared.year,
-                notes="\n".join(prepared.notes) or None,
-                coverage=prepared.coverage,
+            with phases(f"drop indexes {target.name}"):
+                rebuild = _drop_indexes(conn, target.name) if bulk else []
+            with phases(f"COPY {target.name}"):
+                _copy(conn, target, rows, path=path, say=say)
+            with phases(f"build indexes {target.name}"):
+                if rebuild:
+                    conn.execute(sa.text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
+                for definition in rebuild:  # one bulk build beats inserting row by row into each index
+                    conn.execute(sa.text(definition))
+            with phases(f"ANALYZE {target.name}"):
+                conn.execute(sa.text(f'ANALYZE "{target.name}"'))  # fresh statistics: good plans right after a load
+        with phases("dataset record (file sha256)"):
+            conn.execute(sa.delete(Dataset).where(Dataset.source == source))
+            conn.execute(
+                sa.insert(Dataset).values(
+                    source=source,
+                    kind=prepared.kind,
+                    path=str(path),
+                    sha256=file_sha256(path),
+                    rows=len(frame),
+                    repairs=prepared.repairs,
+                    year=prepared.year,
+                    notes="\n".join(prepared.notes) or None,
+                    coverage=prepared.coverage,
+                )
             )
-        )
+        committing = time.perf_counter()
+    phases.add("commit", time.perf_counter() - committing)
     return LoadReport(
         source,
         prepared.kind,
@@ -117,15 +153,29 @@ def write(
         prepared.skipped,
         prepared.year,
         tuple(prepared.notes),
+        phases.seconds,
     )
 
 
-def _drop_spatial_indexes(conn: sa.Connection, table: str) -> list[str]:
-    """Drop ``table``'s GiST indexes; returns their definitions to build them again."""
+def _remove(conn: sa.Connection, table: sa.Table, source: str, bulk: bool) -> int:
+    """Delete ``source``'s rows from ``table``; returns how many. Before a bulk load into a table that holds
+    no other source, the table is truncated instead (in the transaction: a failed load brings the rows back),
+    which leaves no dead rows for the COPY and the index builds to wade through."""
+    if bulk and not conn.execute(sa.select(sa.exists().where(table.c.source != source))).scalar():
+        count = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        conn.execute(sa.text(f'TRUNCATE "{table.name}"'))
+        return count
+    return conn.execute(table.delete().where(table.c.source == source)).rowcount
+
+
+def _drop_indexes(conn: sa.Connection, table: str) -> list[str]:
+    """Drop ``table``'s indexes that enforce nothing (not primary key, not unique); returns their definitions
+    to build them again."""
     rows = conn.execute(
         sa.text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = :t "
-            "AND indexdef ILIKE '%USING gist%'"
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = quote_ident(:t)::regclass AND NOT i.indisunique AND NOT i.indisprimary "
+            "ORDER BY c.relname"
         ),
         {"t": table},
     ).all()
@@ -135,13 +185,16 @@ def _drop_spatial_indexes(conn: sa.Connection, table: str) -> list[str]:
 
 
 def _frame_for(table, frame: pd.DataFrame, geometry_columns, source: str, year: int | None) -> pd.DataFrame:
-    """``frame`` with source and year, geometries as EWKB hex and dicts/lists as text, ready for COPY."""
+    """``frame`` with source and year, ready for COPY: as it is when every column has a binary COPY form
+    (:func:`geo.db.copy.binary_forms`), else with geometries as EWKB hex and dicts/lists as text (CSV)."""
     frame = frame.copy()
     frame["source"] = source
     frame["year"] = year
     unknown = set(frame.columns) - set(table.columns.keys())
     if unknown:
         raise AssertionError(f"columns not in {table.name}: {sorted(unknown)}")
+    if binary_forms(table, frame.columns):
+        return frame
     for name in geometry_columns:
         frame[name] = _ewkb(frame[name].to_numpy())
     for name in frame.columns:
@@ -151,7 +204,11 @@ def _frame_for(table, frame: pd.DataFrame, geometry_columns, source: str, year: 
 
 
 def _ewkb(geoms: np.ndarray) -> list[str | None]:
+    """Shapely geometries (or EWKB bytes already) as EWKB hex."""
     values = np.asarray(geoms, dtype=object)
+    given = values[pd.notna(values)]
+    if len(given) and isinstance(given[0], bytes):
+        return [None if v is None else v.hex() for v in values]
     present = ~shapely.is_missing(values)
     out: list[str | None] = [None] * len(values)
     if present.any():
@@ -171,17 +228,23 @@ def _text(value):
     return value
 
 
-def _copy(conn: sa.Connection, table: str, frame: pd.DataFrame, *, path: Path, say: Progress) -> None:
+def _copy(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, *, path: Path, say: Progress) -> None:
     import psycopg
 
     try:
-        copy_frame(conn, table, frame, progress=say)
+        if binary_forms(table, frame.columns):
+            copy_binary(conn, table, frame, SRID, progress=say)
+        else:
+            copy_frame(conn, table.name, frame, progress=say)
     except psycopg.errors.UniqueViolation as exc:
         detail = exc.diag.message_detail or str(exc)
         raise DataError(
             path,
-            f"already in {table} from another source: {detail} "
+            f"already in {table.name} from another source: {detail} "
             "(unload that source first, or load this file under the same --source)",
         ) from exc
+    except ValueError as exc:  # a value the binary form cannot hold
+        raise DataError(path, f"the rows for {table.name} do not fit its columns: {exc}") from exc
     except psycopg.Error as exc:
-        raise DataError(path, f"the database refused the rows for {table}: {exc.diag.message_primary or exc}") from exc
+        message = exc.diag.message_primary or exc
+        raise DataError(path, f"the database refused the rows for {table.name}: {message}") from exc

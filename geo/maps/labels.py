@@ -85,6 +85,8 @@ TEXT = {
         "use_state_2": "gebruiksdoel passend",
         "use_unknown_legend": "{n} kandidaten: gebruiksdoel onbekend (geen BAG-verblijfsobjecten geladen); laad ze met "
         "'opvangmatch load residences' of 'opvangmatch fetch bag'",
+        "monument_unknown_legend": "{n} kandidaten: monumentstatus onbekend (geen volledige rijksmonumentenlaag); laad "
+        "die met 'opvangmatch load monuments BESTAND --coverage complete:GEBIED'",
         "weight": "gewicht",
         "share_of": "{level}: aandeel {share} van {allowed} toegestaan",
         "buurt": "buurt",
@@ -254,6 +256,8 @@ TEXT = {
         "use_state_2": "use suitable",
         "use_unknown_legend": "{n} candidates: use unknown (no BAG verblijfsobjecten loaded); load them with "
         "'opvangmatch load residences' or 'opvangmatch fetch bag'",
+        "monument_unknown_legend": "{n} candidates: monument status unknown (no complete rijksmonumenten layer); load "
+        "it with 'opvangmatch load monuments FILE --coverage complete:AREA'",
         "weight": "weight",
         "share_of": "{level} share {share} of {allowed} allowed",
         "buurt": "buurt",
@@ -415,6 +419,8 @@ FLAGS = {
         "under_conversion": "pand in verbouwing",
         "units_out_of_use": "verblijfsobject(en) buiten gebruik",
         "demolition_permit": "sloopvergunning verleend",
+        "monument": "rijksmonument (RCE)",
+        "monument_status_unknown": "monumentstatus onbekend (geen volledige monumentenlaag geladen voor dit gebied)",
         "outside_municipalities": "buiten alle gemeenten",
         "not_in_use": "pand niet in gebruik",
         "no_population_data": "geen inwonersgegevens",
@@ -441,6 +447,8 @@ FLAGS = {
         "under_conversion": "pand under conversion",
         "units_out_of_use": "unit(s) out of use",
         "demolition_permit": "demolition permit granted",
+        "monument": "rijksmonument (RCE)",
+        "monument_status_unknown": "monument status unknown (no complete monument layer loaded for this area)",
         "outside_municipalities": "outside every municipality",
         "not_in_use": "building not in use",
         "no_population_data": "no population data",

@@ -251,6 +251,10 @@ def region_map(
     unknown_use = sum(int((part.frame["use_state"] == "unknown").sum()) for part in parts)
     if unknown_use:
         legend += f'<div class="om-use-unknown">{e(t["use_unknown_legend"].format(n=number(unknown_use, lang)))}</div>'
+    unknown_monument = sum(sum("monument_status_unknown" in f for f in part.frame["flags"]) for part in parts)
+    if unknown_monument:
+        note = t["monument_unknown_legend"].format(n=number(unknown_monument, lang))
+        legend += f'<div class="om-use-unknown">{e(note)}</div>'
     legend += service_legend(services, lang)
     legend += unlocated_legend(reception, lang)
     Legend(legend).add_to(m)

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +34,8 @@ USE_STATES = ("not_accepted", "unknown", "suitable")
 AVAILABILITY_FLAGS = ("building_out_of_use", "under_conversion", "units_out_of_use")
 """BAG signals of vacancy or conversion: shown, and a secondary criterion that can raise a candidate in its band."""
 COMPLETE = COVERAGE.index("complete")
+PARALLEL_FROM = 10_000
+"""From this many locations on, the service categories are scored side by side (threads)."""
 POINT_NOTE = "buildings are measured from a representative point inside the footprint (ST_PointOnSurface)"
 
 
@@ -75,7 +80,7 @@ class Flags:
 
 def take(values: np.ndarray, index: np.ndarray, missing) -> np.ndarray:
     """``values[index]``, with ``missing`` where ``index`` is -1."""
-    return np.append(values, np.array([missing], dtype=values.dtype if missing is not None else object))[index]
+    return np.take(np.append(values, np.array([missing], dtype=values.dtype if missing is not None else object)), index)
 
 
 def ramp(value: np.ndarray, full: float, zero: float) -> np.ndarray:
@@ -116,6 +121,7 @@ class _Grading:
     columns: dict[str, np.ndarray]
     flags: Flags
     building: pd.DataFrame | None = None
+    floor_area: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -134,6 +140,7 @@ def grade(
     floor_area: np.ndarray | None = None,
     extra_flags: dict[str, np.ndarray] | None = None,
     building: pd.DataFrame | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Graded:
     """Score N measured locations with ``profile``: each component, the rules, the total and the flags.
 
@@ -150,38 +157,42 @@ def grade(
     building : what BAG says of each candidate building (N rows): ``floor_area`` (usable, or footprint x storeys),
         ``units``, the use shares of :func:`geo.score.use.building_use`, ``units_out_of_use`` and the pand
         ``status``. Without it (a proposal) the use is unknown and no availability signal is read.
+    timings : if given, the seconds each step took are written into it (by step name; for benchmarks).
 
     The steps, in order: where each location lies (:func:`_where`), :func:`_proportional_fit`,
     :func:`_proximity`, :func:`_task_contribution`, :func:`_size_fit`, :func:`_use`, :func:`_availability`, the
-    exclusion :func:`_rules`, then the weighted total and the score bands (:func:`_bands`).
+    exclusion :func:`_rules`, the network measurement's columns (:func:`_distance_kinds`), then the weighted
+    :func:`_total`, the score bands (:func:`_bands`) and the flag lists (:data:`STEPS`).
     Each adds its columns (raw measures beside scores, so every number can be explained) and its flags.
     """
     capacity = np.asarray(capacity, dtype="float64")
     flags = Flags(len(measures))
     for name, mask in (extra_flags or {}).items():
         flags.add(name, mask)
-    g = _Grading(data, measures, capacity, profile, {"capacity": capacity}, flags, building)
-    _where(g)
-    _proportional_fit(g)
-    _proximity(g)
-    _task_contribution(g)
-    _size_fit(g)
-    _use(g)
-    _availability(g)
-    _rules(g, floor_area)
-    _distance_kinds(g)
-    columns = g.columns
-    w = profile.weights
+    g = _Grading(data, measures, capacity, profile, {"capacity": capacity}, flags, building, floor_area)
+    for step in STEPS:
+        started = time.perf_counter()
+        step(g)
+        if timings is not None:
+            timings[step.__name__.lstrip("_")] = time.perf_counter() - started
+    return Graded(g.columns, measures, profile)
+
+
+def _total(g: _Grading) -> None:
+    """The weighted total of the four components, and whether an excluding flag fired."""
+    columns, w = g.columns, g.profile.weights
     columns["total"] = (
         w["proportional_fit"] * columns["proportional_fit"]
         + w["proximity"] * columns["proximity"]
         + w["task_contribution"] * columns["task_contribution"]
         + w["size_fit"] * columns["size_fit"]
     ) / sum(w.values())
-    columns["excluded"] = flags.any_of(EXCLUDING)
-    _bands(g)
-    columns["flags"] = flags.as_lists()
-    return Graded(columns, measures, profile)
+    columns["excluded"] = g.flags.any_of(EXCLUDING)
+
+
+def _flag_lists(g: _Grading) -> None:
+    """Every location's flags as a sorted tuple of names."""
+    g.columns["flags"] = g.flags.as_lists()
 
 
 def _where(g: _Grading) -> None:
@@ -217,63 +228,39 @@ def _proportional_fit(g: _Grading) -> None:
         level_fits.append(fit)
         g.flags.add(f"no_{level}_data", ~found)
         g.flags.add(f"no_population_{level}", found & ~usable)
-    stacked = np.vstack(level_fits)
-    has_fit = np.isfinite(stacked).any(axis=0)
+    weakest = np.full(n, np.inf)
+    for fit in level_fits:  # fits are NaN (no data) or in 0..1; fmin skips NaN
+        np.fmin(weakest, fit, out=weakest)
+    has_fit = weakest <= 1.0
     g.flags.add("no_population_data", ~has_fit)
-    columns["proportional_fit"] = np.where(
-        has_fit, np.nanmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=0), 0.0
-    )
+    columns["proportional_fit"] = np.where(has_fit, weakest, 0.0)
 
 
 def _proximity(g: _Grading) -> None:
     """Per service category, the distance to the nearest point scored good .. too far: a measurement where the
     layer is complete, an upper bound (flagged) where it is partial and beats the CBS estimate, else the CBS
-    estimate (flagged); the component is the weighted mean over the categories that have a value."""
-    data, profile, measures, columns, n = g.data, g.profile, g.measures, g.columns, g.n
+    estimate (flagged); the component is the weighted mean over the categories that have a value.
+
+    The categories are scored side by side (:func:`_category_proximity`, numpy releases the GIL) for many locations,
+    then summed in the profile's order, so that the totals are the same to the last bit."""
+    profile, columns, n = g.profile, g.columns, g.n
+    items = list(profile.categories.items())
+    if n >= PARALLEL_FROM and len(items) > 1:
+        with ThreadPoolExecutor(max_workers=min(len(items), os.cpu_count() or 1)) as pool:
+            results = list(pool.map(lambda item: _category_proximity(g, *item), items))
+    else:
+        results = [_category_proximity(g, *item) for item in items]
     weighted, weights = np.zeros(n), np.zeros(n)
     on_measured, on_bound = np.zeros(n), np.zeros(n)
-    for category, rule in profile.categories.items():
-        distance = measures.distance.get(category, np.full(n, np.inf))
-        layer = data.services.get(category)
-        # Coverage decides what a distance means: where the layer is complete, the nearest point is a measurement;
-        # elsewhere it is an upper bound, used when it beats the CBS estimate (or, with none, when it says
-        # anything: below too_far), never a far "measurement" beside a near estimate.
-        complete = g.per_point(data.coverage(category), 0) == COMPLETE
-        found = np.isfinite(distance)
-        if profile.use_cbs_estimate:
-            estimate_all = g.per_point(data.cbs_estimate_m(category), np.nan)
-        else:
-            estimate_all = np.full(n, np.nan)
-        measured = complete & found
-        with np.errstate(invalid="ignore"):
-            bound = (
-                ~complete
-                & found
-                & ((distance < estimate_all) | (~np.isfinite(estimate_all) & (distance < rule.too_far)))
-            )
-        known = measured | bound
-        estimate = np.where(known, np.nan, estimate_all)
-        used = np.where(known, distance, estimate)  # finite or NaN
-        available = np.isfinite(used)
-        score = ramp(used, rule.good, rule.too_far)  # NaN where not available
-        columns[f"{category}_distance"] = np.where(known, distance, np.nan)
-        columns[f"{category}_bound"] = bound
-        columns[f"{category}_estimate"] = estimate
-        columns[f"{category}_score"] = score
-        nearest = np.where(known, measures.nearest.get(category, -1), -1)
-        names, ids = (layer.names, layer.ids) if layer is not None else (np.array([], object), np.array([], np.int64))
-        columns[f"{category}_nearest"] = take(names, nearest, None)
-        columns[f"{category}_nearest_id"] = take(ids, nearest, -1)
-        for radius in RADII:
-            counts = measures.within.get((category, radius))
-            columns[f"{category}_n{radius}"] = counts if counts is not None else np.zeros(n, dtype=np.int64)
+    for (category, rule), (category_columns, known, bound, available, score) in zip(items, results, strict=True):
+        columns.update(category_columns)
         if rule.weight > 0:
             # An estimate weighs less than a measurement: its weight times the profile's estimate_weight.
             weight = np.where(known, rule.weight, rule.weight * profile.estimate_weight)
             np.add(weighted, score * weight, out=weighted, where=available)
             np.add(weights, weight, out=weights, where=available)
-            np.add(on_measured, weight, out=on_measured, where=known)
-            np.add(on_bound, weight, out=on_bound, where=bound)
+            np.add(on_measured, rule.weight, out=on_measured, where=known)  # the weight where known
+            np.add(on_bound, rule.weight, out=on_bound, where=bound)
             g.flags.add(f"missing_{category}", ~available)
             g.flags.add(f"estimated_{category}", ~known & available)
             g.flags.add(f"upper_bound_{category}", bound)
@@ -287,6 +274,45 @@ def _proximity(g: _Grading) -> None:
         columns["measured_share"] = np.where(has, on_measured / denominator, np.nan)
         columns["upper_bound_share"] = np.where(has, on_bound / denominator, np.nan)
         columns["estimated_share"] = np.where(has, 1.0 - on_measured / denominator, np.nan)
+
+
+def _category_proximity(g: _Grading, category: str, rule) -> tuple[dict[str, np.ndarray], ...]:
+    """One category's columns (distance, bound, estimate, score, nearest, counts) and its masks ``known`` (measured
+    or bound), ``bound``, ``available`` (known or estimated) and its ``score`` (reads ``g``, changes nothing)."""
+    data, profile, measures, n = g.data, g.profile, g.measures, g.n
+    distance = measures.distance.get(category)
+    distance = np.full(n, np.inf) if distance is None else distance
+    layer = data.services.get(category)
+    # Coverage decides what a distance means: where the layer is complete, the nearest point is a measurement;
+    # elsewhere it is an upper bound, used when it beats the CBS estimate (or, with none, when it says
+    # anything: below too_far), never a far "measurement" beside a near estimate.
+    complete = g.per_point(data.coverage(category), 0) == COMPLETE
+    found = np.isfinite(distance)
+    if profile.use_cbs_estimate:
+        estimate_all = g.per_point(data.cbs_estimate_m(category), np.nan)
+    else:
+        estimate_all = np.full(n, np.nan)
+    measured = complete & found
+    has_estimate = np.isfinite(estimate_all)
+    with np.errstate(invalid="ignore"):
+        bound = ~complete & found & ((distance < estimate_all) | (~has_estimate & (distance < rule.too_far)))
+    known = measured | bound  # known distances are finite
+    used = np.where(known, distance, estimate_all)  # finite or NaN
+    score = ramp(used, rule.good, rule.too_far)  # NaN where not available
+    columns = {
+        f"{category}_distance": np.where(known, distance, np.nan),
+        f"{category}_bound": bound,
+        f"{category}_estimate": np.where(known, np.nan, estimate_all),
+        f"{category}_score": score,
+    }
+    nearest = np.where(known, measures.nearest.get(category, -1), -1)
+    names, ids = (layer.names, layer.ids) if layer is not None else (np.array([], object), np.array([], np.int64))
+    columns[f"{category}_nearest"] = take(names, nearest, None)
+    columns[f"{category}_nearest_id"] = take(ids, nearest, -1)
+    for radius in RADII:
+        counts = measures.within.get((category, radius))
+        columns[f"{category}_n{radius}"] = counts if counts is not None else np.zeros(n, dtype=np.int64)
+    return columns, known, bound, known | has_estimate, score
 
 
 def _task_contribution(g: _Grading) -> None:
@@ -342,19 +368,22 @@ def _availability(g: _Grading) -> None:
         return
     from geo.score.candidates import AVAILABILITY, DEMOLITION
 
-    status = g.building["status"] if "status" in g.building else pd.Series([None] * n)
+    # Plain objects: comparing them is several times faster than comparing a pandas string column (missing: False).
+    status = np.full(n, None, object)
+    if "status" in g.building:
+        status = g.building["status"].to_numpy(object, na_value=None)
     units_out = g.building["units_out_of_use"].to_numpy() if "units_out_of_use" in g.building else np.zeros(n)
     for flag, value in AVAILABILITY.items():
-        g.flags.add(flag, (status == value).to_numpy())
+        g.flags.add(flag, status == value)
     g.flags.add("units_out_of_use", np.nan_to_num(units_out.astype(float)) > 0)
-    g.flags.add("demolition_permit", (status == DEMOLITION).to_numpy())
+    g.flags.add("demolition_permit", status == DEMOLITION)
     g.columns["availability_signal"] = g.flags.any_of(set(AVAILABILITY_FLAGS))
 
 
-def _rules(g: _Grading, floor_area: np.ndarray | None) -> None:
+def _rules(g: _Grading) -> None:
     """The profile's small-scale limits (min..max places), m2 per place and floor-area band: a location that breaks
     one is flagged and excluded."""
-    capacity, profile = g.capacity, g.profile
+    capacity, profile, floor_area = g.capacity, g.profile, g.floor_area
     g.flags.add("capacity_outside_band", (capacity < profile.min_places) | (capacity > profile.max_places))
     if g.building is not None and "floor_area" in g.building:
         area = g.building["floor_area"].to_numpy(dtype=float)
@@ -382,12 +411,31 @@ def _bands(g: _Grading) -> None:
     band = np.zeros(g.n, dtype=np.int64)
     offset = 0
     index = np.flatnonzero(eligible)
-    by_total = index[np.argsort(-total[index], kind="stable")]  # sorted once for both use states
+    # Sorted once for both use states. Bands depend on the totals only, not on the order of equal totals, so the
+    # faster unstable sort gives the same bands.
+    by_total = index[np.argsort(-total[index])]
     for state in (2, 1):
         found = bands(total, eligible & (order == state), g.profile.ranking.band_width, by_total)
         band = np.where(found > 0, found + offset, band)
         offset = int(band.max(initial=0))  # no candidates (a municipality without BAG buildings): no bands
     g.columns["band"] = band
+
+
+STEPS = (
+    _where,
+    _proportional_fit,
+    _proximity,
+    _task_contribution,
+    _size_fit,
+    _use,
+    _availability,
+    _rules,
+    _distance_kinds,
+    _total,
+    _bands,
+    _flag_lists,
+)
+"""The steps of :func:`grade`, in order; each reads what the earlier ones wrote."""
 
 
 def rank(frame: pd.DataFrame, ids: pd.Series, profile: Profile | None = None) -> np.ndarray:

@@ -27,7 +27,7 @@ def bands(total: np.ndarray, eligible: np.ndarray, width: float, order: np.ndarr
     out = np.zeros(len(total), dtype=np.int64)
     if order is None:
         index = np.flatnonzero(eligible)
-        order = index[np.argsort(-total[index], kind="stable")]
+        order = index[np.argsort(-total[index])]  # equal totals share a band: their order does not matter
     else:
         order = order[eligible[order]]
     descending = total[order]

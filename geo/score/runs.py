@@ -16,6 +16,7 @@ from geo.score.candidates import IN_USE, capacity_flags, estimate_capacity, read
 from geo.score.data import ScoringData
 from geo.score.grade import Graded, grade, rank
 from geo.score.measure import RADII
+from geo.score.monuments import monument_flags
 from geo.score.network import measure_with_network
 from geo.score.profile import Profile
 
@@ -48,7 +49,11 @@ def score_candidates(
     candidates = estimate_capacity(read_candidates(engine, municipality=municipality, province=province), profile)
     xy = candidates[["x", "y"]].to_numpy(dtype=float)
     measures = measure_with_network(data, xy, list(profile.categories), profile.network_categories)
-    flags = {"not_in_use": ~candidates["status"].isin(IN_USE).to_numpy(), **capacity_flags(candidates, profile)}
+    flags = {
+        "not_in_use": ~candidates["status"].isin(IN_USE).to_numpy(),
+        **capacity_flags(candidates, profile),
+        **monument_flags(engine, candidates["id"]),
+    }
     # The capacity comes from the floor area: no m2-per-place rule here (it could never fire); the building's use,
     # floor-area band and BAG statuses are read from ``building`` (see grade()).
     graded = grade(data, measures, candidates["capacity"].to_numpy(), profile, extra_flags=flags, building=candidates)

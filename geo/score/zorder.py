@@ -6,7 +6,8 @@ import numpy as np
 
 
 def z_order(xy: np.ndarray, cell: float = 10.0) -> np.ndarray:
-    """A permutation of ``xy`` along a Z-order (Morton) curve over ``cell``-metre cells."""
+    """A permutation of ``xy`` along a Z-order (Morton) curve over ``cell``-metre cells (points in one cell in an
+    unspecified but deterministic order: what is measured in this order is measured exactly, point by point)."""
     grid = ((xy - xy.min(axis=0)) // cell).astype(np.uint64)
 
     def spread(v: np.ndarray) -> np.ndarray:  # the bits of v, with a zero bit between each two
@@ -21,4 +22,4 @@ def z_order(xy: np.ndarray, cell: float = 10.0) -> np.ndarray:
             v = (v | (v << np.uint64(shift))) & np.uint64(mask)
         return v
 
-    return np.argsort(spread(grid[:, 0]) | (spread(grid[:, 1]) << np.uint64(1)), kind="stable")
+    return np.argsort(spread(grid[:, 0]) | (spread(grid[:, 1]) << np.uint64(1)))
