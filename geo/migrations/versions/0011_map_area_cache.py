@@ -1,14 +1,14 @@
 """map area cache: areas cleaned into a coverage and simplified once, keyed by a hash of their input (issue 15)
 
-Revision ID: 0010m
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30 11:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0010m'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
