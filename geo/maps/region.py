@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import InputError
 from geo.maps.base import finish, new_map
-from geo.maps.candidates import LOCALES, Tables, candidate_rows, meta, score_classes
+from geo.maps.candidates import Tables, candidate_rows, meta, score_classes
 from geo.maps.geodata import (
     lat_lon,
     read_areas,
@@ -22,7 +22,7 @@ from geo.maps.geodata import (
     read_services,
     to_wgs84,
 )
-from geo.maps.labels import check_lang, number, text
+from geo.maps.labels import LOCALES, check_lang, number, text
 from geo.maps.layers import (
     AreaLayer,
     CandidateLayer,
