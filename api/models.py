@@ -349,7 +349,10 @@ class Reconciliation(BaseModel):
     reported_date: str | None
     reported_source: str | None
     realised_coverage: float | None
-    coverage_note: str
+    coverage_status: str = Field(
+        description="unknown (no published figure), low (under half of it), fair, or more (above it)"
+    )
+    coverage_note: str = Field(description="the coverage in an English sentence (the maps show it in their language)")
 
 
 class ReceptionNotCounted(BaseModel):

@@ -378,3 +378,21 @@ class ApiKey(Base):
     label: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- map geometry cache (issue 15: coverage-clean boundaries) ---------------------------------------------------
+
+
+from sqlalchemy import LargeBinary  # noqa: E402
+
+
+class MapAreaCache(Base):
+    """Areas cleaned into a coverage and simplified for the maps (:func:`geo.maps.geodata.coverage_geometries`),
+    one row per area, keyed by a hash of the input geometries and the settings: a derived cache, not data (made again
+    when missing; a reload of the areas changes the hash)."""
+
+    __tablename__ = "map_area_cache"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wkb: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -18,18 +18,10 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-EXISTING = {
-    "meerjarig_beschikbaar_ca": "places available (capacity estimate)",
-    "plekken_gerealiseerd_ca": "places realised",
-    "asielopvangplekken_in_provincie": "reception places in the province",
-}
-"""Indicators that count places that exist, with their label."""
-PLANNED = {
-    "plekken_gevonden": "places found in the provincial plans",
-    "plekken_gegarandeerd": "places guaranteed in the provincial plans",
-    "plekken_aangeboden": "places offered in the provincial plans",
-}
-"""Indicators that count places found in plans (not all of them realised yet), with their label."""
+EXISTING = ("meerjarig_beschikbaar_ca", "plekken_gerealiseerd_ca", "asielopvangplekken_in_provincie")
+"""Indicators that count places that exist (their words: ``geo.maps.labels.INDICATORS``)."""
+PLANNED = ("plekken_gevonden", "plekken_gegarandeerd", "plekken_aangeboden")
+"""Indicators that count places found in plans (not all of them realised yet)."""
 LOW_COVERAGE = 0.5
 """Below this share of the published figure, the coverage is called low wherever realised is shown."""
 
@@ -44,6 +36,7 @@ RECONCILIATION_COLUMNS = [
     "reported_date",
     "reported_source",
     "realised_coverage",
+    "coverage_status",
     "coverage_note",
 ]
 
@@ -66,39 +59,68 @@ def _date_key(text) -> str:
 def _pick(rows: pd.DataFrame) -> pd.Series | None:
     """The figure to compare: the latest of places that exist, else the latest of places found in plans."""
     for kind, indicators in (("existing", EXISTING), ("planned", PLANNED)):
-        usable = rows[rows.indicator.isin(list(indicators)) & rows.places.notna()]
+        usable = rows[rows.indicator.isin(indicators) & rows.places.notna()]
         if not usable.empty:
             usable = usable.assign(_key=usable.reference_date.map(_date_key)).sort_values("_key", kind="stable")
             return usable.iloc[-1].copy().rename(None).to_frame().T.assign(kind=kind).iloc[0]
     return None
 
 
-def coverage_note(realised: int, figure: pd.Series | None, name: str, undated: int = 0) -> str:
-    """One sentence on how much of the published figure the rows cover; says so when the coverage is low.
-    ``undated``: places of rows not known to be open on the reference date (not in realised), named beside it."""
-    besides = f" (besides {undated:,} places of undated rows, not counted)" if undated else ""
-    if figure is None:
-        return (
-            f"{name}: no published figure of existing or planned places is loaded, so how much the reception rows "
-            f"cover is unknown; realised ({realised:,}{besides}) counts only the listed sites"
-        )
-    places = int(figure.places)
-    label = (EXISTING | PLANNED)[figure.indicator]
-    share = realised / places if places else float("nan")
-    text = (
-        f"{name}: the reception rows hold {realised:,} places{besides}, {share:.0%} of the {places:,} {label} "
-        f"({figure.reference_date or 'date not stated'}; {figure.source_url or 'no address'})"
+def coverage_status(realised: int, places: int | None) -> str:
+    """How the rows cover the published figure: ``unknown`` (no figure), ``low`` (below :data:`LOW_COVERAGE`),
+    ``more`` (above the figure) or ``fair``."""
+    if not places:
+        return "unknown"
+    share = realised / places
+    return "low" if share < LOW_COVERAGE else "more" if share > 1 else "fair"
+
+
+def coverage_note(row, lang: str = "en") -> str:
+    """One sentence on how much of the published figure the rows cover, in ``lang`` (words from the label table,
+    ``geo.maps.labels``); says so when the coverage is low. ``row``: a reconciliation row (:func:`reconcile`, the
+    note itself aside); its ``undated`` places (rows not known to be open on the reference date, not in realised)
+    are named beside realised."""
+    from geo.maps.labels import INDICATORS, number, percent, text
+
+    t = text(lang)
+    realised, places, undated = int(row["realised"]), row["reported_places"], int(row.get("undated") or 0)
+    name = t["netherlands"] if row["region_code"] == "NL" else row["name"]
+    besides = t["coverage_besides"].format(undated=number(undated, lang)) if undated else ""
+    if places is None or places != places:  # None or NaN
+        return t["coverage_unknown"].format(name=name, realised=number(realised, lang), besides=besides)
+    places = int(places)
+    note = t["coverage_share"].format(
+        name=name,
+        realised=number(realised, lang),
+        besides=besides,
+        share=percent(realised / places, lang) if places else "-",
+        places=number(places, lang),
+        label=INDICATORS[lang][row["reported_indicator"]],
+        date=row.get("reported_date") or t["date_not_stated"],
+        source=row.get("reported_source") or t["no_address"],
     )
-    if np.isfinite(share) and share < LOW_COVERAGE:
-        text += (
-            "; LOW COVERAGE: the rows are an incomplete list, so realised is far below the real number and the gap "
-            f"is overstated by up to {places - realised:,} places"
-        )
-    elif np.isfinite(share) and share > 1:
-        text += "; MORE than the published figure: some rows may be closed, temporary or overlapping sites"
-    if figure.kind == "planned":
-        text += "; the published figure counts places in plans, not all of them realised yet"
-    return text
+    status = coverage_status(realised, places)
+    if status == "low":
+        note += t["coverage_low"].format(missing=number(places - realised, lang))
+    elif status == "more":
+        note += t["coverage_more"]
+    if row.get("reported_kind") == "planned":
+        note += t["coverage_planned"]
+    return note
+
+
+def region_notes(rows: pd.DataFrame, reconciliation: pd.DataFrame, lang: str = "en") -> pd.Series:
+    """The coverage note of task rows (columns ``region_code``, ``level``, ``province_code``): a province's own; a
+    municipality's is its province's, prefixed (no municipal figures are published)."""
+    from geo.maps.labels import text
+
+    notes = {code: coverage_note(r, lang) for code, r in reconciliation.set_index("region_code", drop=False).iterrows()}
+    province = rows.province_code.map(notes)
+    own = rows.region_code.map(notes)
+    is_province = (rows.level == "province").to_numpy()
+    return pd.Series(
+        np.where(is_province, own, text(lang)["coverage_municipal"] + province.fillna("")), index=rows.index
+    )
 
 
 def reconcile(tasks: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
@@ -127,7 +149,8 @@ def reconcile(tasks: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
                 "reported_date": figure.reference_date if figure is not None else None,
                 "reported_source": figure.source_url if figure is not None else None,
                 "realised_coverage": realised / places if places else None,
-                "coverage_note": coverage_note(realised, figure, name, not_dated),
+                "coverage_status": coverage_status(realised, places),
             }
         )
+        out[-1]["coverage_note"] = coverage_note(out[-1])
     return pd.DataFrame(out, columns=RECONCILIATION_COLUMNS)

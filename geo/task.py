@@ -342,16 +342,16 @@ def _reconcile(engine, out: pd.DataFrame) -> pd.DataFrame:
     """Add ``reported_places``, ``realised_coverage`` and ``coverage_note`` to the task rows (in place): a
     province's own published figure; a municipality has none and carries its province's note. Returns the
     reconciliation of the country and the provinces (:func:`geo.reconcile.reconcile`)."""
-    from geo.reconcile import reconcile, reported_figures
+    from geo.reconcile import reconcile, region_notes, reported_figures
 
-    rec = reconcile(out, reported_figures(engine)).set_index("region_code")
+    reconciliation = reconcile(out, reported_figures(engine))
+    rec = reconciliation.set_index("region_code")
     is_province = (out.level == "province").to_numpy()
     own = out.region_code.where(is_province)
     out["reported_places"] = own.map(rec.reported_places).astype("Int64")
     out["realised_coverage"] = own.map(rec.realised_coverage).astype(float)
-    note = out.province_code.map(rec.coverage_note)
-    out["coverage_note"] = np.where(is_province, note, "no published municipal figure; " + note.fillna(""))
-    return rec.reset_index()
+    out["coverage_note"] = region_notes(out, reconciliation)
+    return reconciliation
 
 
 def _level_first(column: pd.Series) -> pd.Series:

@@ -349,6 +349,7 @@ def test_task_table(client, keys):
     national = body["reconciliation"][0]
     assert national["region_code"] == "NL" and national["reported_places"] == 50_000
     assert national["realised_coverage"] < 0.5 and "LOW COVERAGE" in national["coverage_note"]
+    assert national["coverage_status"] == "low"  # the judgement as a field, beside the sentence
     assert len(body["reconciliation"]) == 13
     rows = {r["region_code"]: r for r in body["rows"]}
     assert rows["PV30"]["reported_places"] == 8900 and rows["PV30"]["coverage_note"].startswith("Noord-Brabant:")

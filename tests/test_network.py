@@ -210,14 +210,78 @@ def test_bulk_equals_point_by_point(network):
 
 
 def test_snapping_is_exact(network):
+    """Against shapely on every snappable edge: points inside the Delft extract (the bucket grid) and far
+    outside both extracts (the STRtree path)."""
     import shapely
 
-    locations = _sample(network, _boxes(network)[1], 300, 7)
+    inside = _sample(network, _boxes(network)[1], 300, 7)
+    far = _sample(network, np.array([[150_000.0, 420_000.0], [220_000.0, 470_000.0]]), 40, 8)
+    locations = np.vstack([inside, far])
     snap = network.snap(locations)
     candidates = np.flatnonzero(network.snappable)
     distances = shapely.distance(network.edge_geoms[candidates][None, :], shapely.points(locations)[:, None])
     assert np.abs(distances.min(axis=1) - snap.distance).max() < 1e-6
     assert (candidates[distances.argmin(axis=1)] == snap.edge).mean() > 0.99  # ties (at shared nodes) aside
+    # the snapped point lies on its edge, at the snap distance, at fraction t along it
+    lines = network.edge_geoms[snap.edge]
+    points = shapely.points(snap.point)
+    assert shapely.distance(lines, points).max() < 1e-6
+    assert np.abs(shapely.distance(shapely.points(locations), points) - snap.distance).max() < 1e-6
+    assert np.abs(shapely.line_locate_point(lines, points, normalized=True) - snap.t).max() < 1e-6
+
+
+def _brute_force(network: Network, loc, svc) -> np.ndarray:
+    """Every location-service distance along the network: scipy's Dijkstra from each service (an extra node
+    joined to its edge's two nodes), the location's cheaper end, or straight along a shared edge."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import dijkstra
+
+    n, m = network.n_nodes, len(svc)
+    cost = network.edge_cost
+    base = network.graph.tocoo()
+    rows = np.concatenate([base.row, n + np.arange(m), n + np.arange(m)])
+    cols = np.concatenate([base.col, network.edge_u[svc.edge], network.edge_v[svc.edge]])
+    off_u = svc.distance + svc.t * cost[svc.edge]
+    off_v = svc.distance + (1 - svc.t) * cost[svc.edge]
+    graph = sp.csr_matrix((np.concatenate([base.data, off_u, off_v]), (rows, cols)), shape=(n + m, n + m))
+    dist = dijkstra(graph, directed=False, indices=n + np.arange(m))  # services x nodes
+    loc_a, loc_b = network.edge_u[loc.edge], network.edge_v[loc.edge]
+    via_a = dist[:, loc_a] + (loc.distance + loc.t * cost[loc.edge])[None, :]
+    via_b = dist[:, loc_b] + (loc.distance + (1 - loc.t) * cost[loc.edge])[None, :]
+    total = np.minimum(via_a, via_b).T  # locations x services
+    same = loc.edge[:, None] == svc.edge[None, :]
+    direct = loc.distance[:, None] + np.abs(loc.t[:, None] - svc.t[None, :]) * cost[loc.edge][:, None]
+    return np.where(same, np.minimum(total, direct + svc.distance[None, :]), total)
+
+
+def test_counts_and_nearest_equal_a_brute_force_count(network):
+    """Real Amsterdam network, random locations; services random (many, one) and constructed at some of the
+    locations themselves (same edge, equal distances): counted from the services (many locations) and from
+    the locations (few), the engine gives what every distance measured one by one gives."""
+    box = _boxes(network)[0]
+    locations = network.snap(_sample(network, box, 400, 11))
+    services = {
+        "many": network.snap(_sample(network, box, 60, 12)),
+        "one": network.snap(_sample(network, box, 1, 13)),
+        "constructed_at_locations": locations.take(np.array([0, 0, 5, 17, 17, 123])),
+    }
+    radii = (150, 400)  # small: many nearest services lie beyond the largest radius
+    for rows in (np.arange(400), np.arange(3)):  # from the services, then from the locations
+        loc = locations.take(rows)
+        mine = along(network, loc, services, radii)
+        for category, svc in services.items():
+            full = _brute_force(network, loc, svc)
+            best = full.min(axis=1)
+            assert np.abs(mine[category].distance - best).max() < 1e-6
+            nearest = mine[category].nearest
+            assert np.abs(full[np.arange(len(loc)), nearest] - best).max() < 1e-6  # one of the nearest
+            for r in radii:
+                close = np.isclose(full, r, atol=1e-6).any(axis=1)  # a service within a micrometre of the radius
+                assert (mine[category].within[r] == (full <= r).sum(axis=1))[~close].all()
+            assert mine[category].within[radii[-1]].sum() > 0
+    # the constructed services at location 0 (twice) and 17 (twice): distance 0 + snap, the lowest index
+    one = along(network, locations.take(np.array([0, 17])), services, radii)["constructed_at_locations"]
+    assert list(one.nearest) == [0, 3] and np.allclose(one.distance, 2 * locations.distance[[0, 17]])
 
 
 # --- the engine: network kinds, snap distances and the straight-line fallback -----------------------------------

@@ -10,7 +10,7 @@ import pytest
 from geo.errors import DataError
 from geo.io.tables import load_reported
 from geo.names import aliases, match_municipalities, normalise, region_code_of
-from geo.reconcile import LOW_COVERAGE, coverage_note, reconcile, reported_figures
+from geo.reconcile import LOW_COVERAGE, coverage_note, coverage_status, reconcile, reported_figures
 from geo.task import placement_tasks, task_summary
 from tests.conftest import DATA
 
@@ -120,21 +120,45 @@ def test_realised_is_reported_beside_the_published_figures(demo_engine):
     assert any(line.startswith("realised against published figures: Netherlands:") for line in lines)
 
 
+def _row(realised: int, places: int | None, kind: str = "existing") -> dict:
+    return {
+        "region_code": "PV99",
+        "name": "X",
+        "realised": realised,
+        "undated": 0,
+        "reported_places": places,
+        "reported_kind": kind,
+        "reported_indicator": "plekken_gerealiseerd_ca",
+        "reported_date": "2025-06",
+        "reported_source": "u",
+    }
+
+
 def test_coverage_notes_say_low_high_and_unknown():
-    figure = pd.Series(
-        {"places": 1000, "indicator": "plekken_gerealiseerd_ca", "reference_date": "2025-06", "source_url": "u"}
-    )
-    low = coverage_note(int(1000 * LOW_COVERAGE) - 1, _with(figure, "existing"), "X")
+    low = coverage_note(_row(int(1000 * LOW_COVERAGE) - 1, 1000))
     assert "LOW COVERAGE" in low and "overstated by up to 501 places" in low
-    assert "LOW COVERAGE" not in coverage_note(600, _with(figure, "existing"), "X")
-    assert "MORE than the published figure" in coverage_note(1200, _with(figure, "existing"), "X")
-    assert "unknown" in coverage_note(10, None, "X")
+    assert "LOW COVERAGE" not in coverage_note(_row(600, 1000))
+    assert "MORE than the published figure" in coverage_note(_row(1200, 1000))
+    assert "unknown" in coverage_note(_row(10, None))
+    assert [coverage_status(r, p) for r, p in [(499, 1000), (600, 1000), (1200, 1000), (10, None)]] == [
+        "low",
+        "fair",
+        "more",
+        "unknown",
+    ]
 
 
-def _with(figure: pd.Series, kind: str) -> pd.Series:
-    out = figure.copy()
-    out["kind"] = kind
-    return out
+def test_coverage_notes_in_dutch_from_the_label_table():
+    """The same sentences in Dutch, with Dutch number formats; both languages fill every placeholder."""
+    low = coverage_note({**_row(1499, 12000, "planned"), "undated": 1234}, "nl")
+    assert low.startswith("X: de opvangrijen bevatten 1.499 plaatsen (naast 1.234 plaatsen van ongedateerde rijen")
+    assert "12 % van de 12.000 gerealiseerde plaatsen (2025-06; u)" in low
+    assert "LAGE DEKKING" in low and "tot 10.501 plaatsen te hoog" in low and "plannen" in low
+    assert "MEER dan" in coverage_note(_row(1200, 1000), "nl")
+    assert "onbekend" in coverage_note(_row(10, None), "nl")
+    for lang in ("nl", "en"):
+        for row in (_row(1, 1000), _row(2000, 1000, "planned"), _row(1, None)):
+            assert "{" not in coverage_note(row, lang)
 
 
 def test_without_reported_figures_coverage_is_unknown_not_zero(demo_engine):
@@ -160,6 +184,13 @@ def test_maps_and_api_show_the_coverage_beside_realised(demo_engine):
     national = next(r for r in tasks.attrs["reconciliation"] if r["region_code"] == "NL")
     assert "realised beside published figures" in page
     assert f"the reception rows hold {national['realised']:,} places" in page and "LOW COVERAGE" in page
+    # the Dutch map says it in Dutch (from the label table), the panels too, and no English note is left
+    dutch = overview_map(demo_engine, tiles="none", lang="nl")
+    realised = f"{national['realised']:,}".replace(",", ".")
+    assert f"Nederland: de opvangrijen bevatten {realised} plaatsen" in dutch and "LAGE DEKKING" in dutch
+    assert "geen gepubliceerd gemeentelijk cijfer; Gelderland: de opvangrijen" in dutch
+    assert "reception rows" not in dutch and "LOW COVERAGE" not in dutch
+    assert national["coverage_status"] == "low"
 
 
 def test_reception_rows_reach_their_municipality_through_the_alias(demo_engine):

@@ -9,24 +9,26 @@ import folium
 from geo.errors import InputError
 from geo.maps.assets import use_local_assets
 from geo.maps.document import page_html
+from geo.maps.labels import text
 from geo.maps.layers import LayerControl, Legend, fullscreen
 
 TILES = ("none", "osm", "brt", "luchtfoto")
-BACKGROUNDS = {  # name per language, URL template, attribution (all hosts are in document.TILE_HOSTS)
+# label key of the name (geo.maps.labels), URL template, attribution (all hosts are in document.TILE_HOSTS)
+BACKGROUNDS = {
     "osm": (
-        {"nl": "OpenStreetMap", "en": "OpenStreetMap"},
+        "tiles_osm",
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "&copy; OpenStreetMap-bijdragers (ODbL)",
         19,
     ),
     "brt": (
-        {"nl": "BRT-Achtergrondkaart (PDOK)", "en": "BRT background map (PDOK)"},
+        "tiles_brt",
         "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png",
         "Kaartgegevens &copy; Kadaster (PDOK, CC BY 4.0)",
         19,
     ),
     "luchtfoto": (
-        {"nl": "Luchtfoto (PDOK)", "en": "Aerial photo (PDOK)"},
+        "tiles_luchtfoto",
         "https://service.pdok.nl/hwh/luchtfotorgb/wmts/v1_0/Actueel_orthoHR/EPSG:3857/{z}/{x}/{y}.jpeg",
         "Luchtfoto &copy; Beeldmateriaal Nederland (PDOK, CC BY 4.0)",
         19,
@@ -58,13 +60,12 @@ def new_map(bounds: tuple[float, float, float, float], *, tiles: str, title: str
     use_local_assets(m)
     if tiles != "none":  # the chosen background first (shown), the others and 'none' selectable in the layer list
         for key in (tiles, *(k for k in BACKGROUNDS if k != tiles)):
-            names, url, attribution, zoom = BACKGROUNDS[key]
+            label, url, attribution, zoom = BACKGROUNDS[key]
+            name = text(lang)[label]
             folium.TileLayer(
-                url, attr=attribution, name=names[lang], overlay=False, control=True, show=key == tiles, max_zoom=zoom
+                url, attr=attribution, name=name, overlay=False, control=True, show=key == tiles, max_zoom=zoom
             ).add_to(m)
-        folium.FeatureGroup(
-            name={"nl": "geen achtergrondkaart", "en": "no background map"}[lang], overlay=False, show=False
-        ).add_to(m)
+        folium.FeatureGroup(name=text(lang)["tiles_none"], overlay=False, show=False).add_to(m)
     m.opvangmatch_title = title  # written into <title> by page_html, after rendering (never template source)
     m.fit_bounds([[south, west], [north, east]])
     Legend(f"<span>{html.escape(title)}</span>", position="topright", css_class="om-title").add_to(m)

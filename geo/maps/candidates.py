@@ -22,7 +22,7 @@ import pandas as pd
 from geo.domain import COMPONENTS, LEVELS
 from geo.maps.colours import EXCLUDED, SCORE_COLOURS, classes_from_breaks, quantile_breaks
 from geo.maps.geodata import lat_lon
-from geo.maps.labels import category, flag, text
+from geo.maps.labels import LOCALES, category, flag, text
 from geo.score import CandidateScores, Profile, ScoringData
 from geo.score.grade import EXCLUDING
 
@@ -42,9 +42,6 @@ def score_classes(totals, lang: str) -> dict:
         breaks = quantile_breaks(totals, 5, digits)
         return classes_from_breaks(breaks, SCORE_COLOURS, digits=digits, lang=lang, low=None, nodata=EXCLUDED)
     return classes_from_breaks(breaks, SCORE_COLOURS, digits=2, lang=lang, low=None, nodata=EXCLUDED)
-
-
-LOCALES = {"nl": "nl-NL", "en": "en-GB"}
 
 
 class Tables:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from geo.maps.labels import number, text
+
 # Machado et al. 2009, Table "severity 1.0" (linear RGB -> linear RGB)
 MACHADO = {
     "protanopia": np.array(
@@ -101,10 +103,7 @@ def all_pairs_delta_e(colours) -> dict[str, float]:
 
 
 def _label(value: float, digits: int, lang: str, unit: str) -> str:
-    text_ = f"{value:,.{digits}f}"
-    if lang == "nl":
-        text_ = text_.translate(str.maketrans(",.", ".,"))
-    return text_ + unit
+    return number(value, lang, digits) + unit
 
 
 def quantile_breaks(values, n: int, digits: int) -> list[float]:
@@ -135,7 +134,7 @@ def classes_from_breaks(
         lower = low if i == 0 else breaks[i - 1]
         upper = breaks[i] if i < len(breaks) else None
         if upper is None and lower is None:
-            labels.append("alle" if lang == "nl" else "all")
+            labels.append(text(lang)["all"])
         elif upper is None:
             labels.append("> " + _label(lower, digits, lang, unit))
         elif lower is None:

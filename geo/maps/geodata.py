@@ -5,6 +5,9 @@ Areas are simplified in RD metres (EPSG:28992), then transformed to WGS84 and ro
 
 from __future__ import annotations
 
+import hashlib
+import logging
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -15,28 +18,74 @@ from sqlalchemy.engine import Engine
 from geo.domain import DEFAULT_TASK_PERIOD, rd_to_wgs84
 
 DECIMALS = 5
-CLEAN_MAX = 1000  # areas cleaned into an exact coverage before simplification (see to_wgs84)
 GAP_WIDTH_M = 60.0  # source gaps narrower than this between neighbouring areas are closed on the maps
+CACHE_VERSION = "coverage-clean-1"  # part of the cache key: change it when the cleaning rule changes
 AREA_TABLES = {"province": "province", "municipality": "municipality", "wijk": "district", "buurt": "neighbourhood"}
+log = logging.getLogger(__name__)
+
+
+def clean_coverage(geoms: np.ndarray, tolerance: float) -> np.ndarray:
+    """Areas that tile the land made an exact coverage and simplified once per shared edge (RD metres).
+
+    The source outlines (CBS, generalised) overlap and leave gaps here and there (the 3,475 wijken overlap by
+    58 km2 in all), so they are first cleaned (``shapely.coverage_clean``: overlaps given to one neighbour, gaps
+    narrower than :data:`GAP_WIDTH_M` closed, shared edges made identical); then each shared edge is simplified once
+    for both neighbours (``shapely.coverage_simplify``), so no gaps or slivers appear between neighbours."""
+    geoms = np.asarray(shapely.coverage_clean(np.asarray(geoms, dtype=object), gap_width=GAP_WIDTH_M), dtype=object)
+    return np.asarray(shapely.coverage_simplify(geoms, tolerance) if tolerance else geoms, dtype=object)
+
+
+def coverage_digest(geoms: np.ndarray, tolerance: float) -> str:
+    """The cache key of :func:`clean_coverage`: a hash of the input geometries, the settings and the GEOS version."""
+    digest = hashlib.sha256(f"{CACHE_VERSION}|{GAP_WIDTH_M}|{tolerance}|{shapely.geos_version_string}".encode())
+    for wkb in shapely.to_wkb(np.asarray(geoms, dtype=object), hex=False):
+        digest.update(len(wkb).to_bytes(8, "little") + wkb)
+    return digest.hexdigest()
+
+
+def coverage_geometries(geoms: np.ndarray, tolerance: float, engine: Engine | None = None) -> np.ndarray:
+    """:func:`clean_coverage`, kept in PostGIS (table ``map_area_cache``) by :func:`coverage_digest` when an engine
+    is given: cleaning the 3,475 wijken takes about 10 s of CPU, so it is done once per set of areas, not per map.
+    A reload of the areas changes the digest, so a stale entry is never read."""
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms):
+        return geoms
+    if engine is None:
+        return clean_coverage(geoms, tolerance)
+    key = coverage_digest(geoms, tolerance)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT wkb FROM map_area_cache WHERE digest = :d ORDER BY position"), {"d": key}
+        ).all()
+    if len(rows) == len(geoms):
+        return np.asarray(shapely.from_wkb([bytes(r.wkb) for r in rows]), dtype=object)
+    out = clean_coverage(geoms, tolerance)
+    values = [{"d": key, "p": i, "w": w} for i, w in enumerate(shapely.to_wkb(out, hex=False))]
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM map_area_cache WHERE digest = :d"), {"d": key})
+            conn.execute(sa.text("INSERT INTO map_area_cache (digest, position, wkb) VALUES (:d, :p, :w)"), values)
+    except sa.exc.DBAPIError as error:  # e.g. a read-only role or a concurrent writer: the map is right without it
+        log.warning("map area cache not written: %s", error.orig)
+    return out
 
 
 def to_wgs84(
-    geoms: np.ndarray, tolerance: float = 0.0, decimals: int = DECIMALS, *, coverage: bool = False
+    geoms: np.ndarray,
+    tolerance: float = 0.0,
+    decimals: int = DECIMALS,
+    *,
+    coverage: bool = False,
+    cache: Engine | None = None,
 ) -> np.ndarray:
     """Simplify (RD metres), transform to lon/lat and round; vectorised over an array.
 
-    ``coverage=True`` for areas that tile the land (provinces, municipalities, wijken, buurten): the source outlines
-    (CBS, generalised) overlap and leave gaps here and there, so up to :data:`CLEAN_MAX` areas are first made a clean
-    coverage (``shapely.coverage_clean``: overlaps given to one neighbour, gaps narrower than :data:`GAP_WIDTH_M`
-    closed, shared edges made identical); then the shared edges are simplified once for both neighbours
-    (``shapely.coverage_simplify``), so no gaps or slivers appear between neighbours. Larger sets (the 3,475 wijken
-    of the overview, drawn as outlines only) are simplified as a coverage without cleaning (cleaning them takes
-    about 25 s). Without ``coverage`` each geometry is simplified on its own (its own topology kept)."""
+    ``coverage=True`` for areas that tile the land (provinces, municipalities, wijken, buurten): cleaned and simplified
+    as a coverage (:func:`coverage_geometries`, kept in the database ``cache`` when one is given). Without
+    ``coverage`` each geometry is simplified on its own (its own topology kept)."""
     geoms = np.asarray(geoms, dtype=object)
-    if coverage and len(geoms) and len(geoms) <= CLEAN_MAX:
-        geoms = np.asarray(shapely.coverage_clean(geoms, gap_width=GAP_WIDTH_M), dtype=object)
-    if tolerance and coverage and len(geoms):
-        geoms = shapely.coverage_simplify(geoms, tolerance)
+    if coverage:
+        geoms = coverage_geometries(geoms, tolerance, cache)
     elif tolerance:
         geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from geo.errors import InputError
 
 LANGUAGES = ("nl", "en")
+LOCALES = {"nl": "nl-NL", "en": "en-GB"}  # how the page formats numbers (Intl)
 
 CATEGORIES = {
     "nl": {
@@ -161,6 +162,56 @@ TEXT = {
         "title_overview": "Opvangopgave per gemeente",
         "title_region": "Regio {name}: opvang, voorzieningen en kandidaten",
         "title_proposal": "Voorstel {name}",
+        "tiles_osm": "OpenStreetMap",
+        "tiles_brt": "BRT-Achtergrondkaart (PDOK)",
+        "tiles_luchtfoto": "Luchtfoto (PDOK)",
+        "not_found": "Niet gevonden",
+        "cancel": "Annuleren",
+        "fullscreen": "Volledig scherm",
+        "fullscreen_exit": "Volledig scherm sluiten",
+        "share_nothing_known": "0 % (niets bekend)",
+        "all": "alle",
+        "pilots_layer": "Pilots (monitoring)",
+        "months_left": "maanden over",
+        "evaluation": "evaluatie",
+        "light_green": "goed",
+        "light_amber": "opletten",
+        "light_red": "zorg",
+        "light_missing": "geen gegevens",
+        "dimension_support": "draagvlak",
+        "dimension_integration": "integratie",
+        "dimension_return": "terugkeer",
+        "dimension_costs": "kosten",
+        "walk_areas": "Loopgebied 10 en 15 minuten (over straten)",
+        "walk": "lopend",
+        "walk_kinds": "loopafstand over straten: {walked}; rechte lijn: {straight}",
+        "completeness": "Let op: gerealiseerd is onvolledig. Het telt alleen de {rows} opvanglocaties uit de geladen "
+        "bronnen ({places} plaatsen in {towns} van {total} gemeenten); een 0 betekent 'niets bekend', niet 'niets "
+        "gerealiseerd'.",
+        "realised_source": "opvanglocaties open op de peildatum (gesloten, voorgenomen, verlopen en ongedateerde niet "
+        "meegeteld)",
+        "pipeline_source": "voorstellen in voorbereiding of met overeenkomst",
+        "computed_source": "berekend: {whole} {figure} min de officiële cijfers = {rest} plaatsen, verdeeld over {n} "
+        "{parts} naar inwonertal (grootste overschot)",
+        "computed_whole_region": "opgave {code}",
+        "computed_whole_national": "landelijk totaal",
+        "computed_parts_province": "provincies",
+        "computed_parts_municipal": "gemeenten",
+        "netherlands": "Nederland",
+        "coverage_unknown": "{name}: er is geen gepubliceerd cijfer van bestaande of geplande plaatsen geladen, "
+        "dus hoeveel de opvangrijen dekken is onbekend; gerealiseerd ({realised}{besides}) telt alleen de vermelde "
+        "locaties",
+        "coverage_besides": " (naast {undated} plaatsen van ongedateerde rijen, niet meegeteld)",
+        "coverage_share": "{name}: de opvangrijen bevatten {realised} plaatsen{besides}, {share} van de {places} "
+        "{label} ({date}; {source})",
+        "coverage_low": "; LAGE DEKKING: de rijen zijn een onvolledige lijst, dus gerealiseerd ligt ver onder het "
+        "echte aantal en het tekort is tot {missing} plaatsen te hoog",
+        "coverage_more": "; MEER dan het gepubliceerde cijfer: sommige rijen zijn mogelijk gesloten, tijdelijke of "
+        "overlappende locaties",
+        "coverage_planned": "; het gepubliceerde cijfer telt plaatsen in plannen, nog niet alle gerealiseerd",
+        "coverage_municipal": "geen gepubliceerd gemeentelijk cijfer; ",
+        "date_not_stated": "datum niet vermeld",
+        "no_address": "geen adres",
     },
     "en": {
         "provinces": "Provinces",
@@ -282,8 +333,75 @@ TEXT = {
         "title_overview": "Reception task per municipality",
         "title_region": "Region {name}: reception, services and candidates",
         "title_proposal": "Proposal {name}",
+        "tiles_osm": "OpenStreetMap",
+        "tiles_brt": "BRT background map (PDOK)",
+        "tiles_luchtfoto": "Aerial photo (PDOK)",
+        "not_found": "Not found",
+        "cancel": "Cancel",
+        "fullscreen": "Full screen",
+        "fullscreen_exit": "Exit full screen",
+        "share_nothing_known": "0 % (nothing known)",
+        "all": "all",
+        "pilots_layer": "Pilots (monitoring)",
+        "months_left": "months left",
+        "evaluation": "evaluation",
+        "light_green": "good",
+        "light_amber": "watch",
+        "light_red": "concern",
+        "light_missing": "no data",
+        "dimension_support": "support",
+        "dimension_integration": "integration",
+        "dimension_return": "return",
+        "dimension_costs": "costs",
+        "walk_areas": "Walking areas 10 and 15 minutes (along streets)",
+        "walk": "walking",
+        "walk_kinds": "walking distance along streets: {walked}; straight line: {straight}",
+        "completeness": "Note: realised is incomplete. It counts only the {rows} reception sites of the loaded sources "
+        "({places} places in {towns} of {total} municipalities); a 0 means 'nothing known', not 'nothing realised'.",
+        "realised_source": "reception sites open on the reference date (closed, planned, expired and undated not "
+        "counted)",
+        "pipeline_source": "proposals in preparation or with an agreement",
+        "computed_source": "computed: {whole} {figure} minus the official figures = {rest} places, split over {n} "
+        "{parts} by population (largest remainder)",
+        "computed_whole_region": "{code} figure",
+        "computed_whole_national": "national total",
+        "computed_parts_province": "provinces",
+        "computed_parts_municipal": "municipalities",
+        "netherlands": "Netherlands",
+        "coverage_unknown": "{name}: no published figure of existing or planned places is loaded, so how much the "
+        "reception rows cover is unknown; realised ({realised}{besides}) counts only the listed sites",
+        "coverage_besides": " (besides {undated} places of undated rows, not counted)",
+        "coverage_share": "{name}: the reception rows hold {realised} places{besides}, {share} of the {places} {label} "
+        "({date}; {source})",
+        "coverage_low": "; LOW COVERAGE: the rows are an incomplete list, so realised is far below the real number and "
+        "the gap is overstated by up to {missing} places",
+        "coverage_more": "; MORE than the published figure: some rows may be closed, temporary or overlapping sites",
+        "coverage_planned": "; the published figure counts places in plans, not all of them realised yet",
+        "coverage_municipal": "no published municipal figure; ",
+        "date_not_stated": "date not stated",
+        "no_address": "no address",
     },
 }
+
+INDICATORS = {
+    "nl": {
+        "meerjarig_beschikbaar_ca": "beschikbare plaatsen (capaciteitsraming)",
+        "plekken_gerealiseerd_ca": "gerealiseerde plaatsen",
+        "asielopvangplekken_in_provincie": "opvangplaatsen in de provincie",
+        "plekken_gevonden": "plaatsen gevonden in de provinciale plannen",
+        "plekken_gegarandeerd": "plaatsen gegarandeerd in de provinciale plannen",
+        "plekken_aangeboden": "plaatsen aangeboden in de provinciale plannen",
+    },
+    "en": {
+        "meerjarig_beschikbaar_ca": "places available (capacity estimate)",
+        "plekken_gerealiseerd_ca": "places realised",
+        "asielopvangplekken_in_provincie": "reception places in the province",
+        "plekken_gevonden": "places found in the provincial plans",
+        "plekken_gegarandeerd": "places guaranteed in the provincial plans",
+        "plekken_aangeboden": "places offered in the provincial plans",
+    },
+}
+"""The published figures that realised is compared with (:mod:`geo.reconcile`), in words."""
 
 FLAGS = {
     "nl": {

@@ -23,6 +23,7 @@ from folium.plugins import Fullscreen
 from folium.template import Template
 
 from geo.maps.assets import LEAFLET_CSS, LEAFLET_JS, PLUGIN_CSS, PLUGIN_JS, PREFIX, use_local_assets
+from geo.maps.labels import text
 
 OWN_JS = [("opvangmatch_maps_js", PREFIX + "opvangmatch/maps.js")]
 OWN_CSS = [("opvangmatch_maps_css", PREFIX + "opvangmatch/maps.css")]
@@ -270,8 +271,8 @@ class SearchControl(Payload, JSCSSMixin, MacroElement):
     def __init__(self, index: list[dict], placeholder: str, *, lang: str = "nl"):
         super().__init__()
         self._name = "SearchControl"
-        words = {"nl": ("Niet gevonden", "Annuleren"), "en": ("Not found", "Cancel")}[lang]
-        self.payload = {"index": index, "placeholder": placeholder, "not_found": words[0], "cancel": words[1]}
+        t = text(lang)
+        self.payload = {"index": index, "placeholder": placeholder, "not_found": t["not_found"], "cancel": t["cancel"]}
 
 
 class LayerControl(Payload, JSCSSMixin, MacroElement):
@@ -299,5 +300,6 @@ class LayerControl(Payload, JSCSSMixin, MacroElement):
 
 
 def fullscreen(lang: str) -> Fullscreen:
-    words = {"nl": ("Volledig scherm", "Volledig scherm sluiten"), "en": ("Full screen", "Exit full screen")}[lang]
-    return use_local_assets(Fullscreen(title=words[0], title_cancel=words[1], force_separate_button=True), "Fullscreen")
+    t = text(lang)
+    button = Fullscreen(title=t["fullscreen"], title_cancel=t["fullscreen_exit"], force_separate_button=True)
+    return use_local_assets(button, "Fullscreen")

@@ -18,7 +18,7 @@ from geo.maps.labels import check_lang, number, text
 from geo.maps.layers import AreaLayer, Legend, SearchControl, TaskPanel, encode_areas
 from geo.maps.pilots import pilot_layer
 from geo.maps.reception import reception_layer, unlocated_by_municipality, unlocated_note
-from geo.maps.taskpanel import panel, panel_payload, short_tooltip, task_measures
+from geo.maps.taskpanel import coverage_parts, national_note, panel, panel_payload, short_tooltip, task_measures
 from geo.task import placement_tasks
 
 COLOURS = ("gap_per_1000", "share_realised")
@@ -41,10 +41,8 @@ def overview_classes(measures: pd.DataFrame, colour: str, lang: str) -> dict:
         classes["labels"][0] = "<= 0"
         return classes
     classes = classes_from_breaks(SHARE_BREAKS, SHARE_COLOURS, digits=0, lang=lang, unit=" %")
-    words = {"nl": "0 % (niets bekend)", "en": "0 % (nothing known)"}[lang]
-    classes["labels"] = [words, "0 - 10 %", "10 - 25 %", "25 - 50 %", "50 - 100 %", ">= 100 %"]
-    if lang == "nl":
-        classes["labels"] = [label.replace(".", ",") for label in classes["labels"]]
+    classes["labels"] = [text(lang)["share_nothing_known"], "0 - 10 %", "10 - 25 %", "25 - 50 %", "50 - 100 %"]
+    classes["labels"].append(">= 100 %")
     return classes
 
 
@@ -58,8 +56,8 @@ def classify(value: float | None, classes: dict) -> str:
     return classes["steps"][-1][1]
 
 
-def area_features(frame, level: str, properties: list[dict]) -> str:
-    geoms = to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M.get(level, 0.0), coverage=True)
+def area_features(engine: Engine, frame, level: str, properties: list[dict]) -> str:
+    geoms = to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M.get(level, 0.0), coverage=True, cache=engine)
     return encode_areas(geoms, properties)
 
 
@@ -81,7 +79,7 @@ def overview_map(
         raise InputError(f"unknown colouring {colour!r}; choose one of {', '.join(COLOURS)}")
     t, e = text(lang), html.escape
     tasks = placement_tasks(engine, period)
-    measures = task_measures(tasks)
+    measures = task_measures(tasks, lang=lang)
     provinces = read_areas(engine, "province")
     municipalities = read_areas(engine, "municipality")
     wijken = read_areas(engine, "wijk")
@@ -113,7 +111,7 @@ def overview_map(
     AreaLayer(
         "municipalities",
         t["municipalities"],
-        area_features(municipalities, "municipality", props),
+        area_features(engine, municipalities, "municipality", props),
         {"color": "#555", "weight": 0.6, "fillOpacity": 0.75},
     ).add_to(m)
     wijk_props = [
@@ -123,14 +121,14 @@ def overview_map(
     AreaLayer(
         "districts",
         t["districts"],
-        area_features(wijken, "wijk", wijk_props),
+        area_features(engine, wijken, "wijk", wijk_props),
         {"color": "#3a3a8c", "weight": 0.5, "fill": True, "fillOpacity": 0.0},
         show=False,
     ).add_to(m)
     AreaLayer(
         "provinces",
         t["provinces"],
-        area_features(provinces, "province", [{} for _ in range(len(provinces))]),
+        area_features(engine, provinces, "province", [{} for _ in range(len(provinces))]),
         {"color": "#000", "weight": 2, "fill": False},
         interactive=False,
     ).add_to(m)
@@ -144,9 +142,15 @@ def overview_map(
     title = t["gap_per_1000"] if colour == "gap_per_1000" else t["share_realised"]
     legend = legend_classes(f"{title} ({e(period)})", classes, classes["labels"], nodata=t["no_data"])
     legend += f'<div class="om-note">{t["click_pin"]}</div>'
-    national = [r["coverage_note"] for r in tasks.attrs.get("reconciliation", []) if r["region_code"] == "NL"]
-    if national:
-        legend += f'<h4>{e(t["coverage"])}</h4><div class="om-coverage">{e(str(national[0]))}</div>'
+    national = coverage_parts(national_note(tasks, lang))
+    if national:  # the note's text, its source as a link showing the host (no raw URL)
+        link = ""
+        if national["url"]:
+            link = (
+                f' <a href="{e(national["url"])}" rel="noopener noreferrer" target="_blank">'
+                f"{e(t['source'])}: {e(national['host'])}</a>"
+            )
+        legend += f'<h4>{e(t["coverage"])}</h4><div class="om-coverage">{e(national["source"])}{link}</div>'
     legend += unlocated_note(reception, lang)
     Legend(legend).add_to(m)
     index = [

@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from geo.maps.labels import number, text
 from geo.maps.layers import PointLayer
 from geo.monitoring.evaluate import evaluate
 from geo.monitoring.indicators import EVALUATED, CostReference
@@ -21,18 +22,15 @@ from geo.monitoring.records import Actor
 from geo.monitoring.report import LIGHT_STYLE
 
 COLOUR = "#0072B2"
-LABELS = {
-    "nl": {"layer": "Pilots (monitoring)", "months": "maanden over", "link": "evaluatie", "light": "stoplicht"},
-    "en": {"layer": "Pilots (monitoring)", "months": "months left", "link": "evaluation", "light": "lights"},
-}
 
 
-def _lights(row) -> str:
-    cells = []
+def _lights(row, lang: str) -> str:
+    t, cells = text(lang), []
     for dim in EVALUATED:
         light = getattr(row, f"{dim}_light")
-        _, symbol, meaning = LIGHT_STYLE[light]
-        cells.append(f'<span class="om-light om-light-{light}" title="{meaning}">{symbol} {dim}</span>')
+        symbol, meaning = LIGHT_STYLE[light][1], t[f"light_{light}"]
+        word = t[f"dimension_{dim}"]
+        cells.append(f'<span class="om-light om-light-{light}" title="{meaning}">{symbol} {word}</span>')
     return "".join(cells)
 
 
@@ -47,7 +45,7 @@ def pilot_layer(
 ) -> PointLayer | None:
     """A marker per pilot with a location (``None`` when there is none); ``who`` limits what a key sees, the
     cost reference (default :class:`CostReference`) sets the cost light."""
-    t, e = LABELS.get(lang, LABELS["en"]), html.escape
+    t, e = text(lang), html.escape
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table("monitoring_value"):
             return None
@@ -67,12 +65,14 @@ def pilot_layer(
     for r in result.summary.itertuples():
         if r.id not in points.index or (municipalities is not None and r.municipality_code not in municipalities):
             continue
-        left = "" if r.months_left is None or r.months_left != r.months_left else f", {r.months_left:.1f} {t['months']}"
+        known = r.months_left is not None and r.months_left == r.months_left
+        left = f", {number(r.months_left, lang, 1)} {t['months_left']}" if known else ""
         head = f"<b>#{r.id} {e(str(r.title))}</b> ({e(r.municipality_code)}): {e(r.status)}{left}"
         warn = f"<br>&#9888; {e(r.warning)}" if r.warning else ""
-        tooltip = f"{head}<br>{_lights(r)}"
-        popup = f'{head}{warn}<br>{_lights(r)}<br><a href="/evaluation/pilots/{int(r.id)}?format=html">{t["link"]}</a>'
+        tooltip = f"{head}<br>{_lights(r, lang)}"
+        link = f'<a href="/evaluation/pilots/{int(r.id)}?format=html">{t["evaluation"]}</a>'
+        popup = f"{head}{warn}<br>{_lights(r, lang)}<br>{link}"
         rows.append([round(float(points.lat[r.id]), 5), round(float(points.lon[r.id]), 5), tooltip, popup])
     if not rows:
         return None
-    return PointLayer("pilots", t["layer"], rows, colour=COLOUR, glyph="P", cluster=False)
+    return PointLayer("pilots", t["pilots_layer"], rows, colour=COLOUR, glyph="P", cluster=False)

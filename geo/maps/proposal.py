@@ -17,7 +17,6 @@ from geo.maps.geodata import lat_lon, read_area_codes, to_wgs84
 from geo.maps.labels import category, number, text
 from geo.maps.layers import AreaLayer, CandidateLayer, Legend, LineLayer, Register, encode_areas
 from geo.maps.services import STYLE
-from geo.maps.walking import LABELS as WALK_LABELS
 from geo.maps.walking import distance_kinds_note, walking_areas, walking_route
 from geo.proposals import located
 from geo.score import Profile, ScoringData, profile_for_group, score_location
@@ -127,7 +126,7 @@ def location_map(
         colour = STYLE.get(cat, ("#444444", "?"))[0]
         bound = "&le; " if v["status"] == "upper_bound" else ""
         walked = walking_route(data.network, origin_xy, layer.xy[i]) if v.get("distance_kind") == "network" else None
-        kind = f" ({WALK_LABELS.get(lang, WALK_LABELS['en'])['walk']})" if walked else ""
+        kind = f" ({t['walk']})" if walked else ""
         label = f"{e(category(cat, lang))} {bound}{number(v['distance_m'], lang)} m{kind}: {e(str(layer.names[i]))}"
         lines.append([lat, lon, float(slat), float(slon), colour, label, *([walked] if walked else [])])
     LineLayer("nearest", t["nearest"], lines).add_to(m)

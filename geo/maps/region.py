@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import InputError
 from geo.maps.base import finish, new_map
-from geo.maps.candidates import LOCALES, Tables, candidate_rows, meta, score_classes
+from geo.maps.candidates import Tables, candidate_rows, meta, score_classes
 from geo.maps.geodata import (
     lat_lon,
     read_areas,
@@ -22,7 +22,7 @@ from geo.maps.geodata import (
     read_services,
     to_wgs84,
 )
-from geo.maps.labels import check_lang, number, text
+from geo.maps.labels import LOCALES, check_lang, number, text
 from geo.maps.layers import (
     AreaLayer,
     CandidateLayer,
@@ -46,8 +46,8 @@ LIGHT_FROM = 20_000  # more candidates than this: light rows (no per-candidate b
 LIGHT_ROW = 7  # lat, lon, id, total, excluded, rank, capacity
 
 
-def _areas(frame, level: str, props: list[dict]) -> str:
-    return encode_areas(to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M[level], coverage=True), props)
+def _areas(engine: Engine, frame, level: str, props: list[dict]) -> str:
+    return encode_areas(to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M[level], coverage=True, cache=engine), props)
 
 
 def _points(frame) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +116,7 @@ def region_map(
     prof = load_profile(profile)
     data = data or ScoringData.load(engine, period=period)
     tasks = placement_tasks(engine, period)
-    measures = task_measures(tasks)
+    measures = task_measures(tasks, lang=lang)
     municipalities = read_areas(engine, "municipality", province=province)
     in_scope = municipalities if not codes else municipalities[municipalities.code.isin(codes)]
     chosen = None if not codes else list(in_scope.code)
@@ -161,7 +161,7 @@ def region_map(
     AreaLayer(
         "municipalities",
         t["municipalities"],
-        _areas(municipalities, "municipality", props),
+        _areas(engine, municipalities, "municipality", props),
         {"color": "#333", "weight": 1.5, "fillOpacity": 0.12},
     ).add_to(m)
     for key, frame, level in (("districts", wijken, "wijk"), ("neighbourhoods", buurten, "buurt")):
@@ -174,7 +174,7 @@ def region_map(
         AreaLayer(
             key,
             t[key],
-            _areas(frame, level, area_props),
+            _areas(engine, frame, level, area_props),
             {"color": "#3a3a8c" if level == "wijk" else "#1b7837", "weight": 1, "fillOpacity": 0.04},
             show=False,
         ).add_to(m)

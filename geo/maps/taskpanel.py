@@ -18,16 +18,20 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from geo.maps.labels import number, text
+from geo.maps.labels import LOCALES, number, text
+from geo.reconcile import coverage_note, region_notes
 from geo.task import COLUMNS as TASK_COLUMNS
 
 URL = re.compile(r"https?://[^\s<>\"'()]+[^\s<>\"'().,;:]")
-LOCALES = {"nl": "nl-NL", "en": "en-GB"}
 
 
-def task_measures(tasks: pd.DataFrame, level: str = "municipality") -> pd.DataFrame:
-    """Task rows of one level with gap per 1,000 inhabitants and share realised (NaN where undefined)."""
-    rows = tasks[tasks.level == level].set_index("region_code").copy()
+def task_measures(tasks: pd.DataFrame, level: str = "municipality", lang: str | None = None) -> pd.DataFrame:
+    """Task rows of one level with gap per 1,000 inhabitants and share realised (NaN where undefined); with ``lang``
+    their coverage note in that language (from the reconciliation's figures, :func:`geo.reconcile.region_notes`)."""
+    rows = tasks[tasks.level == level].copy()
+    if lang is not None and tasks.attrs.get("reconciliation"):
+        rows["coverage_note"] = region_notes(rows, pd.DataFrame(tasks.attrs["reconciliation"]), lang)
+    rows = rows.set_index("region_code")
     population = rows.population.astype(float).where(rows.population > 0)
     rows["gap_per_1000"] = rows.gap / population * 1000
     required = rows.required.astype(float).where(rows.required > 0)
@@ -56,14 +60,14 @@ _COMPUTED = re.compile(
 def source_text(source: str, lang: str) -> str:
     """The task's source text in the map's language (the computed-figure sentences of :mod:`geo.task`)."""
     found = _COMPUTED.match(source or "")
-    if lang != "nl" or not found:
+    if not found:
         return source
+    t = text(lang)
     figure, rest = (int(found[k].replace(",", "")) for k in ("figure", "rest"))
-    whole = f"opgave {found['code']}" if found["code"] else "landelijk totaal"
-    parts = "provincies" if found["what"] == "province" else "gemeenten"
-    return (
-        f"berekend: {whole} {number(figure, lang)} min de officiële cijfers = {number(rest, lang)} plaatsen, "
-        f"verdeeld over {found['n']} {parts} naar inwonertal (grootste overschot)"
+    whole = t["computed_whole_region"].format(code=found["code"]) if found["code"] else t["computed_whole_national"]
+    parts = t["computed_parts_province" if found["what"] == "province" else "computed_parts_municipal"]
+    return t["computed_source"].format(
+        whole=whole, figure=number(figure, lang), rest=number(rest, lang), n=found["n"], parts=parts
     )
 
 
@@ -82,7 +86,7 @@ def _extra(row) -> list:
     return out
 
 
-def _note(value) -> dict | None:
+def coverage_parts(value) -> dict | None:
     """The coverage note as text without its URL, the URL and its host (a link, like the required source)."""
     if not isinstance(value, str) or not value.strip():
         return None
@@ -112,7 +116,7 @@ def panel(row, code: str, level: str, province: tuple[str, str] | None, unlocate
         "share": _float(row.share_realised),
         "unlocated": list(unlocated),
         "extra": _extra(row),
-        "coverage": _note(row.get("coverage_note")),
+        "coverage": coverage_parts(row.get("coverage_note")),
     }
 
 
@@ -123,31 +127,15 @@ def completeness(engine: Engine, reception: pd.DataFrame, lang: str) -> str:
     towns = counted["municipality_code"].nunique() if "municipality_code" in counted else 0
     with engine.connect() as conn:
         total = conn.execute(sa.text("SELECT count(*) FROM municipality")).scalar_one()
-    if lang == "nl":
-        return (
-            f"Let op: gerealiseerd is onvolledig. Het telt alleen de {number(rows, lang)} opvanglocaties uit de "
-            f"geladen bronnen ({number(places, lang)} plaatsen in {number(towns, lang)} van {number(total, lang)} "
-            "gemeenten); een 0 betekent 'niets bekend', niet 'niets gerealiseerd'."
-        )
-    return (
-        f"Note: realised is incomplete. It counts only the {number(rows, lang)} reception sites of the loaded sources "
-        f"({number(places, lang)} places in {number(towns, lang)} of {number(total, lang)} municipalities); a 0 "
-        "means 'nothing known', not 'nothing realised'."
+    return text(lang)["completeness"].format(
+        rows=number(rows, lang), places=number(places, lang), towns=number(towns, lang), total=number(total, lang)
     )
 
 
 def figure_sources(lang: str) -> dict:
     """Where realised and pipeline come from, in words."""
-    if lang == "nl":
-        return {
-            "realised": "opvanglocaties open op de peildatum "
-            "(gesloten, voorgenomen, verlopen en ongedateerde niet meegeteld)",
-            "pipeline": "voorstellen in voorbereiding of met overeenkomst",
-        }
-    return {
-        "realised": "reception sites open on the reference date (closed, planned, expired and undated not counted)",
-        "pipeline": "proposals in preparation or with an agreement",
-    }
+    t = text(lang)
+    return {"realised": t["realised_source"], "pipeline": t["pipeline_source"]}
 
 
 def short_tooltip(row, code: str, lang: str) -> str:
@@ -157,6 +145,12 @@ def short_tooltip(row, code: str, lang: str) -> str:
         f"<b>{e(str(row['name']))}</b> ({e(code)})<br>{t['gap']} {number(row.gap, lang)} &middot; "
         f"{number(row.gap_per_1000, lang, 1)} {t['per_1000']}<br><i>{t['click_pin']}</i>"
     )
+
+
+def national_note(tasks: pd.DataFrame, lang: str) -> str | None:
+    """The country's coverage note in ``lang`` (None without a reconciliation)."""
+    rows = [r for r in tasks.attrs.get("reconciliation", []) if r["region_code"] == "NL"]
+    return coverage_note(rows[0], lang) if rows else None
 
 
 def panel_payload(
@@ -170,7 +164,7 @@ def panel_payload(
     tiles: str,
 ) -> dict:
     """What every panel of a map shares: labels, locale, province panels, the completeness note, links."""
-    provinces = task_measures(tasks, "province")
+    provinces = task_measures(tasks, "province", lang)
     return {
         "text": text(lang),
         "locale": LOCALES[lang],

@@ -9,21 +9,10 @@ import numpy as np
 import shapely
 
 from geo.maps.geodata import to_wgs84
+from geo.maps.labels import text
 from geo.network.walk import minutes_to_metres, route, walking_area
 
 MINUTES = (10, 15)
-LABELS = {
-    "nl": {
-        "areas": "Loopgebied 10 en 15 minuten (over straten)",
-        "walk": "lopend",
-        "kinds": "loopafstand over straten: {walked}; rechte lijn: {straight}",
-    },
-    "en": {
-        "areas": "Walking areas 10 and 15 minutes (along streets)",
-        "walk": "walking",
-        "kinds": "walking distance along streets: {walked}; straight line: {straight}",
-    },
-}
 
 
 def distance_kinds_note(explanation: dict, lang: str, name) -> str | None:
@@ -34,8 +23,8 @@ def distance_kinds_note(explanation: dict, lang: str, name) -> str | None:
     if not walked:
         return None
     straight = [name(c, lang) for c, kind in measured.items() if kind != "network"] or ["-"]
-    text = LABELS.get(lang, LABELS["en"])["kinds"].format(walked=", ".join(walked), straight=", ".join(straight))
-    return html.escape(text)
+    words = text(lang)["walk_kinds"].format(walked=", ".join(walked), straight=", ".join(straight))
+    return html.escape(words)
 
 
 def _lat_lon_coords(geom: shapely.Geometry) -> list[list[float]]:
@@ -44,8 +33,8 @@ def _lat_lon_coords(geom: shapely.Geometry) -> list[list[float]]:
 
 def walking_areas(network, origin_xy, lang: str) -> folium.FeatureGroup | None:
     """The 10- and 15-minute walking areas from ``origin_xy`` (RD) as a layer; None off the network."""
-    labels = LABELS.get(lang, LABELS["en"])
-    group = folium.FeatureGroup(name=labels["areas"])
+    t = text(lang)
+    group = folium.FeatureGroup(name=t["walk_areas"])
     drawn = False
     for minutes, colour in zip(MINUTES[::-1], ("#fdae61", "#d7191c"), strict=True):
         area = walking_area(network, origin_xy, minutes_to_metres(minutes)) if network is not None else None

@@ -13,12 +13,14 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from sqlalchemy.engine import Engine
 
-# Snapping cuts edges into pieces at most this long; the nearest piece is then certain within half of it.
-PIECE_M = 20.0
+from geo.network import kernels
+
 # Connected parts of the network with fewer nodes than this (fragments cut off at an extract's edge) take no
 # snapped points, unless no part is that large (then the largest does).
 MIN_PART_NODES = 50
-SNAP_CHUNK = 65_536  # points snapped at a time
+# A point whose nearest segment needs more cells of the bucket grid searched than this (far from the network)
+# is snapped with shapely's STRtree instead.
+FAR_CELLS = 2_048
 # Zero-cost edges would vanish from a scipy sparse graph; they cost this instead (far below a millimetre).
 TINY = 1e-9
 
@@ -146,90 +148,118 @@ class Network:
     def node_tree(self) -> cKDTree:
         return self._cached("node_tree", lambda: cKDTree(self.node_xy))
 
-    def _pieces(self):
-        """Every snappable edge cut into straight pieces of at most :data:`PIECE_M`, with a KD-tree on their
-        midpoints: (tree, start xy, end xy, edge index, metres along the edge at the start, half longest)."""
+    @property
+    def adjacency(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:attr:`graph` both ways as CSR arrays (indptr, indices, costs), for the compiled Dijkstra."""
+
+        def build():
+            both = (self.graph + self.graph.T).tocsr()
+            both.sort_indices()
+            return (
+                both.indptr.astype(np.int64),
+                both.indices.astype(np.int64),
+                np.ascontiguousarray(both.data, dtype=np.float64),
+            )
+
+        return self._cached("adjacency", build)
+
+    def _segments(self) -> dict:
+        """The straight segments of every snappable edge (start ``a``, end ``b``, ``edge`` index, metres
+        ``along`` the edge at the start) in a bucket grid: square cells (``x0``, ``y0``, ``cell``, ``ncx`` x
+        ``ncy``), each listing the segments that pass through it (CSR ``starts``, ``members``)."""
 
         def build():
             edges = np.flatnonzero(self.snappable)
             coords, which = shapely.get_coordinates(self.edge_geoms[edges], return_index=True)
             same = which[1:] == which[:-1]
-            a, b, edge = coords[:-1][same], coords[1:][same], edges[which[:-1][same]]
+            a, b = np.ascontiguousarray(coords[:-1][same]), np.ascontiguousarray(coords[1:][same])
+            edge = edges[which[:-1][same]]
             seg = np.hypot(*(b - a).T)
-            # metres along the edge at each segment's start
             starts = np.concatenate([[0.0], np.cumsum(seg)[:-1]])
             first_of_edge = np.ones(len(edge), dtype=bool)
             first_of_edge[1:] = edge[1:] != edge[:-1]
-            offset = starts - np.maximum.accumulate(np.where(first_of_edge, starts, 0.0))
-            parts = np.maximum(np.ceil(seg / PIECE_M), 1).astype(np.int64)
-            k = np.repeat(np.arange(len(seg)), parts)
-            j = np.arange(parts.sum()) - np.repeat(np.cumsum(parts) - parts, parts)
-            f0, f1 = j / parts[k], (j + 1) / parts[k]
-            p0 = a[k] + (b[k] - a[k]) * f0[:, None]
-            p1 = a[k] + (b[k] - a[k]) * f1[:, None]
-            along = offset[k] + seg[k] * f0
-            half = float(np.max(np.hypot(*(p1 - p0).T))) / 2 if len(p0) else 0.0
-            return cKDTree((p0 + p1) / 2), p0, p1, edge[k], along, half
+            along = starts - np.maximum.accumulate(np.where(first_of_edge, starts, 0.0))
+            lo = np.minimum(a.min(axis=0), b.min(axis=0))
+            extent = np.maximum(np.maximum(a.max(axis=0), b.max(axis=0)) - lo, 1.0)
+            cell = _cell_size(lo, extent, (a + b) / 2)
+            ncx, ncy = (int(v) for v in extent // cell + 1)
+            cells = np.zeros(ncx * ncy + 1, dtype=np.int64)
+            members = np.empty(0, dtype=np.int64)
+            kernels.bucket_cells(a, b, lo[0], lo[1], cell, ncx, ncy, False, cells, members)
+            cells = np.cumsum(cells)
+            members = np.empty(cells[-1], dtype=np.int64)
+            kernels.bucket_cells(a, b, lo[0], lo[1], cell, ncx, ncy, True, cells[:-1].copy(), members)
+            return {
+                "a": a,
+                "b": b,
+                "edge": edge,
+                "edge_id": self.edge_ids[edge],
+                "along": along,
+                "x0": float(lo[0]),
+                "y0": float(lo[1]),
+                "cell": float(cell),
+                "ncx": ncx,
+                "ncy": ncy,
+                "starts": cells,
+                "members": members,
+            }
 
-        return self._cached("pieces", build)
+        return self._cached("segments", build)
 
-    def snap(self, xy: np.ndarray, k: int = 12, workers: int = -1) -> Snap:
-        """The nearest point on a snappable edge for every point of ``xy`` (N x 2, RD metres).
+    def snap(self, xy: np.ndarray, workers: int | None = None) -> Snap:
+        """The nearest point on a snappable edge for every point of ``xy`` (N x 2, RD metres); ties go to the
+        lowest edge id. Points that are not finite snap to nothing (edge -1, distance inf).
 
-        Exact: the ``k`` nearest pieces (by midpoint) are measured, and points where a nearer piece could
-        hide beyond them are measured against every piece within reach. Ties go to the lowest edge id."""
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        Exact: the bucket grid's cells are searched in rings around each point until no unseen segment can be
+        nearer; points far from the network (more than :data:`FAR_CELLS` cells to search) are measured
+        against the edges with shapely's STRtree instead."""
+        xy = np.ascontiguousarray(np.asarray(xy, dtype=float).reshape(-1, 2))
         n = len(xy)
-        if n > SNAP_CHUNK:  # in chunks: the candidate arrays stay small (cache, memory)
-            parts = [self.snap(xy[i : i + SNAP_CHUNK], k, workers) for i in range(0, n, SNAP_CHUNK)]
-            return Snap(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("edge", "t", "distance", "point")))
+        edge, t, distance, point = np.full(n, -1), np.full(n, np.nan), np.full(n, np.inf), np.full((n, 2), np.nan)
         if n == 0 or not self.snappable.any():
-            return Snap(np.full(n, -1), np.full(n, np.nan), np.full(n, np.inf), np.full((n, 2), np.nan))
-        tree, p0, p1, edge, along, half = self._pieces()
-        rows_todo = np.arange(n)
-        best = (np.full(n, np.inf), np.zeros(n, np.int64), np.zeros(n))
-        while len(rows_todo):  # more candidates for the points where a nearer piece may still hide
-            k = min(k, len(p0))
-            bound = float(best[0][rows_todo].max()) + half + 1e-6  # inf on the first pass
-            mid_d, cand = tree.query(xy[rows_todo], k=k, distance_upper_bound=bound, workers=workers)
-            mid_d, cand = mid_d.reshape(len(rows_todo), k), cand.reshape(len(rows_todo), k)
-            found = cand < len(p0)
-            cand = np.where(found, cand, cand[:, :1])  # a missing candidate repeats the first (always found)
-            found_rows = np.repeat(np.arange(len(rows_todo)), k)
-            again = self._best(xy[rows_todo], found_rows, cand.ravel(), p0, p1, edge, len(rows_todo))
-            better = again[0] < best[0][rows_todo]
-            for mine, theirs in zip(best, again, strict=True):
-                mine[rows_todo[better]] = theirs[better]
-            # certain when the k-th candidate is out of reach (or every piece was seen)
-            unsure = np.isfinite(mid_d[:, -1]) & (mid_d[:, -1] <= best[0][rows_todo] + half + 1e-9)
-            rows_todo = rows_todo[unsure] if k < len(p0) else rows_todo[:0]
-            k *= 4
-        distance, piece, u = best
-        e = edge[piece]
-        point = p0[piece] + (p1[piece] - p0[piece]) * u[:, None]
-        metres = along[piece] + np.hypot(*(point - p0[piece]).T)
-        t = np.clip(metres / self.edge_length[e], 0.0, 1.0)
-        return Snap(e, t, distance, point)
+            return Snap(edge, t, distance, point)
+        g = self._segments()
+        # taken cell by cell (neighbours share their cells' segments in the cache)
+        cells = np.nan_to_num(np.floor((xy - [g["x0"], g["y0"]]) / g["cell"]), posinf=0, neginf=0)
+        cells = np.clip(cells, 0, [g["ncx"] - 1, g["ncy"] - 1]).astype(np.int64)
+        order = kernels.grouped(cells[:, 1] * g["ncx"] + cells[:, 0], g["ncx"] * g["ncy"])[1]
 
-    def _best(self, xy, rows, pieces, p0, p1, edge, n):
-        """Per point (``rows``), the nearest of its candidate ``pieces``: (distance, piece, position 0..1)."""
-        a, b = p0[pieces], p1[pieces]
-        ab = b - a
-        denom = np.einsum("ij,ij->i", ab, ab)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            u = np.where(denom > 0, np.einsum("ij,ij->i", xy[rows] - a, ab) / denom, 0.0)
-        u = np.clip(u, 0.0, 1.0)
-        d = np.hypot(*(a + ab * u[:, None] - xy[rows]).T)
-        ids = self.edge_ids[edge[pieces]]
-        out_d, out_p, out_u = np.full(n, np.inf), np.zeros(n, np.int64), np.zeros(n)
-        if len(rows) and len(rows) % n == 0 and np.array_equal(rows, np.repeat(np.arange(n), len(rows) // n)):
-            k = len(rows) // n  # k candidates per point, in order: per row, the nearest, lowest edge id on ties
-            d2 = d.reshape(n, k)
-            tied = d2 == d2.min(axis=1, keepdims=True)
-            pick = np.argmin(np.where(tied, ids.reshape(n, k), np.iinfo(np.int64).max), axis=1)
-            firsts = np.arange(n) * k + pick
-        else:
-            order = np.lexsort((ids, d, rows))
-            firsts = order[np.unique(rows[order], return_index=True)[1]]
-        out_d[rows[firsts]], out_p[rows[firsts]], out_u[rows[firsts]] = d[firsts], pieces[firsts], u[firsts]
-        return out_d, out_p, out_u
+        def run(rows: np.ndarray) -> None:
+            kernels.nearest_segment(
+                xy, rows, g["a"], g["b"], g["edge"], g["edge_id"], g["along"], self.edge_length, g["x0"], g["y0"],
+                g["cell"], g["ncx"], g["ncy"], g["starts"], g["members"], FAR_CELLS, edge, t, distance, point,
+            )  # fmt: skip
+
+        step = -(-n // (kernels.cores() * 4)) if n >= 4096 else n  # a few parts per thread
+        kernels.in_threads(run, [order[i : i + step] for i in range(0, n, step)], workers)
+        found = edge >= 0
+        far = np.flatnonzero(~found & np.isfinite(xy).all(axis=1))
+        if len(far):
+            edge[far], t[far], distance[far], point[far] = self._snap_far(xy[far])
+        return Snap(edge, t, distance, point)
+
+    def _snap_far(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`snap` for points far from the network: the nearest edges by shapely's STRtree."""
+        edges = np.flatnonzero(self.snappable)
+        tree = self._cached("edge_tree", lambda: shapely.STRtree(self.edge_geoms[edges]))
+        points = shapely.points(xy)
+        (rows, hits), distance = tree.query_nearest(points, all_matches=True, return_distance=True)
+        order = np.lexsort((self.edge_ids[edges[hits]], rows))  # ties: the lowest edge id
+        first = order[np.unique(rows[order], return_index=True)[1]]
+        edge = edges[hits[first]]
+        lines = self.edge_geoms[edge]
+        metres = shapely.line_locate_point(lines, points)
+        t = np.clip(metres / self.edge_length[edge], 0.0, 1.0)
+        point = shapely.get_coordinates(shapely.line_interpolate_point(lines, metres))
+        return edge, t, distance[first], point
+
+
+def _cell_size(lo: np.ndarray, extent: np.ndarray, mid: np.ndarray) -> float:
+    """A cell size for the bucket grid of segments with midpoints ``mid``: about two segments per occupied
+    cell, with at most about four cells per segment in all."""
+    n = len(mid)
+    area = float(extent[0] * extent[1])
+    cell = np.sqrt(area / n)
+    keys = np.floor((mid - lo) / cell).astype(np.int64)
+    occupied = len(np.unique(keys[:, 0] * (int(extent[1] // cell) + 2) + keys[:, 1]))
+    return float(max(cell * np.sqrt(2.0 * occupied / n), np.sqrt(area / (4.0 * n))))

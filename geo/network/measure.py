@@ -2,23 +2,28 @@
 
 Locations and services are snapped to the nearest walkable edge (:meth:`Network.snap`); a distance is
 ``snap(location) + along the network + snap(service)``, where "along" starts and ends at the snapped
-points (a fraction of their edges). The nearest service per location comes from one multi-source Dijkstra
-per category over the whole network (scipy), from the services as extra nodes; counts within the radii
-come from Dijkstra bounded by the largest radius over tiles of locations (each tile's neighbourhood only).
+points (a fraction of their edges), or runs straight along the edge when both lie on the same one.
+
+- Nearest service: one multi-source Dijkstra per category over the whole network, seeded at the two end
+  nodes of every service's edge, then a lookup per location (its edge's two nodes, and services on its own
+  edge).
+- Counts within the radii: one Dijkstra bounded by the largest radius from each point of the smaller side
+  (the services of all categories, or the locations), collecting the other side's points on the nodes it
+  reaches.
+
+The loops are compiled (:mod:`geo.network.kernels`) and run on all cores, one category (or one part of the
+locations) per thread.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
-from geo.network.graph import TINY, Network, Snap
-
-TILE_M = 2_000.0  # locations are counted in tiles of this size (one bounded Dijkstra per tile)
+from geo.network import kernels
+from geo.network.graph import Network, Snap
 
 
 @dataclass
@@ -30,141 +35,191 @@ class Along:
     within: dict[int, np.ndarray]
 
 
-def _offsets(net: Network, snap: Snap) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per snapped point: its edge's two nodes and the cost from the point (its snap included) to each."""
-    cost = net.edge_cost[snap.edge]
-    return (
-        net.edge_u[snap.edge],
-        net.edge_v[snap.edge],
-        snap.t * cost + snap.distance,
-        (1.0 - snap.t) * cost + snap.distance,
-    )
+@dataclass
+class _Points:
+    """Snapped points as the kernels take them: edge end nodes ``u``, ``v``, cost to each (snap included),
+    edge, fraction along it, snap distance."""
+
+    u: np.ndarray
+    v: np.ndarray
+    off_u: np.ndarray
+    off_v: np.ndarray
+    edge: np.ndarray
+    t: np.ndarray
+    snap: np.ndarray
+
+    @classmethod
+    def of(cls, net: Network, snap: Snap) -> _Points:
+        edge = np.ascontiguousarray(snap.edge, dtype=np.int64)
+        cost = net.edge_cost[edge]
+        t, distance = np.ascontiguousarray(snap.t, dtype=float), np.ascontiguousarray(snap.distance, dtype=float)
+        return cls(
+            net.edge_u[edge].astype(np.int64),
+            net.edge_v[edge].astype(np.int64),
+            t * cost + distance,
+            (1.0 - t) * cost + distance,
+            edge,
+            t,
+            distance,
+        )
+
+    def take(self, rows: np.ndarray) -> _Points:
+        return _Points(*(getattr(self, f)[rows] for f in ("u", "v", "off_u", "off_v", "edge", "t", "snap")))
+
+    def by_node(self, n_nodes: int) -> np.ndarray:
+        """An order of the points by their first node: neighbours in the graph's node order stay together
+        (far fewer cache misses in the compiled loops than in the input's order)."""
+        return _grouped(self.u, n_nodes)[1]
 
 
-def nearest_along(net: Network, loc: Snap, svc: Snap) -> tuple[np.ndarray, np.ndarray]:
-    """Distance to the nearest service along the network and its index in ``svc`` (every location and
-    service must be snapped). One multi-source Dijkstra from the services, then a lookup per location."""
-    n, m = net.n_nodes, len(svc)
-    if m == 0 or len(loc) == 0:
-        return np.full(len(loc), np.inf), np.full(len(loc), -1)
-    su, sv, off_u, off_v = _offsets(net, svc)
-    base = net.graph.tocoo()
-    rows = np.concatenate([base.row, n + np.arange(m), n + np.arange(m)])
-    cols = np.concatenate([base.col, su, sv])
-    weights = np.concatenate([base.data, np.maximum(off_u, TINY), np.maximum(off_v, TINY)])
-    graph = sp.csr_matrix((weights, (rows, cols)), shape=(n + m, n + m))
-    dist, _, origin = dijkstra(graph, directed=False, indices=n + np.arange(m), min_only=True, return_predecessors=True)
-    a, b, off_a, off_b = _offsets(net, loc)
-    via_a, via_b = off_a + dist[a], off_b + dist[b]
-    distance = np.minimum(via_a, via_b)
-    nearest = np.where(via_a <= via_b, origin[a], origin[b]) - n
-    nearest = np.where(np.isfinite(distance), nearest, -1)
-    # A service on the location's own edge: straight along it.
-    pairs_l, pairs_s = _same_edge(loc.edge, svc.edge)
-    if len(pairs_l):
-        cost = net.edge_cost[loc.edge[pairs_l]]
-        direct = loc.distance[pairs_l] + np.abs(loc.t[pairs_l] - svc.t[pairs_s]) * cost + svc.distance[pairs_s]
-        order = np.lexsort((pairs_s, direct, pairs_l))
-        first = order[np.unique(pairs_l[order], return_index=True)[1]]
-        better = direct[first] < distance[pairs_l[first]]
-        distance[pairs_l[first][better]] = direct[first][better]
-        nearest[pairs_l[first][better]] = pairs_s[first][better]
-    return distance, nearest
+def _grouped(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of the indices of ``keys`` grouped by key (0 .. size - 1): (pointers, indices)."""
+    return kernels.grouped(np.ascontiguousarray(keys, dtype=np.int64), size)
 
 
-def _same_edge(loc_edge: np.ndarray, svc_edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (location, service) index pairs on the same edge."""
-    order = np.argsort(svc_edge, kind="stable")
-    sorted_edges = svc_edge[order]
-    lo = np.searchsorted(sorted_edges, loc_edge, side="left")
-    hi = np.searchsorted(sorted_edges, loc_edge, side="right")
-    sizes = hi - lo
-    if not sizes.any():
-        return np.array([], np.int64), np.array([], np.int64)
-    pairs_l = np.repeat(np.arange(len(loc_edge)), sizes)
-    pos = np.repeat(lo, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
-    return pairs_l, order[pos]
+def nearest_along(
+    net: Network, loc: Snap, services: dict[str, Snap], within: dict[str, tuple] | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per category: the distance to the nearest service along the network and its index in the category's
+    snap (inf and -1 where none is reachable; ties: the lowest index). Every location and service must be
+    snapped. ``within``: per category the per-node result within a limit (from :func:`counts_along`), to be
+    completed beyond it; otherwise one multi-source Dijkstra per category over the whole network."""
+    if len(loc) == 0:
+        return {c: (np.full(0, np.inf), np.full(0, -1)) for c in services}
+    indptr, indices, weights = net.adjacency
+    there = _Points.of(net, loc)
+    order = there.by_node(net.n_nodes)
+    there = there.take(order)
+    n_edges = len(net.edge_cost)
+
+    def one(category: str) -> tuple[np.ndarray, np.ndarray]:
+        svc = services[category]
+        distance, nearest = np.full(len(loc), np.inf), np.full(len(loc), -1)
+        if len(svc) == 0:
+            return distance, nearest
+        s = _Points.of(net, svc)
+        if within is not None and category in within:
+            limit, dist, origin = within[category]
+            kernels.nearest_beyond(indptr, indices, weights, limit, dist, origin)
+        else:
+            seeds = np.arange(len(svc), dtype=np.int64)
+            dist, origin = np.empty(net.n_nodes), np.empty(net.n_nodes, dtype=np.int64)
+            kernels.nearest_source(
+                indptr, indices, weights, np.concatenate([s.u, s.v]), np.concatenate([s.off_u, s.off_v]),
+                np.concatenate([seeds, seeds]), dist, origin,
+            )  # fmt: skip
+        by_edge_ptr, by_edge = _grouped(s.edge, n_edges)
+        distance[order], nearest[order] = kernels.nearest_lookup(
+            dist, origin, net.edge_cost, there.u, there.v, there.off_u, there.off_v, there.edge, there.t,
+            there.snap, s.t, s.snap, by_edge_ptr, by_edge,
+        )  # fmt: skip
+        return distance, nearest
+
+    return dict(zip(services, kernels.in_threads(one, services), strict=True))
 
 
 def counts_along(
-    net: Network, loc: Snap, services: dict[str, Snap], radii: tuple[int, ...], tile: float = TILE_M
+    net: Network, loc: Snap, services: dict[str, Snap], radii: tuple[int, ...], within: dict | None = None
 ) -> dict[str, dict[int, np.ndarray]]:
     """Per category and radius: how many services lie within the radius along the network of each location.
 
-    Locations are taken in square tiles; for each tile, one Dijkstra bounded by the largest radius runs
-    from the nodes of the services within reach (every category at once) over the nodes within reach."""
-    largest = float(max(radii))
-    out = {c: {r: np.zeros(len(loc), dtype=np.int64) for r in radii} for c in services}
-    if len(loc) == 0:
-        return out
-    cats = [c for c in services if len(services[c])]
-    trees = {c: cKDTree(services[c].point) for c in cats}
-    offsets = {c: _offsets(net, services[c]) for c in cats}
-    loc_a, loc_b, loc_off_a, loc_off_b = _offsets(net, loc)
-    keys = np.floor(loc.point / tile).astype(np.int64)
-    order = np.lexsort((keys[:, 1], keys[:, 0]))
-    breaks = np.flatnonzero(np.any(np.diff(keys[order], axis=0) != 0, axis=1)) + 1
-    graph = net.graph
-    for members in np.split(order, breaks):
-        points = loc.point[members]
-        lo, hi = points.min(axis=0), points.max(axis=0)
-        centre, reach = (lo + hi) / 2, float(np.hypot(*(hi - lo))) / 2 + largest
-        near = {c: np.asarray(trees[c].query_ball_point(centre, reach), dtype=np.int64) for c in cats}
-        near = {c: np.sort(v) for c, v in near.items() if len(v)}
-        if not near:
-            continue
-        nodes = np.sort(np.asarray(net.node_tree.query_ball_point(centre, reach), dtype=np.int64))
-        # The neighbourhood's graph plus one extra node per service within reach (every category), joined to
-        # its edge's nodes at the cost from the service: one bounded Dijkstra row per service.
-        cats_near = list(near)
-        ends_u = np.concatenate([offsets[c][0][near[c]] for c in cats_near])
-        ends_v = np.concatenate([offsets[c][1][near[c]] for c in cats_near])
-        cost_u = np.concatenate([offsets[c][2][near[c]] for c in cats_near])
-        cost_v = np.concatenate([offsets[c][3][near[c]] for c in cats_near])
-        m, k = len(ends_u), len(nodes)
-        lu, lv = _local(nodes, ends_u), _local(nodes, ends_v)
-        sub = graph[nodes][:, nodes].tocoo()
-        extra = np.arange(m) + k
-        rows = np.concatenate([sub.row, extra[lu >= 0], extra[lv >= 0]])
-        cols = np.concatenate([sub.col, lu[lu >= 0], lv[lv >= 0]])
-        data = np.concatenate([sub.data, np.maximum(cost_u[lu >= 0], TINY), np.maximum(cost_v[lv >= 0], TINY)])
-        full = sp.csr_matrix((data, (rows, cols)), shape=(k + m, k + m))
-        reached = dijkstra(full, directed=False, indices=extra, limit=largest)[:, :k]
-        reached = np.hstack([reached, np.full((m, 1), np.inf)])  # column -1: not in the neighbourhood
-        a_local, b_local = _local(nodes, loc_a[members]), _local(nodes, loc_b[members])
-        first = 0
-        for c in cats_near:
-            v = near[c]
-            per_node = reached[first : first + len(v)]  # services x neighbourhood nodes
-            first += len(v)
-            d = np.minimum(
-                loc_off_a[members][None, :] + per_node[:, a_local], loc_off_b[members][None, :] + per_node[:, b_local]
-            )
-            same = services[c].edge[v][:, None] == loc.edge[members][None, :]
-            if same.any():
-                direct = (
-                    np.abs(services[c].t[v][:, None] - loc.t[members][None, :]) * net.edge_cost[loc.edge[members]]
-                    + services[c].distance[v][:, None]
-                    + loc.distance[members][None, :]
-                )
-                d = np.where(same, np.minimum(d, direct), d)
-            for r in radii:
-                out[c][r][members] = (d <= r).sum(axis=0)
-    return out
+    One Dijkstra bounded by the largest radius runs from every service (one category per thread), or from
+    every location when there are fewer locations than services. In the first case, and if ``within`` is a
+    dict, it receives per category (limit, cost, service) per node within the limit, for
+    :func:`nearest_along`."""
+    ordered = sorted(radii)
+    sizes = [len(s) for s in services.values()]
+    if not (len(loc) and sum(sizes)):
+        return {c: {r: np.zeros(len(loc), dtype=np.int64) for r in radii} for c in services}
+    group = np.repeat(np.arange(len(services), dtype=np.int64), sizes)
+    bounds = np.cumsum([0, *sizes])
+    svc = _Points.of(net, _concatenate(list(services.values())))
+    by_group = np.lexsort((svc.u, group))  # per category, by node (the counts do not depend on the order)
+    svc, group, index = svc.take(by_group), group[by_group], by_group - bounds[group[by_group]]
+    there = _Points.of(net, loc)
+    order = there.by_node(net.n_nodes)
+    there = there.take(order)
+    if len(loc) < len(group):  # from the locations, each to its own row of ``counted``
+        counted = np.zeros((len(loc), len(services) * len(ordered)), dtype=np.int32)
+        step = -(-len(loc) // (kernels.cores() * 4))
+        tasks = [(np.arange(i, min(i + step, len(loc))), counted, None) for i in range(0, len(loc), step)]
+        by_node = svc.by_node(net.n_nodes)
+        _count(net, there, None, svc.take(by_node), group[by_node] * len(ordered), True, ordered, tasks)
+        parts = [counted[:, k * len(ordered) : (k + 1) * len(ordered)] for k in range(len(services))]
+    else:  # from the services, one category per task, each to its own arrays
+        parts = [np.zeros((len(loc), len(ordered)), dtype=np.int32) for _ in services]
+        near = [(np.full(net.n_nodes, np.inf), np.full(net.n_nodes, -1, dtype=np.int64)) for _ in services]
+        tasks = [(np.arange(bounds[k], bounds[k + 1]), parts[k], near[k]) for k in range(len(sizes)) if sizes[k]]
+        _count(net, svc, index, there, np.zeros(len(loc), np.int64), False, ordered, tasks)
+        if within is not None:
+            within.update({c: (float(ordered[-1]), *near[k]) for k, c in enumerate(services) if sizes[k]})
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return {c: {r: parts[k][back, ordered.index(r)].astype(np.int64) for r in radii} for k, c in enumerate(services)}
 
 
-def _local(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Position of each of ``ids`` in ``sorted_ids``, -1 where absent."""
-    pos = np.searchsorted(sorted_ids, ids)
-    pos = np.minimum(pos, len(sorted_ids) - 1)
-    return np.where(sorted_ids[pos] == ids, pos, -1) if len(sorted_ids) else np.full(len(ids), -1)
+def _count(net, src, src_index, tgt, tgt_column, sources_are_locations, radii, tasks) -> None:
+    """Run :func:`kernels.count_within` for each (source indices, counts, per-node nearest) of ``tasks``, on
+    threads."""
+    indptr, indices, weights = net.adjacency
+    first_ptr = _grouped(tgt.u, net.n_nodes)[0]  # the targets come sorted by their first node
+    second_ptr, second = _grouped(tgt.v, net.n_nodes)
+    by_edge_ptr, by_edge = _grouped(tgt.edge, len(net.edge_cost))
+    limits = np.asarray(radii, dtype=float)
+    unused = (np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1, dtype=np.int64))
+
+    def run(task) -> None:
+        sources, out, near = task
+        index, near_d, near_o = unused if near is None else (src_index, *near)
+        kernels.count_within(
+            indptr, indices, weights, net.edge_cost, sources.astype(np.int64),
+            src.u, src.v, src.off_u, src.off_v, src.edge, src.t, src.snap,
+            first_ptr, second_ptr, second, tgt.u, tgt.v, tgt.off_u, tgt.off_v, tgt.edge, tgt.t, tgt.snap, tgt_column,
+            by_edge_ptr, by_edge, limits, sources_are_locations, out, index, near_d, near_o,
+        )  # fmt: skip
+
+    kernels.in_threads(run, tasks)
 
 
-def along(net: Network, loc: Snap, services: dict[str, Snap], radii: tuple[int, ...]) -> dict[str, Along]:
-    """Nearest service and counts within ``radii`` along the network, per category (snapped inputs)."""
-    counts = counts_along(net, loc, services, radii)
-    out = {}
-    for category, svc in services.items():
-        distance, nearest = nearest_along(net, loc, svc)
-        out[category] = Along(distance, nearest, counts[category])
-    return out
+def _concatenate(snaps: list[Snap]) -> Snap:
+    return Snap(*(np.concatenate([getattr(s, f) for s in snaps]) for f in ("edge", "t", "distance", "point")))
+
+
+def along(
+    net: Network, loc: Snap, services: dict[str, Snap], radii: tuple[int, ...], seconds: dict | None = None
+) -> dict[str, Along]:
+    """Nearest service and counts within ``radii`` along the network, per category (snapped inputs).
+    ``seconds``, if a dict, receives the time of each step ("counts", "nearest")."""
+    start = time.perf_counter()
+    within: dict = {}
+    counts = counts_along(net, loc, services, radii, within)
+    middle = time.perf_counter()
+    nearest = nearest_along(net, loc, services, within)
+    if seconds is not None:
+        seconds.update(counts=middle - start, nearest=time.perf_counter() - middle)
+    return {c: Along(*nearest[c], counts[c]) for c in services}
+
+
+def warm_up() -> None:
+    """Load (or, on a first run, compile) the engine's compiled code by measuring on a constructed 3 x 3 grid."""
+    import pandas as pd
+    import shapely
+
+    xy = np.array([(x, y) for y in range(3) for x in range(3)], dtype=float) * 100.0
+    pairs = [(i, i + 1) for i in range(9) if i % 3 < 2] + [(i, i + 3) for i in range(6)]
+    nodes = pd.DataFrame({"id": np.arange(9) + 1, "x": xy[:, 0], "y": xy[:, 1]})
+    edges = pd.DataFrame(
+        {
+            "id": np.arange(len(pairs)) + 1,
+            "from_node": [a + 1 for a, _ in pairs],
+            "to_node": [b + 1 for _, b in pairs],
+            "cost": 100.0,
+            "length_m": 100.0,
+            "kind": "residential",
+            "geom": [shapely.LineString([xy[a], xy[b]]) for a, b in pairs],
+        }
+    )
+    net = Network.from_frames(nodes, edges)
+    points = net.snap(np.array([[10.0, 20.0], [150.0, 160.0], [5000.0, 5000.0]]))
+    along(net, points, {"a": points.take(np.array([0, 1]))}, (100, 200))  # counted from the services
+    along(net, points.take(np.array([0])), {"a": points}, (100, 200))  # counted from the location

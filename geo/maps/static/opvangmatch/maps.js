@@ -61,11 +61,15 @@
 
   function figures(box, p, T, loc, sources) {
     var table = el(box, "table", "om-figures");
+    /* label and figure on one line, the explanation below them at full width (a third column would be narrow) */
     function row(label, value, note) {
       var tr = el(table, "tr");
       el(tr, "th", null, label);
       el(tr, "td", "om-num", value);
-      var td = el(tr, "td", "om-note", note || "");
+      var under = el(table, "tr", "om-note-row");
+      var td = el(under, "td", "om-note", note || "");
+      td.colSpan = 2;
+      td.row = tr;
       return td;
     }
     var basis = T[p.basis] || p.basis;
@@ -76,12 +80,12 @@
     if (p.undated) { el(real, "div", "om-warn", fillTemplate(T.undated_places, { n: number(p.undated, loc, 0) })); }
     row(T.pipeline, number(p.pipeline, loc, 0), sources ? sources.pipeline : "");
     var gap = row(T.gap, number(p.gap, loc, 0), p.per1000 === null ? "" : number(p.per1000, loc, 1) + " " + T.per_1000);
-    gap.parentNode.className = "om-gap";
+    gap.row.className = "om-gap";
     if (p.share !== null) row(T.share_realised, percent(p.share, loc, 0), "");
     (p.extra || []).forEach(function (x) { row(T[x[0]] || x[0].replace(/_/g, " "), number(x[1], loc, 0), ""); });
     if (p.coverage) {
       var cov = row(T.coverage, "", p.coverage.source);
-      cov.parentNode.className = "om-coverage";
+      cov.row.className = "om-coverage";
       if (p.coverage.url) link(el(cov, "div", "om-source", T.source + ": "), p.coverage.url, p.coverage.host);
     }
     return table;
