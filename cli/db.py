@@ -105,7 +105,11 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
 
         eng = ctx.engine()
         if kind == "demo":
+            from geo.maps.overview import prepare_overview_areas
+
             load_demo(eng, ctx.settings.data_dir, progress=ctx.say)
+            ctx.say("preparing the overview map's boundaries (cleaned once, kept in the database)")
+            prepare_overview_areas(eng)
             db_status()
             return
         if not paths:

@@ -32,6 +32,7 @@ from geo.db import database_url as database_url_of
 from geo.db import make_engine, prepare_database
 from geo.db.managed import Cluster
 from geo.io.demo import load_demo
+from geo.maps.overview import prepare_overview_areas
 from geo.models import DATA_TABLES, Dataset
 from geo.settings import PROJECT_ROOT, Settings
 from tests.api_helpers import clean_up, make_keys
@@ -169,10 +170,11 @@ def _drop_run_databases() -> None:
 
 def demo_key() -> str:
     """A hash of everything the demo database is made from: the shipped data and where it is read from (the dataset
-    log keeps each file's path), loaders, migrations, models, constants."""
+    log keeps each file's path), loaders, migrations, models, constants, the overview's boundary cleaning."""
     digest = hashlib.sha256(str(DATA).encode() + b"\0")
     sources = [DATA, PROJECT_ROOT / "geo" / "io", PROJECT_ROOT / "geo" / "db", PROJECT_ROOT / "geo" / "migrations"]
     files = [PROJECT_ROOT / "geo" / "models.py", PROJECT_ROOT / "geo" / "domain.py"]
+    files += [PROJECT_ROOT / "geo" / "maps" / name for name in ("geodata.py", "overview.py")]  # boundaries prepared
     for folder in sources:
         files += [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     for path in sorted(files):
@@ -202,8 +204,10 @@ def demo_settings(databases) -> Settings:
 
 
 def _load_demo(settings: Settings) -> Settings:
+    """The demo as ``opvangmatch load demo`` leaves it (the overview's boundaries prepared too)."""
     engine = prepare_database(settings)
     load_demo(engine, DATA)
+    prepare_overview_areas(engine)
     engine.dispose()
     return settings
 

@@ -13,7 +13,7 @@ from geo.domain import DEFAULT_TASK_PERIOD
 from geo.errors import InputError
 from geo.maps.base import finish, legend_classes, new_map
 from geo.maps.colours import GAP_COLOURS, SHARE_COLOURS, classes_from_breaks, quantile_breaks
-from geo.maps.geodata import read_areas, read_reception, to_wgs84
+from geo.maps.geodata import coverage_geometries, read_areas, read_reception, to_wgs84
 from geo.maps.labels import check_lang, number, text
 from geo.maps.layers import AreaLayer, Legend, SearchControl, TaskPanel, encode_areas
 from geo.maps.pilots import pilot_layer
@@ -59,6 +59,15 @@ def classify(value: float | None, classes: dict) -> str:
 def area_features(engine: Engine, frame, level: str, properties: list[dict]) -> str:
     geoms = to_wgs84(frame.geometry.to_numpy(), TOLERANCE_M.get(level, 0.0), coverage=True, cache=engine)
     return encode_areas(geoms, properties)
+
+
+def prepare_overview_areas(engine: Engine) -> None:
+    """Clean and simplify the overview's boundaries now and keep them in ``map_area_cache``, so that the first
+    overview after a load does not pay for it (the 3,475 wijken take 10-25 s). Same inputs as
+    :func:`area_features`, so the same cache keys."""
+    for level in TOLERANCE_M:
+        frame = read_areas(engine, level)
+        coverage_geometries(frame.geometry.to_numpy(), TOLERANCE_M[level], engine)
 
 
 def overview_map(
