@@ -1104,6 +1104,21 @@ def test_geocoding_narrows_by_letter_and_addition_and_pages_at_most_100_rows(ser
     assert unplaced["reason"].startswith("no exact match for 1011AB 1-999; BAG has 1, 1-1, 1-10")
 
 
+def latest_capacity_methods(engine) -> dict[str, str]:
+    """Capacity method per constructed pand (ids 02211000009...) in the latest score run."""
+    with engine.connect() as conn:
+        run = conn.execute(sa.text("SELECT max(id) FROM score_run")).scalar_one()
+        return dict(
+            conn.execute(
+                sa.text(
+                    "SELECT candidate_id, capacity_method FROM candidate_score WHERE run_id = :r "
+                    "AND candidate_id LIKE '02211000009%'"
+                ),
+                {"r": run},
+            ).all()
+        )
+
+
 def test_cli_fetch_bag_gm0221_end_to_end_into_score(server, tmp_path, databases, fetch_engine, doesburg):
     """`opvangmatch fetch bag --municipality GM0221` against the BAG v2 stand-in, then `opvangmatch score`:
     the pand with a unit gets its floor area from the unit (bag_floor_area); unit use/area/status are stored."""
@@ -1119,17 +1134,8 @@ def test_cli_fetch_bag_gm0221_end_to_end_into_score(server, tmp_path, databases,
     assert "pdok-bag:verblijfsobject:GM0221: 2 rows into residence" in fetched.stdout
     scored = opvangmatch(["score", "--profile", "families", "--municipality", "GM0221", "--top", "0"], env)
     assert scored.returncode == 0, scored.stderr
+    methods = latest_capacity_methods(fetch_engine)
     with fetch_engine.connect() as conn:
-        run = conn.execute(sa.text("SELECT max(id) FROM score_run")).scalar_one()
-        methods = dict(
-            conn.execute(
-                sa.text(
-                    "SELECT candidate_id, capacity_method FROM candidate_score WHERE run_id = :r "
-                    "AND candidate_id LIKE '02211000009%'"
-                ),
-                {"r": run},
-            ).all()
-        )
         units = conn.execute(sa.text("SELECT use, floor_area, status FROM residence ORDER BY id")).all()
     assert methods["0221100000900000"] == methods["0221100000900001"] == "bag_floor_area"
     assert methods["0221100000900002"] == "footprint_1_storey_assumed"
@@ -1311,16 +1317,6 @@ def test_cli_fetch_heights_gives_storeys_from_height_in_score(server, tmp_path, 
     assert "3dbag:pand:GM0221: 5 rows into building_height" in fetched.stdout
     scored = opvangmatch(["score", "--profile", "families", "--municipality", "GM0221", "--top", "0"], env)
     assert scored.returncode == 0, scored.stderr
-    with fetch_engine.connect() as conn:
-        run = conn.execute(sa.text("SELECT max(id) FROM score_run")).scalar_one()
-        methods = dict(
-            conn.execute(
-                sa.text(
-                    "SELECT candidate_id, capacity_method FROM candidate_score WHERE run_id = :r "
-                    "AND candidate_id LIKE '02211000009%'"
-                ),
-                {"r": run},
-            ).all()
-        )
+    methods = latest_capacity_methods(fetch_engine)
     assert methods["0221100000900002"] == methods["0221100000900004"] == "footprint_x_storeys_from_height"
     assert methods["0221100000900003"] == "footprint_1_storey_assumed"  # 3D BAG has no roof height for it
