@@ -71,6 +71,13 @@ def default_source(kind: str, path: Path) -> str:
 
 COVERAGE_KINDS = ("complete", "partial", "none")
 AREA_CODE = re.compile(r"NL|PV\d{2}|GM\d{4}")
+UNDECLARED = {"NL": "partial"}  # a layer loaded without a coverage declaration
+
+
+def declared_coverage(coverage: dict | None, category: str) -> dict[str, str]:
+    """What a loaded layer (its dataset's ``coverage``) declares for ``category`` per area; a layer loaded without
+    a declaration covers NL partially. The one reading of a stored declaration, for services and monuments."""
+    return dict((coverage or {}).get(category, UNDECLARED))
 
 
 def parse_coverage(text: str) -> dict[str, str]:
@@ -119,7 +126,7 @@ def prepare(kind: str, path: Path, **options) -> Prepared:
     prepared = reader(Path(path), **options)
     if kind in SERVICE_KINDS:
         if declared is None:
-            declared = {"NL": "partial"}
+            declared = dict(UNDECLARED)
             prepared.notes.append("coverage not declared: partial (a distance to these points is an upper bound)")
         else:
             prepared.notes.append("coverage " + ", ".join(f"{a} {k}" for a, k in declared.items()))
@@ -127,7 +134,7 @@ def prepare(kind: str, path: Path, **options) -> Prepared:
         prepared.coverage = {category: dict(declared) for category in categories}
     elif kind == "monuments":
         if declared is None:
-            declared = {"NL": "partial"}
+            declared = dict(UNDECLARED)
             prepared.notes.append("coverage not declared: partial (a pand without a monument here: status unknown)")
         else:
             prepared.notes.append("coverage " + ", ".join(f"{a} {k}" for a, k in declared.items()))

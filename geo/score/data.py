@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from geo.db.status import data_vintage
 from geo.domain import DEFAULT_TASK_PERIOD
+from geo.io import declared_coverage
 from geo.network.graph import Network
 from geo.reception import COUNTED, UNDATED, counting_sites
 from geo.score.zorder import z_order
@@ -340,7 +341,7 @@ def _declared(conn: sa.Connection) -> dict[str, list[dict[str, str]]]:
     ).all()
     out: dict[str, list[dict[str, str]]] = {}
     for category, _source, coverage in rows:
-        out.setdefault(category, []).append((coverage or {}).get(category, {"NL": "partial"}))
+        out.setdefault(category, []).append(declared_coverage(coverage, category))
     return out
 
 

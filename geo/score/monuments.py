@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from geo.io import declared_coverage
 from geo.io.monuments import CATEGORY
 
 MONUMENT_UNKNOWN_HINT = (
@@ -43,7 +44,7 @@ def monument_flags(engine: Engine, ids: pd.Series) -> dict[str, np.ndarray]:
         complete = {
             area
             for (coverage,) in conn.execute(sa.text(DECLARED))
-            for area, kind in ((coverage or {}).get(CATEGORY, {"NL": "partial"})).items()
+            for area, kind in declared_coverage(coverage, CATEGORY).items()
             if kind == "complete"
         }
         hits = {row[0] for row in conn.execute(sa.text(HITS))}
