@@ -28,6 +28,12 @@ class Context:
             self._engine = prepare_database(self.settings)
         return self._engine
 
+    def close(self) -> None:
+        """Dispose of the engine, if one was made (its connections close; a later :meth:`engine` makes a new one)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
     @staticmethod
     def say(message: str) -> None:
         """A progress or status line, on standard error (standard output carries the results)."""

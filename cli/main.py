@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 
 import typer
 
@@ -29,12 +30,19 @@ def build_app(ctx: Context) -> typer.Typer:
     return app
 
 
-def main() -> None:
-    """The console script: run the app; a domain error is one line on standard error and its exit code."""
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> None:
+    """The console script: run the app; a domain error is one line on standard error and its exit code.
+
+    ``argv`` are the arguments after the program name (default ``sys.argv[1:]``) and ``env`` the environment the
+    settings are read from (default ``os.environ``): with both, a caller runs a command in its own process exactly as
+    the console script would (the tests do). Ends with ``SystemExit``, as the console script does; the engine of
+    the run is disposed at the end."""
     settings = None
+    ctx = None
     try:
-        settings = Settings.from_env()
-        build_app(Context(settings))()
+        settings = Settings.from_env(env)
+        ctx = Context(settings)
+        typer.main.get_command(build_app(ctx)).main(args=argv, prog_name="opvangmatch")
     except OpvangmatchError as exc:
         typer.echo(f"opvangmatch: error: {exc}", err=True)
         sys.exit(exit_code(exc))
@@ -49,3 +57,6 @@ def main() -> None:
             err=True,
         )
         sys.exit(1)
+    finally:
+        if ctx is not None:
+            ctx.close()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
 import json
+import os
+import pwd
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -47,7 +48,7 @@ def add_commands(app: typer.Typer, ctx: Context) -> None:
 
         if not path.is_file():
             raise DataError(path, "no such file")
-        who = Actor(key=(entered_by or getpass.getuser())[:50])
+        who = Actor(key=(entered_by or ctx.settings.login or pwd.getpwuid(os.getuid()).pw_name)[:50])
         with engine().begin() as conn:
             counts = import_csv(conn, who, path.read_bytes(), str(path))
         say(

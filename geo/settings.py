@@ -50,6 +50,8 @@ class Settings:
     debug : let the command line show the traceback of an unforeseen error (``OPVANGMATCH_DEBUG``).
     key_outage_seconds : while the database is unreachable, how long after its last verification an API key stays
         usable (``OPVANGMATCH_KEY_OUTAGE_SECONDS``, 0 to 86400).
+    login : the login name from ``LOGNAME``, ``USER``, ``LNAME`` or ``USERNAME`` (the first set, as
+        :func:`getpass.getuser` reads them), or ``None``: who enters monitoring records when no one is named.
     """
 
     database_url: str | None = None
@@ -70,6 +72,7 @@ class Settings:
     fetch_cache: Path = field(default_factory=lambda: PROJECT_ROOT / ".cache" / "fetch")
     debug: bool = False
     key_outage_seconds: float = 900.0
+    login: str | None = None
 
     @property
     def managed(self) -> bool:
@@ -122,6 +125,7 @@ class Settings:
             values["debug"] = True
         if env.get(key := "OPVANGMATCH_KEY_OUTAGE_SECONDS"):
             values["key_outage_seconds"] = _seconds(key, env[key])
+        values["login"] = next((env[key] for key in ("LOGNAME", "USER", "LNAME", "USERNAME") if env.get(key)), None)
         values.update(overrides)
         return cls(**values)
 
