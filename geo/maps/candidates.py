@@ -150,15 +150,16 @@ def candidate_rows(scores: CandidateScores, tables: Tables, facts: pd.DataFrame 
     measured = _clean(f["measured_share"], 3)
     use_code = f["use_order"].to_numpy()
     bands = f["band"].to_numpy()
+    ids, excluded, rank, capacity = (f[c].to_numpy() for c in ("id", "excluded", "rank", "capacity"))
     return [
         [
             float(lat[i]),
             float(lon[i]),
-            html.escape(str(f["id"].iat[i])),
+            html.escape(str(ids[i])),
             totals[i],
-            int(bool(f["excluded"].iat[i])),
-            int(f["rank"].iat[i]),
-            int(f["capacity"].iat[i]),
+            int(bool(excluded[i])),
+            int(rank[i]),
+            int(capacity[i]),
             list(components[i]),
             list(shares[i]),
             measures[i],

@@ -27,8 +27,11 @@ URL = re.compile(r"https?://[^\s<>\"'()]+[^\s<>\"'().,;:]")
 
 def task_measures(tasks: pd.DataFrame, level: str = "municipality", lang: str | None = None) -> pd.DataFrame:
     """Task rows of one level with gap per 1,000 inhabitants and share realised (NaN where undefined); with ``lang``
-    their coverage note in that language (from the reconciliation's figures, :func:`geo.reconcile.region_notes`)."""
+    their coverage note in that language (from the reconciliation's figures, :func:`geo.reconcile.region_notes`).
+
+    Without the task report in ``attrs`` (it stays on ``tasks``): pandas deep-copies ``attrs`` into every row read."""
     rows = tasks[tasks.level == level].copy()
+    rows.attrs = {}
     if lang is not None and tasks.attrs.get("reconciliation"):
         rows["coverage_note"] = region_notes(rows, pd.DataFrame(tasks.attrs["reconciliation"]), lang)
     rows = rows.set_index("region_code")
