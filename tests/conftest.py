@@ -21,21 +21,22 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from api.app import create_app
 from geo.db import database_url as database_url_of
 from geo.db import make_engine, prepare_database
 from geo.db.managed import Cluster
-from geo.io.demo import load_demo
-from geo.maps.overview import prepare_overview_areas
-from geo.models import DATA_TABLES, Dataset
 from geo.settings import PROJECT_ROOT, Settings
-from tests.api_helpers import clean_up, make_keys
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+# The API, the loaders, the maps and the models are imported by the fixtures that use them: under xdist the run's
+# main process only starts the workers and drops the run's databases, and need not pay their import.
 
 DATA = PROJECT_ROOT / "data"
 OUTPUT = PROJECT_ROOT / "tests" / "output"
@@ -205,6 +206,9 @@ def demo_settings(databases) -> Settings:
 
 def _load_demo(settings: Settings) -> Settings:
     """The demo as ``opvangmatch load demo`` leaves it (the overview's boundaries prepared too)."""
+    from geo.io.demo import load_demo
+    from geo.maps.overview import prepare_overview_areas
+
     engine = prepare_database(settings)
     load_demo(engine, DATA)
     prepare_overview_areas(engine)
@@ -228,6 +232,8 @@ def empty_settings(databases) -> Settings:
 @pytest.fixture(scope="module")
 def keys(demo_engine) -> Iterator[dict[str, str]]:
     """One API key per role on the demo database, for one test module; removed with what the module wrote."""
+    from tests.api_helpers import clean_up, make_keys
+
     made = make_keys(demo_engine)
     yield made
     clean_up(demo_engine)
@@ -236,6 +242,10 @@ def keys(demo_engine) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def client(demo_settings, keys) -> Iterator[TestClient]:
     """The API app on the demo database, in process, for one test module."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
     with TestClient(create_app(demo_settings)) as test_client:
         yield test_client
 
@@ -251,6 +261,8 @@ def fingerprint(engine) -> dict[str, str]:
 
     Generated keys (serial ids) and load times are left out: reloading a file gives new ones.
     """
+    from geo.models import DATA_TABLES, Dataset
+
     out = {}
     with engine.connect() as conn:
         for model in [*DATA_TABLES, Dataset]:
@@ -268,6 +280,8 @@ def row_versions(engine) -> tuple:
     """Per data table (and the dataset log): the number of rows and the sum of the ids of the transactions that wrote
     them (``xmin``). An insert, update or delete since makes it differ (a new row version has a newer transaction
     id than every row that was there); equal means the very same row versions, so the same content."""
+    from geo.models import DATA_TABLES, Dataset
+
     parts = [
         f'SELECT {i}, count(*), coalesce(sum(xmin::text::bigint), 0) FROM "{model.__table__.name}"'
         for i, model in enumerate([*DATA_TABLES, Dataset])

@@ -58,11 +58,3 @@ def test_in_process_leaves_no_connection_environment_directory_or_stream_behind(
     assert run.returncode == 0 and run.stdout.startswith("region_code,level,")
     assert dict(os.environ) == environ and os.getcwd() == cwd and (sys.stdout, sys.stderr) == streams
     assert connections() == before  # the command's engine was disposed
-
-
-def test_the_console_script_starts_and_shows_its_help(tmp_path):
-    real, here = _both(["--help"], {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
-    assert real.returncode == here.returncode == 0
-    for run in (real, here):  # the width of rich's panels follows the terminal (COLUMNS) of the process
-        assert run.stdout.splitlines()[1].strip() == "Usage: opvangmatch [OPTIONS] COMMAND [ARGS]..."
-        assert all(f" {command} " in run.stdout for command in ("db", "load", "task", "score", "serve", "map"))
