@@ -45,8 +45,9 @@ def _hash(text: str) -> str:
 
 def content_security_policy(page: str) -> str:
     """The CSP of a rendered page: its own inline scripts and styles (by hash), images from tiles and data: URIs."""
-    scripts = sorted({_hash(body) for kind, body in _INLINE.findall(page) if kind == "script"})
-    styles = sorted({_hash(body) for kind, body in _INLINE.findall(page) if kind == "style"})
+    inline = _INLINE.findall(page)  # one pass over the page (a region map is megabytes)
+    scripts = sorted({_hash(body) for kind, body in inline if kind == "script"})
+    styles = sorted({_hash(body) for kind, body in inline if kind == "style"})
     return "; ".join(
         [
             "default-src 'none'",
