@@ -8,7 +8,6 @@ sequential values, ``PuOr`` for diverging values with :func:`centred_norm` putti
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import InputError
-from geo.settings import PROJECT_ROOT
+from geo.settings import Settings
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
 """Okabe & Ito's colour-blind-safe qualitative palette."""
@@ -25,8 +24,9 @@ SEQUENTIAL = "viridis"
 
 
 def out_dir(directory: str | Path | None = None) -> Path:
-    """Where exports go: ``directory``, else ``$OPVANGMATCH_OUT``, else ``out/`` in the project; created."""
-    path = Path(directory or os.environ.get("OPVANGMATCH_OUT") or PROJECT_ROOT / "out")
+    """Where exports go: ``directory``, else the settings' ``out_dir`` (``$OPVANGMATCH_OUT``, else ``out/`` in the
+    project); created."""
+    path = Path(directory) if directory else Settings.from_env().out_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -47,6 +47,7 @@ class Settings:
     pdok_url, overpass_url, threedbag_url : base URLs that ``opvangmatch fetch`` downloads from
         (``OPVANGMATCH_PDOK_URL``, ``..._OVERPASS_URL``, ``..._3DBAG_URL``).
     fetch_cache : folder for cached downloads of ``opvangmatch fetch``.
+    out_dir : where the notebooks' figures and tables are exported (``OPVANGMATCH_OUT``).
     debug : let the command line show the traceback of an unforeseen error (``OPVANGMATCH_DEBUG``).
     key_outage_seconds : while the database is unreachable, how long after its last verification an API key stays
         usable (``OPVANGMATCH_KEY_OUTAGE_SECONDS``, 0 to 86400).
@@ -70,6 +71,7 @@ class Settings:
     overpass_url: str = OVERPASS_URL
     threedbag_url: str = THREEDBAG_URL
     fetch_cache: Path = field(default_factory=lambda: PROJECT_ROOT / ".cache" / "fetch")
+    out_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "out")
     debug: bool = False
     key_outage_seconds: float = 900.0
     login: str | None = None
@@ -121,6 +123,8 @@ class Settings:
                 values[name] = env[key].rstrip("/")
         if env.get("OPVANGMATCH_FETCH_CACHE"):
             values["fetch_cache"] = Path(env["OPVANGMATCH_FETCH_CACHE"]).expanduser().resolve()
+        if env.get("OPVANGMATCH_OUT"):
+            values["out_dir"] = Path(env["OPVANGMATCH_OUT"]).expanduser().resolve()
         if env.get("OPVANGMATCH_DEBUG"):
             values["debug"] = True
         if env.get(key := "OPVANGMATCH_KEY_OUTAGE_SECONDS"):
