@@ -518,7 +518,10 @@
           layer.on("click", function (e) { if (!om.candidateAt(e.containerPoint)) om.pin(f.properties.p, layer); });
         }
       },
-      interactive: d.interactive
+      interactive: d.interactive,
+      /* The boundaries arrive simplified as one coverage (shared edges once); Leaflet's own simplification in screen
+         pixels would simplify each area on its own again and open slivers between neighbours. */
+      smoothFactor: 0
     }), map);
   };
 
