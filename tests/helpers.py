@@ -128,3 +128,27 @@ def scratch_cluster(port: int, database: str) -> Iterator[tuple]:
     finally:
         cluster.down()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def offline_chromium(allow: str | None = None) -> Iterator:
+    """The maps' headless Chromium with every network request refused and recorded in ``context.refused`` (tiles
+    and CDN scripts must not be needed), except requests under ``allow`` (a test's own server)."""
+    import re
+
+    from geo.maps.browser import chromium
+    from geo.settings import Settings
+
+    with chromium(Settings.from_env().chromium) as context:
+        refused: list[str] = []
+
+        def route(r):
+            if allow and r.request.url.startswith(allow):
+                r.continue_()
+            else:
+                refused.append(r.request.url)
+                r.abort()
+
+        context.route(re.compile(r"^(https?|wss?)://"), route)
+        context.refused = refused
+        yield context

@@ -52,6 +52,7 @@ from geo.maps.reception import reception_layer, unlocated_legend
 from geo.maps.services import service_layers, service_legend
 from geo.maps.taskpanel import panel
 from geo.settings import PROJECT_ROOT
+from tests.helpers import offline_chromium
 
 MAPS = PROJECT_ROOT / "geo" / "maps"
 # OPVANGMATCH_EXPLICIT_EXAMPLES=1 runs the explicit examples only (e.g. to see the tests fail on older code fast)
@@ -596,21 +597,7 @@ SCREENSHOT = """() => {
 
 @pytest.fixture(scope="module")
 def chromium_context(hostile):
-    from geo.maps.browser import chromium
-    from geo.settings import Settings
-
-    with chromium(Settings.from_env().chromium) as context:
-        refused: list[str] = []
-
-        def route(r):
-            if r.request.url.startswith(hostile["url"] + "/"):
-                r.continue_()
-            else:
-                refused.append(r.request.url)
-                r.abort()
-
-        context.route(re.compile(r"^(https?|wss?)://"), route)
-        context.refused = refused
+    with offline_chromium(allow=hostile["url"] + "/") as context:
         yield context
 
 

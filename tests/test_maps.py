@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from geo.db import prepare_database
 from geo.io import load
 from geo.maps import location_map, overview_map, region_map
-from geo.maps.browser import chromium, open_map
+from geo.maps.browser import open_map
 from geo.score import ScoringData, explain, load_profile, profile_for_group, score_candidates, score_location
-from geo.settings import Settings
+from tests.helpers import offline_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -31,15 +31,7 @@ COUNTS = "() => Object.fromEntries(Object.keys(opvangmatch.layers).map(k => [k, 
 
 @pytest.fixture(scope="module")
 def browser():
-    with chromium(Settings.from_env().chromium) as context:
-        requests: list[str] = []
-
-        def refuse_network(route):
-            requests.append(route.request.url)
-            route.abort()
-
-        context.route(re.compile(r"^(https?|wss?)://"), refuse_network)
-        context.network_requests = requests
+    with offline_chromium() as context:
         yield context
 
 
@@ -52,7 +44,7 @@ def show(browser, path):
     page, errors, dialogs, _seconds = open_map(browser, path)
     assert errors == [], errors
     assert dialogs == []
-    assert browser.network_requests == [], "a map with tiles 'none' must not touch the network"
+    assert browser.refused == [], "a map with tiles 'none' must not touch the network"
     return page
 
 

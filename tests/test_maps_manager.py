@@ -12,11 +12,11 @@ import re
 import pytest
 
 from geo.maps import overview_map, region_map
-from geo.maps.browser import LAYERS_DRAWN, chromium, open_map
+from geo.maps.browser import LAYERS_DRAWN, open_map
 from geo.maps.labels import number
 from geo.score import ScoringData, load_profile, score_candidates
-from geo.settings import Settings
 from geo.task import placement_tasks
+from tests.helpers import offline_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -26,15 +26,7 @@ DRECHTSTEDEN = ["GM0505", "GM0590", "GM0642"]  # Dordrecht (no buildings loaded)
 
 @pytest.fixture(scope="module")
 def browser():
-    with chromium(Settings.from_env().chromium) as context:
-        refused: list[str] = []
-
-        def refuse(route):
-            refused.append(route.request.url)
-            route.abort()
-
-        context.route(re.compile(r"^(https?|wss?)://"), refuse)
-        context.refused = refused
+    with offline_chromium() as context:
         yield context
 
 
