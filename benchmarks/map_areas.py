@@ -12,11 +12,11 @@ Run: ``.venv/bin/python benchmarks/map_areas.py`` (the database with the demo lo
 from __future__ import annotations
 
 import time
-import uuid
 
 import sqlalchemy as sa
 
 from geo.db import make_engine
+from geo.db.engine import scratch_copy
 from geo.maps import overview_map
 from geo.maps.geodata import clean_coverage, coverage_geometries, read_areas, to_wgs84
 from geo.maps.overview import TOLERANCE_M
@@ -30,36 +30,30 @@ def seconds(work) -> float:
 
 
 def main() -> None:
-    settings = Settings.from_env()
-    source = make_engine(settings)
-    url = source.url
-    source.dispose()
-    name = f"opvangmatch_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
-    engine = sa.create_engine(url.set(database=name))
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text("DELETE FROM map_area_cache"))
-        for level in ("province", "municipality", "wijk"):
-            geoms = read_areas(engine, level).geometry.to_numpy()
-            tolerance = TOLERANCE_M[level]
-            floor = seconds(lambda g=geoms, t=tolerance: to_wgs84(g, t))
-            cold = seconds(lambda g=geoms, t=tolerance: clean_coverage(g, t))
-            coverage_geometries(geoms, tolerance, engine)  # fills the cache
-            warm = seconds(lambda g=geoms, t=tolerance: coverage_geometries(g, t, engine))
-            print(
-                f"{level:13s} {len(geoms):5d} areas: clean+simplify {cold:6.2f} s (cold, once)  "
-                f"from cache {warm:5.2f} s (warm)  floor (each simplified alone) {floor:5.2f} s"
-            )
-        build = seconds(lambda: overview_map(engine, tiles="none"))
-        print(f"overview build, cache warm: {build:.2f} s")
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_copy(Settings.from_env(), "opvangmatch_bench") as copy:
+        engine = make_engine(copy)
+        try:
+            measure(engine)
+        finally:
+            engine.dispose()
+
+
+def measure(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM map_area_cache"))
+    for level in ("province", "municipality", "wijk"):
+        geoms = read_areas(engine, level).geometry.to_numpy()
+        tolerance = TOLERANCE_M[level]
+        floor = seconds(lambda g=geoms, t=tolerance: to_wgs84(g, t))
+        cold = seconds(lambda g=geoms, t=tolerance: clean_coverage(g, t))
+        coverage_geometries(geoms, tolerance, engine)  # fills the cache
+        warm = seconds(lambda g=geoms, t=tolerance: coverage_geometries(g, t, engine))
+        print(
+            f"{level:13s} {len(geoms):5d} areas: clean+simplify {cold:6.2f} s (cold, once)  "
+            f"from cache {warm:5.2f} s (warm)  floor (each simplified alone) {floor:5.2f} s"
+        )
+    build = seconds(lambda: overview_map(engine, tiles="none"))
+    print(f"overview build, cache warm: {build:.2f} s")
 
 
 if __name__ == "__main__":

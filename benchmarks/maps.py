@@ -12,17 +12,18 @@ Run: ``.venv/bin/python benchmarks/maps.py`` (the database with the demo loaded:
 
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from geo.db import make_engine, prepare_database
+from geo.db.engine import scratch_copy
 from geo.maps import overview_map, region_map
 from geo.maps.base import finish, new_map
 from geo.maps.browser import chromium, open_map
@@ -39,30 +40,6 @@ SYNTHETIC_SQL = """
           FROM (SELECT ST_Union(m.geom) AS g FROM municipality m
                 JOIN municipality_province mp ON mp.municipality_code = m.code WHERE mp.province_code = 'PV25') u,
                LATERAL ST_Dump(ST_GeneratePoints(u.g, :n, 15)) d) s"""
-
-
-def synthetic_copy(settings: Settings) -> tuple[Settings, sa.Engine, callable]:
-    """A copy of the database with SYNTHETIC buildings added; returns its settings, engine and a drop function."""
-    source = make_engine(settings)
-    url = source.url
-    source.dispose()
-    name = f"opvangmatch_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
-    copy_url = url.set(database=name).render_as_string(hide_password=False)
-    copy = Settings(database_url=copy_url, data_dir=settings.data_dir)
-    engine = make_engine(copy)
-    with engine.begin() as conn:
-        conn.execute(sa.text(SYNTHETIC_SQL), {"n": SYNTHETIC})
-
-    def drop() -> None:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return copy, engine, drop
 
 
 def empty_map() -> str:
@@ -91,7 +68,18 @@ def main() -> None:
         ),
     ]
     engine.dispose()
-    _, synthetic_engine, drop = synthetic_copy(settings)
+    with contextlib.ExitStack() as stack:
+        copy = stack.enter_context(scratch_copy(settings, "opvangmatch_bench"))  # SYNTHETIC rows go in a copy
+        synthetic_engine = make_engine(copy)
+        stack.callback(synthetic_engine.dispose)
+        with synthetic_engine.begin() as conn:
+            conn.execute(sa.text(SYNTHETIC_SQL), {"n": SYNTHETIC})
+        maps = build_maps(builds, synthetic_engine, folder)
+    draw(maps)
+
+
+def build_maps(builds, synthetic_engine, folder) -> dict:
+    """Build every map (and the SYNTHETIC province map) into ``folder``: name -> (path, build seconds)."""
     builds.append(
         (
             f"province Gelderland + {SYNTHETIC:,} SYNTHETIC candidates (light rows)",
@@ -99,16 +87,18 @@ def main() -> None:
         )
     )
     maps = {}
-    try:
-        for i, (name, build) in enumerate(builds):
-            started = time.perf_counter()
-            html = build()
-            seconds = time.perf_counter() - started
-            path = folder / f"map{i}.html"
-            path.write_text(html, encoding="utf-8")
-            maps[name] = (path, seconds)
-    finally:
-        drop()
+    for i, (name, build) in enumerate(builds):
+        started = time.perf_counter()
+        html = build()
+        seconds = time.perf_counter() - started
+        path = folder / f"map{i}.html"
+        path.write_text(html, encoding="utf-8")
+        maps[name] = (path, seconds)
+    return maps
+
+
+def draw(maps: dict) -> None:
+    """Open each map RUNS times in headless Chromium (no network) and print size and time to drawn."""
     with chromium(Settings.from_env().chromium) as context:
         context.route(re.compile(r"^(https?|wss?)://"), lambda route: route.abort())  # no tiles: not measured
         for name, (path, build_s) in maps.items():

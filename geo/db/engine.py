@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import uuid
+from collections.abc import Iterator
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -50,3 +55,26 @@ def prepare_database(settings: Settings) -> Engine:
 
     upgrade(engine)
     return engine
+
+
+@contextlib.contextmanager
+def scratch_copy(settings: Settings, prefix: str = "opvangmatch_scratch") -> Iterator[Settings]:
+    """A copy of the database of ``settings`` (``CREATE DATABASE ... TEMPLATE``) for work that must not touch it,
+    e.g. a benchmark adding SYNTHETIC rows; yields the copy's settings and drops the copy afterwards."""
+    source = make_engine(settings)
+    url = source.url
+    source.dispose()
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
+        try:
+            yield dataclasses.replace(
+                settings, database_url=url.set(database=name).render_as_string(hide_password=False)
+            )
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
